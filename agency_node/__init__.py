@@ -1,0 +1,2 @@
+"""The Fedlink agency node: an agency's records stay home and answer only approved,
+signed requests."""

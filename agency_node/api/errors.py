@@ -1,0 +1,73 @@
+"""Exception handlers: every failure becomes ``{"error": code, "detail": sentence}``.
+
+Protocol refusals map to 4xx by reason; a domain :class:`NodeError` carries its own status;
+an unexpected exception is logged (type only — never request content) and answered with a
+generic 500 body, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agency_node.errors import NodeError
+from protocol.errors import ProtocolError
+
+log = logging.getLogger("agency_node.api")
+
+#: HTTP status of each protocol refusal reason (default 400).
+PROTOCOL_STATUS = {
+    "malformed_message": 400,
+    "unsupported_version": 400,
+    "wrong_message_type": 400,
+    "unknown_key": 401,
+    "bad_signature": 401,
+    "expired": 401,
+    "replayed_nonce": 409,
+    "replay_guard_full": 429,
+    "decryption_failed": 400,
+}
+
+
+def error_body(code: str, detail: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+async def _node_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NodeError)
+    return error_body(exc.code, str(exc), exc.status)
+
+
+async def _protocol_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProtocolError)
+    return error_body(exc.reason, str(exc), PROTOCOL_STATUS.get(exc.reason, 400))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ())) or "request"
+    return error_body("malformed_message", f"{where}: {first.get('msg', 'invalid')}", 422)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_body(code, str(exc.detail), exc.status_code)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected %s while answering a request", type(exc).__name__)
+    return error_body("internal_error", "the node could not answer this request", 500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(NodeError, _node_error)
+    app.add_exception_handler(ProtocolError, _protocol_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

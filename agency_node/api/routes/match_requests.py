@@ -1,0 +1,17 @@
+"""``POST /v1/match-requests``: a signed match request in, an Arrow IPC stream out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from agency_node.api.deps import MatchBody, Services
+from agency_node.services.match import ARROW_STREAM, authorise_match, stream_tokens
+
+router = APIRouter()
+
+
+@router.post("/v1/match-requests", response_class=StreamingResponse)
+def match_request(body: MatchBody, services: Services) -> StreamingResponse:
+    plan = authorise_match(services, body)
+    return StreamingResponse(stream_tokens(services, plan), media_type=ARROW_STREAM)

@@ -1,0 +1,55 @@
+"""Everything the request services need, built once per app by ``create_app``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from agency_node import keys
+from agency_node.runtime import NodeRuntime
+from agency_node.store.nonces import DatabaseReplayGuard
+from protocol.keyfiles import key_id
+from protocol.signing import Verifier
+
+
+@dataclass
+class NodeServices:
+    runtime: NodeRuntime
+    verifier: Verifier
+    hub_hpke_key: X25519PublicKey
+    pseudonym_key: bytes = field(repr=False)
+    clock: Callable[[], float] = time.time
+
+    @classmethod
+    def build(cls, runtime: NodeRuntime, *, clock: Callable[[], float] = time.time) -> NodeServices:
+        """Load the enrolled hub keys and the node keys; trust exactly the hub signing key."""
+        settings = runtime.settings
+        settings.require_serving()
+        hub_signing = keys.load_hub_signing_key(settings.dir)
+        verifier = Verifier(
+            keyring={key_id(hub_signing): hub_signing},
+            replay_guard=DatabaseReplayGuard(runtime.sessions),
+            clock=clock,
+        )
+        return cls(
+            runtime=runtime,
+            verifier=verifier,
+            hub_hpke_key=keys.load_hub_hpke_key(settings.dir),
+            pseudonym_key=keys.load_pseudonym_key(settings.dir),
+            clock=clock,
+        )
+
+    @property
+    def agency(self) -> str:
+        return self.runtime.settings.agency
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
+    def federation_secret(self) -> bytes:
+        # Read per request rather than held: a rotated secret takes effect without restart.
+        return keys.load_federation_secret(self.runtime.settings.dir)

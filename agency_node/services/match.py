@@ -1,0 +1,159 @@
+"""Match requests: stream this project's token batches as Arrow IPC, batch by batch.
+
+Beyond :func:`~agency_node.services.gate.admit`: matching must be authorised (by the
+steward and in the request), the requested variables, years, cohort and term must be
+inside the approval, and the project salt must be the one pinned for the project (the
+first accepted request pins it). Only records in the requested years that meet the cohort
+are encoded. The response holds pseudonymous ids, tokens and Bloom filters only — the
+pseudonym of each record sent is remembered so a later extract can be checked against it.
+A large stream is encoded by one worker process per CPU
+(:mod:`agency_node.services.parallel_encoding`), in record order.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from agency_node.errors import RefusedError
+from agency_node.services import scope
+from agency_node.services.context import NodeServices
+from agency_node.services.gate import Admitted, ReceivedBody, admit
+from agency_node.services.parallel_encoding import DEFAULT_CHUNK_SIZE, encode_batches_parallel
+from agency_node.store.approvals import get_approval, pin_salt, salt_owner
+from agency_node.store.identity_json import identity_from_json
+from agency_node.store.models import Approval
+from agency_node.store.records import iter_record_pages, remember_issued_pids
+from protocol.canonical import b64url_decode
+from protocol.encoding import DEFAULT_BATCH_SIZE, token_batch_schema
+from protocol.identity import NormalizedIdentity
+from protocol.keys import ProjectKeys, derive_project_keys, pseudonymous_id
+from protocol.wire import MatchRequest
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+log = logging.getLogger("agency_node.match")
+
+
+@dataclass(frozen=True)
+class MatchPlan:
+    admitted: Admitted[MatchRequest]
+    keys: ProjectKeys
+    years: list[int]
+
+
+def _check(services: NodeServices) -> Callable[[MatchRequest, Approval], None]:
+    def check(request: MatchRequest, approval: Approval) -> None:
+        requested = request.scope
+        scope.require_matching(approval, requested=requested.matching_authorised)
+        scope.require_variables(approval, requested.variables)
+        scope.require_years(approval, requested.first_year, requested.last_year)
+        scope.require_cohort(approval, requested.cohort)
+        scope.require_term(approval, requested.term_start, requested.term_end)
+        _require_pinned_salt(services, request)
+
+    return check
+
+
+def _require_pinned_salt(services: NodeServices, request: MatchRequest) -> None:
+    """First use pins the salt to the project; a salt serves one project only, so a hub
+    cannot obtain two projects' tokens under one key and join them."""
+    project_id = request.project_id
+    with services.runtime.sessions() as session:
+        owner = salt_owner(session, salt=request.project_salt)
+        if owner is not None and owner != project_id:
+            raise RefusedError("salt_mismatch", "this salt is pinned to another project",
+                               status=409)
+        pinned_now = pin_salt(session, project_id=project_id, salt=request.project_salt,
+                              pinned_at=services.now().isoformat())
+        session.commit()
+        approval = get_approval(session, project_id=project_id)
+    if approval is None or approval.salt != request.project_salt:
+        raise RefusedError(
+            "salt_mismatch",
+            "the project salt differs from the one pinned for this project "
+            f"on {approval.salt_pinned_at if approval else '?'}",
+            status=409,
+        )
+    if pinned_now:
+        services.runtime.audit.append(actor="node", typ="salt_pinned", outcome="pinned",
+                                      project_id=project_id, now=services.now())
+
+
+def authorise_match(services: NodeServices, body: ReceivedBody) -> MatchPlan:
+    admitted = admit(services, body, MatchRequest, check=_check(services))
+    request = admitted.request
+    keys = derive_project_keys(services.federation_secret(), b64url_decode(request.project_salt))
+    years = list(range(request.scope.first_year, request.scope.last_year + 1))
+    return MatchPlan(admitted=admitted, keys=keys, years=years)
+
+
+def stream_tokens(
+    services: NodeServices, plan: MatchPlan, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[bytes]:
+    """Arrow IPC stream bytes, one chunk per batch; audits the outcome when it ends."""
+    request = plan.admitted.request
+    issued: list[tuple[str, int]] = []
+    counts = {"records": 0, "batches": 0}
+
+    def records() -> Iterator[tuple[str, NormalizedIdentity]]:
+        with services.runtime.sessions() as session:
+            years = plan.years if services.runtime.settings.node.mapping.year_column else None
+            for page in iter_record_pages(session, years=years):
+                for record in page:
+                    if not scope.in_cohort(record.attributes, request.scope.cohort):
+                        continue
+                    pid = pseudonymous_id(services.pseudonym_key, request.project_id,
+                                          record.record_id)
+                    issued.append((pid, record.id))
+                    yield pid, identity_from_json(record.identity)
+
+    def remember(rows: int) -> None:
+        # Records are read ahead of the batch being sent (other chunks are being encoded):
+        # remember exactly this batch's pids, which are the oldest ones issued.
+        sent = issued[:rows]
+        with services.runtime.sessions() as session:
+            remember_issued_pids(session, project_id=request.project_id, pairs=sent)
+            session.commit()
+        counts["records"] += len(sent)
+        del issued[:rows]
+
+    sink = io.BytesIO()
+    outcome, reason = "aborted", "client_disconnected"
+    try:
+        with pa.ipc.new_stream(sink, token_batch_schema()) as writer:
+            # Large streams are encoded in one worker process per CPU, in batches of at
+            # most min(batch_size, DEFAULT_CHUNK_SIZE) rows, in record order.
+            chunk = min(batch_size, DEFAULT_CHUNK_SIZE)
+            for batch in encode_batches_parallel(records(), plan.keys, chunk_size=chunk):
+                # Remember before sending: a pid reaches the hub only once it is recorded.
+                remember(batch.num_rows)
+                writer.write_batch(batch)
+                counts["batches"] += 1
+                yield _drain(sink)
+        yield _drain(sink)
+        outcome, reason = "answered", ""
+    except Exception as exc:
+        # GeneratorExit (the client went away) is not an Exception: it stays "aborted".
+        outcome, reason = "failed", type(exc).__name__
+        log.error("match stream for project %s failed: %s", request.project_id, reason)
+        raise
+    finally:
+        services.runtime.audit.append(
+            actor=plan.admitted.actor, typ=MatchRequest.TYP, project_id=request.project_id,
+            outcome=outcome, reason=reason, now=services.now(),
+            details={"run_id": request.run_id, "records": counts["records"],
+                     "batches": counts["batches"], "years": plan.years,
+                     "variables": list(request.scope.variables),
+                     "key_check": plan.keys.key_check},
+        )
+
+
+def _drain(sink: io.BytesIO) -> bytes:
+    data = sink.getvalue()
+    sink.seek(0)
+    sink.truncate()
+    return data

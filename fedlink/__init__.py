@@ -1,0 +1,1 @@
+"""Fedlink's composition root: the ``fedlink`` command and the local demo federation."""

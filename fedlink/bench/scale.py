@@ -1,0 +1,132 @@
+"""The hub at scale: two agencies' token tables of N records each, linked by the engine.
+
+:func:`prepare` builds them once — K-12 and workforce records of one synthetic population
+(:func:`fedlink.bench.datasets.synth_sides`), through the node path, with the two cores
+sharing the encoding (this is data preparation, not a measurement) — and caches them as
+Arrow IPC files under a key that changes with the protocol's and the generator's source,
+so a changed encoding is never linked from a stale cache. :func:`link_tables` runs in a
+fresh process: it reads the tables, times :func:`hub.linkage.link` alone, takes the
+process's peak RSS, and only then scores the result against the truth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc
+
+import fedlink.synth
+import protocol
+from fedlink.bench.datasets import clean_frame, synth_sides
+from fedlink.bench.fedlink_runner import bench_keys, encode_identities, normalize_frame
+from fedlink.bench.worker import peak_rss_bytes, stage
+from hub.linkage import LinkageConfig, link
+from hub.linkage.evaluate import pairwise_scores
+from protocol.encoding import token_batch_schema
+from protocol.normalize import NormalizationOptions
+
+SIDES = ("k12", "workforce")
+_CHUNK = 50_000
+
+
+def source_digest() -> str:
+    """Hash of every source file the cached tables depend on (protocol, synth)."""
+    digest = hashlib.sha256()
+    for package in (protocol, fedlink.synth):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".txt", ".csv", ".json"):
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_path(cache_dir: str | Path, size: int, seed: int) -> Path:
+    return Path(cache_dir) / f"scale-{size}-seed{seed}-{source_digest()}"
+
+
+def _encode_chunk(frame: pd.DataFrame) -> tuple[pa.Table, list[str]]:
+    identities = normalize_frame(frame, NormalizationOptions())
+    return encode_identities(frame["record_id"].tolist(), identities, bench_keys())
+
+
+def prepare(spec: dict[str, Any]) -> dict[str, Any]:
+    """Write ``<side>.arrow`` (tokens), ``<side>-truth.parquet`` (pid, truth_id) and, with
+    ``clean``, ``<side>-clean.parquet`` (clear text for the CLK peer); reuse a cache."""
+    size, seed = int(spec["size"]), int(spec["seed"])
+    out = cache_path(spec["cache_dir"], size, seed)
+    done = out / "done.json"
+    if done.exists():
+        meta = json.loads(done.read_text())
+        if not spec.get("clean") or all((out / f"{s}-clean.parquet").exists() for s in SIDES):
+            return meta | {"dir": str(out), "cached": True}
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    stage(f"synthesise {size:,} + {size:,} records")
+    sides = dict(zip(SIDES, synth_sides(size, seed), strict=True))
+    workers = max(1, int(spec.get("workers", 2)))
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for name, frame in sides.items():
+            stage(f"encode {name} ({size:,} records, {workers} processes)")
+            chunks = [frame.iloc[i : i + _CHUNK] for i in range(0, len(frame), _CHUNK)]
+            pids: list[str] = []
+            with (
+                pa.OSFile(str(out / f"{name}.arrow"), "wb") as sink,
+                pa.ipc.new_file(sink, token_batch_schema()) as writer,
+            ):
+                for table, chunk_pids in pool.map(_encode_chunk, chunks):
+                    writer.write_table(table)
+                    pids += chunk_pids
+            truth = pd.DataFrame({"pid": pids, "truth_id": frame["truth_id"].to_numpy()})
+            truth.to_parquet(out / f"{name}-truth.parquet", index=False)
+            if spec.get("clean"):
+                stage(f"clear text of {name}")
+                clean = clean_frame(frame, NormalizationOptions())
+                clean.to_parquet(out / f"{name}-clean.parquet", index=False)
+    meta = {"size": size, "seed": seed, "prepare_seconds": time.perf_counter() - started}
+    done.write_text(json.dumps(meta) + "\n")
+    return meta | {"dir": str(out), "cached": False}
+
+
+def link_tables(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time :func:`hub.linkage.link` on the prepared tables; peak RSS; then the scores."""
+    root = Path(spec["dir"])
+    stage("read token tables")
+    started = time.perf_counter()
+    tables = {}
+    for name in SIDES:
+        # Read into memory (not memory-mapped): the hub holds what the nodes streamed.
+        with pa.OSFile(str(root / f"{name}.arrow")) as source:
+            tables[name] = pa.ipc.open_file(source).read_all()
+    read_s = time.perf_counter() - started
+    input_rss = peak_rss_bytes()
+    stage(f"link {tables[SIDES[0]].num_rows:,} × {tables[SIDES[1]].num_rows:,}")
+    started = time.perf_counter()
+    result = link(tables, LinkageConfig())
+    link_s = time.perf_counter() - started
+    peak = peak_rss_bytes()
+    stage("score")
+    truth = pd.concat(
+        [pd.read_parquet(root / f"{n}-truth.parquet").assign(agency=n) for n in SIDES],
+        ignore_index=True,
+    )
+    clusters = result.clusters.to_pandas().merge(truth, on=["agency", "pid"], how="left")
+    scores = pairwise_scores(clusters, source="agency")
+    return {
+        "records": {n: t.num_rows for n, t in tables.items()},
+        "seconds": {"read": read_s, "link": link_s},
+        "engine_timings": result.report.get("timings", {}),
+        "candidates": result.report["summary"].get("candidates"),
+        "peak_rss_bytes": peak,
+        "input_rss_bytes": input_rss,
+        "pairs": [s.as_dict() for s in scores if s.left != "*"],
+    }

@@ -1,0 +1,1 @@
+"""Sub-commands of ``fedlink``; each module exposes a typer app or command function."""

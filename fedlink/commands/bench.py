@@ -1,0 +1,117 @@
+"""``fedlink bench``: Fedlink next to Splink, recordlinkage and anonlink, one run, one table.
+
+Accuracy (precision, recall, F1 per agency pair) on the synthetic state and on FEBRL4;
+node encoding throughput next to clkhash's; hub linkage time and peak memory at
+``--scale`` × ``--scale`` next to anonlink's at ``--anonlink-scale``. Prints the tables
+and writes them as Markdown (``--out``). The peers come from the ``[bench]`` extra and,
+for anonlink + clkhash, from ``.venv-bench-peers`` (``make bench`` installs both); a peer
+that is missing gets a "not installed" row. See :mod:`fedlink.bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fedlink.errors import CommandError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench")(bench)
+
+
+def _choices(value: str, allowed: tuple[str, ...], option: str) -> tuple[str, ...]:
+    chosen = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = [v for v in chosen if v not in allowed]
+    if unknown or not chosen:
+        raise CommandError(f"{option} takes a comma-separated subset of {', '.join(allowed)}")
+    return chosen
+
+
+def bench(
+    people: Annotated[int, typer.Option(help="Synthetic population for accuracy.")] = 20_000,
+    scale: Annotated[int, typer.Option(help="Records per side of the hub scale test.")] = (
+        1_000_000
+    ),
+    skip_scale: Annotated[bool, typer.Option("--skip-scale", help="Skip the scale tests.")] = (
+        False
+    ),
+    only: Annotated[
+        str | None, typer.Option(help="Run only 'accuracy' or only 'speed'.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path(
+        "docs/benchmarks.md"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 0,
+    datasets: Annotated[str, typer.Option(help="Accuracy data sets: synth,febrl4.")] = (
+        "synth,febrl4"
+    ),
+    systems: Annotated[
+        str, typer.Option(help="Systems: fedlink,splink,recordlinkage,anonlink.")
+    ] = "fedlink,splink,recordlinkage,anonlink",
+    throughput_records: Annotated[int, typer.Option(help="Records encoded for speed.")] = (
+        100_000
+    ),
+    anonlink_scale: Annotated[int, typer.Option(help="Records per side for anonlink.")] = (
+        50_000
+    ),
+    peers_python: Annotated[
+        Path | None, typer.Option(help="Interpreter of the anonlink + clkhash environment.")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Where the scale test's token tables are cached.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds allowed per step.")] = 3600.0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the raw results as JSON.")
+    ] = None,
+) -> None:
+    """Benchmark Fedlink against Splink, recordlinkage and anonlink on the same data."""
+    from fedlink.bench.harness import DATASETS, SYSTEMS, BenchOptions, default_cache_dir, run_bench
+    from fedlink.bench.report import markdown, print_tables
+
+    if only not in (None, "accuracy", "speed"):
+        raise CommandError("--only takes accuracy or speed")
+    for name, value in (("--people", people), ("--scale", scale),
+                        ("--throughput-records", throughput_records),
+                        ("--anonlink-scale", anonlink_scale)):
+        if value < 1:
+            raise CommandError(f"{name} must be at least 1 (got {value})")
+    chosen_systems = _choices(systems, SYSTEMS, "--systems")
+    if "fedlink" not in chosen_systems:
+        raise CommandError("--systems must include fedlink")
+    options = BenchOptions(
+        people=people,
+        seed=seed,
+        scale=scale,
+        skip_scale=skip_scale,
+        only=only,
+        datasets=_choices(datasets, DATASETS, "--datasets"),
+        systems=chosen_systems,
+        throughput_records=throughput_records,
+        anonlink_scale=anonlink_scale,
+        peers_python=peers_python,
+        cache_dir=cache_dir or default_cache_dir(),
+        timeout=timeout,
+        command=shlex.join(["fedlink", *sys.argv[1:]]) if sys.argv[1:2] == ["bench"]
+        else "fedlink bench",
+    )
+    console = Console(stderr=True)
+    results = run_bench(options, console)
+    stdout = Console()
+    if not stdout.is_terminal:  # a log file: no need to fold the tables into 80 columns
+        stdout = Console(width=180)
+    print_tables(results, stdout)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(results), encoding="utf-8")
+    console.print(f"wrote {out}", highlight=False)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_out}", highlight=False)

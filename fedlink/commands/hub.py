@@ -1,0 +1,177 @@
+"""``fedlink hub …``: set up and run the hub, and administer it offline on its database.
+
+``init`` creates the directory, keys, schema and the first admin (token printed once);
+``serve`` runs the API; ``user add`` and ``agency add`` work directly on the database of the
+hub in ``--dir`` (an operator on the hub's machine), each change audited as ``operator``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+hub_app = typer.Typer(name="hub", help="The hub: governance, approvals, audit.",
+                      no_args_is_help=True)
+user_app = typer.Typer(help="Hub users and their roles.", no_args_is_help=True)
+agency_app = typer.Typer(help="Agencies and their nodes' enrollment.", no_args_is_help=True)
+hub_app.add_typer(user_app, name="user")
+hub_app.add_typer(agency_app, name="agency")
+
+DirOption = Annotated[
+    Path, typer.Option("--dir", envvar="FEDLINK_HUB_DIR", help="The hub directory.",
+                       show_default=False),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(hub_app, name="hub")
+
+
+@hub_app.command()
+def init(
+    hub_dir: DirOption,
+    database_url: Annotated[str | None, typer.Option(
+        "--database-url", envvar="FEDLINK_HUB_DATABASE_URL",
+        help="PostgreSQL URL (default: SQLite in the directory).")] = None,
+    admin_name: Annotated[str, typer.Option(help="Name of the first admin.")] = "admin",
+) -> None:
+    """Create the hub directory, keys, database schema and the first admin."""
+    from hub.services.setup import init_hub
+
+    result = init_hub(hub_dir, database_url=database_url, admin_name=admin_name)
+    typer.echo(f"hub initialised in {result.settings.dir}")
+    typer.echo(f"  signing key {result.signing_kid}, HPKE key {result.hpke_kid}")
+    typer.echo(f"admin API token (shown once, keep it safe): {result.admin_token}")
+
+
+@hub_app.command()
+def serve(
+    hub_dir: DirOption,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    ssl_certfile: Annotated[str | None, typer.Option(
+        "--ssl-certfile", help="TLS certificate (PEM), e.g. from `fedlink pki issue`.")] = None,
+    ssl_keyfile: Annotated[str | None, typer.Option(
+        "--ssl-keyfile", help="TLS private key (PEM, mode 0600).")] = None,
+    ca_file: Annotated[str | None, typer.Option(
+        "--ca-file", help="CA bundle that verifies the nodes' certificates.")] = None,
+    log_level: Annotated[str, typer.Option(
+        envvar="FEDLINK_HUB_LOG_LEVEL", help="critical, error, warning, info or debug.")]
+    = "info",
+) -> None:
+    """Run the hub API (OpenAPI at /docs; /health, /ready, /metrics; JSON logs on stderr)."""
+    from fedlink.serving import run
+    from hub.api.app import create_app
+    from hub.db.engine import make_engine
+    from hub.db.migrate import require_database_file
+    from hub.settings import HubSettings
+
+    given = {"host": host, "port": port, "ssl_certfile": ssl_certfile,
+             "ssl_keyfile": ssl_keyfile, "ca_file": ca_file}
+    settings = HubSettings.load(hub_dir, **{k: v for k, v in given.items() if v is not None})
+    settings.require_transport()
+    engine = make_engine(settings.database_url)
+    require_database_file(engine)
+    app = create_app(settings, engine=engine)
+    run(app, host=settings.host, port=settings.port, what="hub", log_level=log_level.lower(),
+        certfile=settings.ssl_certfile, keyfile=settings.ssl_keyfile,
+        request_filter="hub.api.observability.RequestIdFilter")
+
+
+@hub_app.command()
+def migrate(hub_dir: DirOption) -> None:
+    """Bring the hub database to the newest schema revision (after an upgrade)."""
+    from hub.db.engine import make_engine
+    from hub.db.migrate import (
+        current_revision,
+        head_revision,
+        require_database_file,
+        upgrade_to_head,
+    )
+    from hub.settings import HubSettings
+
+    settings = HubSettings.load(hub_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        require_database_file(engine)
+        before = current_revision(engine)
+        upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    typer.echo(f"hub database at revision {head}" + (f" (was {before or 'empty'})"
+                                                      if before != head else " (unchanged)"))
+
+
+@user_app.command("add")
+def user_add(
+    hub_dir: DirOption,
+    role: Annotated[str, typer.Option(
+        help="admin, researcher, governance, steward or auditor.", show_default=False)],
+    name: Annotated[str, typer.Option(help="The person's name.", show_default=False)],
+    agency: Annotated[str | None, typer.Option(help="The steward's agency code.")] = None,
+    email: Annotated[str | None, typer.Option(help="Email address.")] = None,
+    institution: Annotated[str | None, typer.Option(help="Institution.")] = None,
+) -> None:
+    """Add a user and print their first API token (shown once)."""
+    from hub.domain.roles import OPERATOR
+    from hub.services import users
+    from hub.services.setup import open_hub
+
+    with open_hub(hub_dir) as ctx, ctx.session_factory() as session:
+        user, issued = users.create_user(session, ctx, OPERATOR, name=name, role=role,
+                                         email=email, agency=agency, institution=institution)
+    assert issued is not None
+    typer.echo(f"user {user.id} ({user.role}{', ' + user.agency_code if user.agency_code else ''})"
+               f" added; API token expires {issued.expires_at:%Y-%m-%d}")
+    typer.echo(f"API token (shown once): {issued.token}")
+
+
+@agency_app.command("add")
+def agency_add(
+    code: Annotated[str, typer.Argument(help="Agency code, e.g. K12.", show_default=False)],
+    hub_dir: DirOption,
+    name: Annotated[str, typer.Option(help="Agency name.", show_default=False)],
+    url: Annotated[str, typer.Option(help="The agency node's URL.", show_default=False)],
+) -> None:
+    """Register an agency and print its one-time enrollment token."""
+    from hub.domain.roles import OPERATOR
+    from hub.services.agencies import add_agency
+    from hub.services.setup import open_hub
+
+    with open_hub(hub_dir) as ctx, ctx.session_factory() as session:
+        agency, token = add_agency(session, ctx, OPERATOR, code=code, name=name, url=url)
+        hours = ctx.settings.enrollment_token_ttl_hours
+    typer.echo(f"agency {agency.code} ({agency.name}) added")
+    typer.echo(f"enrollment token (one use, expires in {hours} h): {token}")
+    typer.echo(f"on the node: fedlink node enroll --dir DIR --hub URL --token {token}")
+
+
+@hub_app.command()
+def expire(hub_dir: DirOption) -> None:
+    """Expire every approved project whose term has ended (run it daily)."""
+    from hub.domain.roles import OPERATOR
+    from hub.services.requests import expire_due
+    from hub.services.setup import open_hub
+
+    with open_hub(hub_dir) as ctx, ctx.session_factory() as session:
+        expired = expire_due(session, ctx, OPERATOR)
+    typer.echo(f"{len(expired)} project(s) expired" + (f": {', '.join(expired)}" if expired
+                                                         else ""))
+
+
+@hub_app.command()
+def sweep(hub_dir: DirOption) -> None:
+    """Once: expire projects past their term and destroy (crypto-shred) every extract that is
+    due — term over, project revoked or closed, extract expired (docs/extracts.md)."""
+    from hub.domain.roles import OPERATOR
+    from hub.services.extract_destruction import sweep as run_sweep
+    from hub.services.setup import open_hub
+
+    with open_hub(hub_dir) as ctx:
+        done = run_sweep(ctx, OPERATOR)
+    typer.echo(f"{len(done['projects_expired'])} project(s) expired, "
+               f"{len(done['extracts_destroyed'])} extract(s) destroyed, "
+               f"{len(done['files_shredded'])} leftover file(s) shredded")

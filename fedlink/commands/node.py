@@ -1,0 +1,282 @@
+"""``fedlink node …``: set up, load, profile, enroll, serve and govern an agency node.
+
+Thin: every command parses its options, calls :mod:`agency_node`, and prints. Errors are
+:class:`agency_node.errors.NodeError` (one line via :func:`fedlink.cli.main`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from agency_node.config import SourceSection
+from agency_node.errors import ConfigError
+from agency_node.hub_client import HubClient
+from agency_node.runtime import NodeRuntime
+from agency_node.services.approvals import Decision, Terms
+from protocol.signing import describe_validation_error
+
+node_app = typer.Typer(
+    name="node", help="An agency node: its records stay home.", no_args_is_help=True
+)
+secret_app = typer.Typer(help="The federation secret (handed out of band).", no_args_is_help=True)
+node_app.add_typer(secret_app, name="secret")
+
+DirOption = Annotated[Path, typer.Option("--dir", help="The node directory.", show_default=False)]
+# markup=False: paths, hub-sent terms and store values print as they are, never as markup.
+_out = Console(highlight=False, soft_wrap=True, markup=False)
+#: Tests point the hub client at a fake hub; None means the real network.
+hub_transport: httpx.BaseTransport | None = None
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(node_app, name="node")
+
+
+@node_app.command()
+def init(
+    agency: Annotated[str, typer.Option(help="Agency code, e.g. K12.", show_default=False)],
+    name: Annotated[str, typer.Option(help="Agency name.", show_default=False)],
+    node_dir: DirOption,
+    source: Annotated[Path | None, typer.Option(help="Source CSV file.")] = None,
+    source_url: Annotated[str | None, typer.Option(help="Source SQLAlchemy URL.")] = None,
+    table: Annotated[str | None, typer.Option(help="Source table (with --source-url).")] = None,
+    max_field_length: Annotated[int, typer.Option(help="Longest usable field.")] = 1000,
+    date_order: Annotated[str, typer.Option(help="MDY or DMY for dates like 03/07/2004.")] = "MDY",
+) -> None:
+    """Create the node directory, its keys and node.toml mapped from the source's columns."""
+    from agency_node.setup import init_node
+
+    if (source is None) == (source_url is None):
+        raise ConfigError("give exactly one of --source FILE.csv or --source-url URL --table T")
+    if source_url is not None and not table:
+        raise ConfigError("--source-url needs --table")
+    try:
+        section = SourceSection(
+            kind="csv" if source else "sql",
+            path=str(source.expanduser().resolve()) if source else "",
+            url=source_url or "", table=table or "",
+            max_field_length=max_field_length, date_order=date_order.upper(),  # type: ignore[arg-type]
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"bad source option: {describe_validation_error(exc)}") from None
+    result = init_node(node_dir, agency=agency, name=name, source=section)
+    mapping = result.config.mapping
+    _out.print(f"node {agency} initialised in {result.path.parent} "
+               f"({result.rows_scanned} rows scanned)")
+    _out.print(f"  record id: {mapping.record_id}; year column: {mapping.year_column or '-'}")
+    _out.print("  identity: " + ", ".join(f"{c} → {f}" for f, c in mapping.identity.items()))
+    _out.print(f"  {len(result.config.variables)} attribute variables (classification "
+               "'confidential' until the steward edits node.toml)")
+    if mapping.ignore:
+        _out.print(f"  ignored columns: {', '.join(mapping.ignore)}")
+    _out.print(f"next: review {result.path}, then "
+               f"`fedlink node secret import FILE --dir {node_dir}`")
+
+
+@secret_app.command("import")
+def secret_import(
+    file: Annotated[Path, typer.Argument(help="Secret file: ≥32 raw bytes, or hex/base64 text.")],
+    node_dir: DirOption,
+    replace: Annotated[bool, typer.Option(help="Replace an existing secret.")] = False,
+) -> None:
+    """Copy the federation secret from FILE into the node (0600). Never printed."""
+    from agency_node.keys import SECRET_KEY, import_federation_secret
+
+    with NodeRuntime.open(node_dir) as runtime:
+        fingerprint = import_federation_secret(runtime.settings.dir, file, replace=replace)
+        runtime.audit.append(actor="operator", typ="secret_import", outcome="stored",
+                             details={"fingerprint": fingerprint})
+        stored = runtime.settings.dir / SECRET_KEY
+    _out.print(f"federation secret stored in {stored} (0600); fingerprint {fingerprint} — "
+               "compare it with the other agencies")
+
+
+@node_app.command()
+def ingest(
+    node_dir: DirOption,
+    strict: Annotated[bool, typer.Option(help="Fail, loading nothing, on any bad row.")] = False,
+) -> None:
+    """Load the source into the node store; bad rows are quarantined with their reason."""
+    from agency_node.ingest.loader import run_ingest
+
+    with NodeRuntime.open(node_dir) as runtime:
+        summary = run_ingest(runtime.settings.node, runtime.sessions, runtime.audit, strict=strict)
+    _out.print(f"ingest #{summary.run_id} from {summary.source}: {summary.rows} rows, "
+               f"{summary.loaded} loaded, {summary.quarantined} quarantined; "
+               f"{summary.records_in_store} records in the store")
+    if summary.blank_lines:
+        _out.print(f"  {summary.blank_lines} blank lines skipped")
+    for encoding, count in summary.encoding_fallbacks.items():
+        _out.print(f"  {count} rows decoded as {encoding} (not UTF-8)")
+    for reason, count in summary.reasons.most_common():
+        _out.print(f"  quarantined: {reason}: {count}")
+    for entry in summary.sample[:10]:
+        _out.print(f"    row {entry['row_number']} (line {entry['line_number']}), "
+                   f"column {entry['column']}: {entry['reason']} — {entry['detail']}")
+    if summary.quarantined:
+        _out.print("see `fedlink node profile` for the full picture")
+
+
+@node_app.command()
+def profile(
+    node_dir: DirOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """The data-quality profile of the node store, for the steward."""
+    from agency_node.profile import build_profile, render_profile
+
+    with NodeRuntime.open(node_dir) as runtime:
+        result = build_profile(runtime.settings.node, runtime.sessions)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    else:
+        render_profile(result, _out)
+
+
+def _hub_client(runtime: NodeRuntime, *, url: str | None = None, token: bool = True,
+                ca_file: str | None = None) -> HubClient:
+    from agency_node.hub_client import check_hub_url
+    from agency_node.keys import load_hub_token
+
+    settings = runtime.settings
+    base = url or settings.hub_url
+    if not base:
+        raise ConfigError("no hub URL: enroll first (`fedlink node enroll --hub URL`)")
+    check_hub_url(base, allow_insecure_http=settings.allow_insecure_http)
+    return HubClient(base, token=load_hub_token(settings.dir) if token else None,
+                     transport=hub_transport, ca_file=ca_file or settings.hub_ca_file or None)
+
+
+@node_app.command()
+def enroll(
+    node_dir: DirOption,
+    hub: Annotated[str, typer.Option(help="The hub's URL.", show_default=False)],
+    token: Annotated[str, typer.Option(help="One-time enrollment token from the hub admin.",
+                                       envvar="FEDLINK_ENROLLMENT_TOKEN", show_default=False)],
+    ca_file: Annotated[Path | None, typer.Option(
+        "--ca-file", help="CA bundle that verifies the hub's certificate (kept in node.toml).")]
+    = None,
+) -> None:
+    """Enroll this node with the hub: send its key and dictionary, keep the hub's keys."""
+    from agency_node.config import update_hub_ca_file
+    from agency_node.services.enrollment import enroll as enroll_node
+
+    ca = str(ca_file.expanduser().resolve()) if ca_file else None
+    with (
+        NodeRuntime.open(node_dir) as runtime,
+        _hub_client(runtime, url=hub, token=False, ca_file=ca) as client,
+    ):
+        response = enroll_node(runtime, client, hub_url=hub, token=token)
+        if ca:
+            update_hub_ca_file(runtime.settings.dir, ca)
+    _out.print(f"enrolled {response.agency} with {hub}; hub signing key "
+               f"{response.hub_signing_kid}, HPKE key {response.hub_hpke_kid}; "
+               "node API token stored (0600)")
+
+
+@node_app.command()
+def serve(
+    node_dir: DirOption,
+    host: Annotated[str | None, typer.Option(help="Bind address (node.toml by default).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (node.toml by default).")] = None,
+    ssl_certfile: Annotated[str | None, typer.Option(
+        "--ssl-certfile", help="TLS certificate (PEM), e.g. from `fedlink pki issue`.")] = None,
+    ssl_keyfile: Annotated[str | None, typer.Option(
+        "--ssl-keyfile", help="TLS private key (PEM, mode 0600).")] = None,
+) -> None:
+    """Serve the node API (match and extract requests from the enrolled hub; /health, /ready,
+    /metrics; JSON logs on stderr)."""
+    from agency_node.api.app import create_app
+    from agency_node.settings import NodeSettings
+    from fedlink.serving import run
+
+    settings = NodeSettings.load(node_dir)
+    given = {"host": host, "port": port, "ssl_certfile": ssl_certfile,
+             "ssl_keyfile": ssl_keyfile}
+    settings = settings.model_copy(update={k: v for k, v in given.items() if v is not None})
+    if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
+        raise ConfigError("--ssl-certfile and --ssl-keyfile go together: give both or neither")
+    settings.require_transport()
+    app = create_app(settings)
+    run(app, host=settings.host, port=settings.port, what=f"agency node {settings.agency}",
+        log_level=settings.log_level, certfile=settings.ssl_certfile,
+        keyfile=settings.ssl_keyfile,
+        request_filter="agency_node.api.observability.RequestIdFilter")
+
+
+def _show_terms(terms: Terms) -> None:
+    raw = terms.raw
+    table = Table(title=f"Project {terms.project_id}: {raw.get('title', '')}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("status at the hub", terms.status or "-"),
+        ("public summary", str(raw.get("public_summary", ""))),
+        ("research questions", _text(raw.get("research_questions"))),
+        ("variables", ", ".join(terms.variables)),
+        ("years", f"{min(terms.years)}–{max(terms.years)}" if terms.years else "-"),
+        ("cohort", _text([c.model_dump() for c in terms.cohort.conditions]) or "all records"),
+        ("term", f"{terms.term_start} to {terms.term_end}"),
+        ("matching authorised", "yes" if terms.matching_authorised else "no"),
+        ("allowable uses", _text(raw.get("allowable_uses"))),
+        ("personnel", _text(raw.get("personnel"))),
+        ("disposition", _text(raw.get("disposition"))),
+        ("terms digest", terms.digest),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    _out.print(table)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "; ".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def _decide(node_dir: Path, project_id: str, decision: Decision, reason: str, yes: bool) -> None:
+    from agency_node.services.approvals import steward_decide
+
+    def confirm(terms: Terms) -> bool:
+        _show_terms(terms)
+        verb = "Approve" if decision == "approve" else "Deny"
+        return yes or typer.confirm(f"{verb} project {project_id} for this agency?", default=False)
+
+    with NodeRuntime.open(node_dir) as runtime, _hub_client(runtime) as client:
+        answer = steward_decide(runtime, client, project_id=project_id, decision=decision,
+                                reason=reason, confirm=confirm)
+    done = "approved" if decision == "approve" else "denied"
+    status = answer.get("status")
+    _out.print(f"project {project_id} {done} on this node and sent to the hub, signed"
+               + (f" (hub status: {status})" if status else ""))
+
+
+@node_app.command()
+def approve(
+    project_id: Annotated[str, typer.Argument(help="The project (request) id.")],
+    node_dir: DirOption,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Approve a project's terms for this agency (recorded here, signed to the hub)."""
+    _decide(node_dir, project_id, "approve", "", yes)
+
+
+@node_app.command()
+def deny(
+    project_id: Annotated[str, typer.Argument(help="The project (request) id.")],
+    node_dir: DirOption,
+    reason: Annotated[str, typer.Option(help="Why (shown to the requester).", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Deny (or withdraw consent from) a project for this agency."""
+    _decide(node_dir, project_id, "deny", reason, yes)

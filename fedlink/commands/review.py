@@ -1,0 +1,71 @@
+"""``fedlink review …``: governance members list, approve, deny or send back requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fedlink import hub_options
+from fedlink.errors import CommandError
+from fedlink.hub_options import HubUrlOption, TokenOption
+
+review_app = typer.Typer(name="review", help="Governance review of research requests.",
+                         no_args_is_help=True)
+
+RequestId = Annotated[str, typer.Argument(help="The request id.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(review_app, name="review")
+
+
+@review_app.command("list")
+def list_(
+    hub: HubUrlOption = None,
+    token: TokenOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every state, not only pending.")] = False,
+) -> None:
+    """Requests awaiting review (submitted or in review)."""
+    with hub_options.client(hub, token) as client:
+        rows = client.list_requests() if all_ else [
+            *client.list_requests("submitted"), *client.list_requests("in_review")]
+    for row in rows:
+        typer.echo(f"{row['id']}  {row['status']:<18} {', '.join(row['agencies']):<20} "
+                   f"{row['title']}")
+    if not rows:
+        typer.echo("nothing to review")
+
+
+def _review(request_id: str, decision: str, reason: str, hub: str | None,
+            token: str | None) -> None:
+    with hub_options.client(hub, token) as client:
+        result = client.review(request_id, decision, reason)
+    typer.echo(f"request {result['id']} is {result['status']}")
+    if result["waiting_for"]:
+        typer.echo("  waiting for: " + "; ".join(result["waiting_for"]))
+
+
+@review_app.command()
+def approve(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption = None,
+            reason: Annotated[str, typer.Option(help="Optional note.")] = "") -> None:
+    """Approve a request (counts toward the governance quorum)."""
+    _review(request_id, "approve", reason, hub, token)
+
+
+@review_app.command()
+def deny(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption = None,
+         reason: Annotated[str, typer.Option(help="Why (required).")] = "") -> None:
+    """Deny a request, with a reason."""
+    if not reason.strip():
+        raise CommandError("a denial needs --reason")
+    _review(request_id, "deny", reason, hub, token)
+
+
+@review_app.command()
+def changes(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption = None,
+            reason: Annotated[str, typer.Option(help="What to change (required).")] = "") -> None:
+    """Send a request back to the researcher for changes."""
+    if not reason.strip():
+        raise CommandError("a request for changes needs --reason")
+    _review(request_id, "request_changes", reason, hub, token)

@@ -1,0 +1,181 @@
+"""The VLDS flow up to an approved project, each step done by the party who does it in
+real life and with that party's own tool:
+
+* synthetic data: ``fedlink synth`` (stands in for each agency's own systems);
+* hub operator: ``fedlink hub init / serve / agency add / user add`` on the hub machine;
+* agency IT: ``fedlink node init / secret import / ingest / enroll / serve``;
+* researcher and governance: the hub's Python client (``hub.client.HubClient``);
+* data stewards: ``fedlink node approve --yes`` (signed with the node key).
+
+The federation secret is generated once by the demo (standing in for the agencies' key
+ceremony) into ``DIR/federation.secret`` (0600) and imported by each node; the hub never
+sees it. The later steps (linkage, extract, audit, expiry) are in
+:mod:`fedlink.demo.later`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from typing import Any
+
+from fedlink.demo.federation import AGENCIES, PEOPLE, Agency, Person, agreement
+from fedlink.demo.processes import free_port
+from fedlink.demo.state import Demo, each_agency, parallel, token_in
+from fedlink.demo.ui import StepFailed
+
+#: Length of the demo project's term in days. Short on purpose: the demo then shows the
+#: project expiring (see fedlink.demo.later.expire_and_destroy).
+TERM_DAYS = 1
+
+
+def generate_records(demo: Demo) -> None:
+    with demo.steps.step("Generate the agencies' records", "fedlink synth") as step:
+        staging = demo.layout.root / "synth"
+        out = demo.fedlink("synth", "--people", str(demo.people), "--seed", str(demo.seed),
+                           "--out", str(staging), who="synthetic data")
+        written = dict(line.rsplit(": ", 1) for line in out.splitlines() if ": " in line)
+        demo.layout.nodes.mkdir(mode=0o700)
+        for agency in AGENCIES:
+            demo.layout.node(agency).mkdir(mode=0o700)
+            shutil.move(staging / agency.source, demo.layout.source(agency))
+        staging.rmdir()
+        step.done(f"{demo.people:,} people → " + ", ".join(
+            f"{a.code} {written.get(str(staging / a.source), '?')}" for a in AGENCIES)
+            + ", each CSV kept in its node's directory")
+
+
+def start_hub(demo: Demo) -> None:
+    with demo.steps.step("Set up and start the hub", "hub operator: fedlink hub") as step:
+        # The admin token init prints is not needed: the operator works on the hub machine.
+        demo.fedlink("hub", "init", "--dir", str(demo.layout.hub), who="hub operator")
+        demo.hub_port = free_port()
+        demo.supervisor.start("hub", ["hub", "serve", "--dir", str(demo.layout.hub),
+                                      "--host", "127.0.0.1", "--port", str(demo.hub_port)],
+                              demo.hub_url)
+        demo.supervisor.wait_ready(["hub"])
+        demo.write_state()
+        step.done(f"{demo.hub_url} (database {demo.layout.hub / 'hub.db'})")
+
+
+def set_up_nodes(demo: Demo) -> None:
+    title = "Install the nodes, import the secret, ingest"
+    with demo.steps.step(title, "agency IT: fedlink node") as step:
+        secret = demo.layout.secret
+        from protocol.keys import generate_federation_secret
+
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(generate_federation_secret().hex() + "\n")
+
+        def install(agency: Agency) -> str:
+            node_dir = str(demo.layout.node(agency))
+            who = f"{agency.code} IT"
+            demo.fedlink("node", "init", "--agency", agency.code, "--name", agency.name,
+                         "--dir", node_dir, "--source", str(demo.layout.source(agency)),
+                         who=who)
+            demo.fedlink("node", "secret", "import", str(secret), "--dir", node_dir, who=who)
+            out = demo.fedlink("node", "ingest", "--dir", node_dir, who=who)
+            return out.splitlines()[0].split(": ", 1)[-1]
+
+        for agency, line in zip(AGENCIES, each_agency(install), strict=True):
+            step.note(f"{agency.code}: {line}")
+        step.done(f"federation secret {secret} (0600) imported by each node, never the hub")
+
+
+def register_agencies(demo: Demo) -> None:
+    with demo.steps.step("Register the agencies", "hub operator: fedlink hub agency add") as st:
+        demo.node_ports = {a.code: free_port() for a in AGENCIES}
+
+        def add(agency: Agency) -> str:
+            out = demo.fedlink("hub", "agency", "add", agency.code, "--dir",
+                               str(demo.layout.hub), "--name", agency.name,
+                               "--url", demo.node_url(agency), who="hub operator")
+            return token_in(out, "enrollment token")
+
+        demo.enrollment = dict(zip((a.code for a in AGENCIES), each_agency(add), strict=True))
+        st.done("one-time enrollment tokens handed to each agency's IT")
+
+
+def enroll_and_serve_nodes(demo: Demo) -> None:
+    with demo.steps.step("Enroll and start the nodes", "agency IT: fedlink node") as step:
+        def enroll(agency: Agency) -> None:
+            demo.fedlink("node", "enroll", "--dir", str(demo.layout.node(agency)),
+                         "--hub", demo.hub_url, who=f"{agency.code} IT",
+                         env={"FEDLINK_ENROLLMENT_TOKEN": demo.enrollment[agency.code]})
+
+        each_agency(enroll)
+        for agency in AGENCIES:
+            demo.supervisor.start(f"node-{agency.slug}", [
+                "node", "serve", "--dir", str(demo.layout.node(agency)),
+                "--host", "127.0.0.1", "--port", str(demo.node_ports[agency.code])],
+                demo.node_url(agency))
+        demo.supervisor.wait_ready([f"node-{a.slug}" for a in AGENCIES])
+        demo.write_state()
+        step.done(", ".join(f"{a.code} {demo.node_url(a)}" for a in AGENCIES))
+
+
+def create_people(demo: Demo) -> None:
+    with demo.steps.step("Create the people", "hub operator: fedlink hub user add") as step:
+        def add(person: Person) -> str:
+            args = ["hub", "user", "add", "--dir", str(demo.layout.hub), "--role", person.role,
+                    "--name", person.name, "--email", person.email]
+            if person.agency:
+                args += ["--agency", person.agency]
+            if person.institution:
+                args += ["--institution", person.institution]
+            return token_in(demo.fedlink(*args, who="hub operator"), "API token")
+
+        tokens = parallel(add, list(PEOPLE))
+        demo.tokens.update(zip((p.key for p in PEOPLE), tokens, strict=True))
+        step.done("researcher, 2 governance members, 3 stewards, auditor — each with a token")
+
+
+def submit_request(demo: Demo) -> None:
+    with demo.steps.step("Submit a research request", "researcher: hub client") as step:
+        with demo.hub_client("researcher") as hub:
+            catalog = hub.catalog()
+            try:
+                body = agreement(dt.date.today(), TERM_DAYS, catalog)
+            except ValueError as exc:
+                raise StepFailed(str(exc)) from None
+            created = hub.create_request(body)
+            submitted = hub.submit_request(created["id"])
+        demo.request_id = submitted["id"]
+        asked = sum(len(a.variables) for a in AGENCIES)
+        step.done(f"request {demo.request_id} ({submitted['status']}): {asked} of "
+                  f"{len(catalog)} catalog variables from {len(AGENCIES)} agencies, "
+                  f"term {body['term_start']} to {body['term_end']}")
+
+
+def steward_approvals(demo: Demo) -> None:
+    title = "Steward approvals, signed on each node"
+    with demo.steps.step(title, "data stewards: fedlink node approve") as step:
+        def approve(agency: Agency) -> None:
+            demo.fedlink("node", "approve", demo.request_id, "--dir",
+                         str(demo.layout.node(agency)), "--yes", who=f"{agency.code} steward")
+
+        each_agency(approve)
+        with demo.hub_client("researcher") as hub:
+            status = hub.get_request(demo.request_id)
+        decided = [d["agency"] for d in status["agency_decisions"] if d["decision"] == "approve"]
+        step.done(f"{', '.join(sorted(decided))} approved; hub status {status['status']}")
+
+
+def governance_quorum(demo: Demo) -> None:
+    with demo.steps.step("Governance quorum", "governance members: hub client") as step:
+        result: dict[str, Any] = {}
+        for key in ("governance_a", "governance_b"):
+            with demo.hub_client(key) as hub:
+                result = hub.review(demo.request_id, "approve", "Meets the agreement's terms.")
+        if result.get("status") != "approved":
+            waiting = "; ".join(str(w) for w in result.get("waiting_for") or []) or "?"
+            raise StepFailed(f"request {demo.request_id} is {result.get('status')}, "
+                             f"waiting for {waiting}")
+        step.done(f"2 of 2 approvals: request {demo.request_id} is approved "
+                  "(project salt fixed by the hub)")
+
+
+SETUP = (generate_records, start_hub, set_up_nodes, register_agencies, enroll_and_serve_nodes,
+         create_people, submit_request, steward_approvals, governance_quorum)

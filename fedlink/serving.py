@@ -1,0 +1,79 @@
+"""Running a service under uvicorn for ``fedlink hub serve`` and ``fedlink node serve``.
+
+The listening socket is bound here, before uvicorn starts, so a port in use (or an address
+this machine does not have, or a privileged port) is one ``fedlink: error:`` line saying
+what to do instead of a uvicorn log line and a bare exit status. The TLS certificate and key
+are loaded once here too, so a wrong file or a key that does not match the certificate is
+named before anything listens. Logging is :mod:`fedlink.jsonlog` (one JSON object per line).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import ssl
+from typing import Any
+
+from fedlink.errors import CommandError
+from fedlink.jsonlog import log_config
+
+log = logging.getLogger("fedlink.serve")
+
+
+def bind(host: str, port: int, *, what: str) -> socket.socket:
+    """A listening TCP socket on ``host:port``; CommandError saying what to do otherwise."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"port {port} on {host} is already in use (is another {what} running?); "
+                "stop it or choose another --port"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise CommandError(f"no permission to listen on {host}:{port}; use a port "
+                               "above 1023 or grant CAP_NET_BIND_SERVICE") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise CommandError(f"{host} is not an address of this machine; choose another "
+                               "--host") from None
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def check_tls(certfile: str, keyfile: str) -> None:
+    """Load the pair once, so a bad file is one sentence before anything listens."""
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, ValueError) as exc:
+        raise CommandError(
+            f"TLS certificate {certfile} and key {keyfile} cannot be used together "
+            f"({getattr(exc, 'reason', None) or exc}); issue a new pair with `fedlink pki issue`"
+        ) from None
+
+
+def run(app: Any, *, host: str, port: int, what: str, log_level: str = "info",
+        certfile: str = "", keyfile: str = "", request_filter: str | None = None) -> None:
+    """Serve ``app`` on ``host:port`` (https when a certificate is given) until stopped."""
+    import uvicorn
+
+    if certfile:
+        check_tls(certfile, keyfile)
+    sock = bind(host, port, what=what)
+    try:
+        config = uvicorn.Config(
+            app, log_config=log_config(log_level, request_filter=request_filter),
+            log_level=log_level, access_log=False, server_header=False,
+            ssl_certfile=certfile or None, ssl_keyfile=keyfile or None,
+        )
+        scheme = "https" if certfile else "http"
+        log.info("%s listening on %s://%s:%d", what, scheme, host, port)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

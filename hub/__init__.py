@@ -1,0 +1,1 @@
+"""The Fedlink hub: governance workflow, linkage engine, extracts, audit, transparency."""

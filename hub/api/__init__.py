@@ -1,0 +1,1 @@
+"""The hub's HTTP API (FastAPI): :func:`hub.api.app.create_app`."""

@@ -1,0 +1,97 @@
+"""``create_app(settings)``: the hub's FastAPI application.
+
+Nothing is created at import time: the engine, the session factory and the keys are built
+here from ``settings`` (or injected by tests), and the database schema must be at the newest
+Alembic revision (``fedlink hub init`` migrates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from hub.api.errors import install_handlers
+from hub.api.routes import (
+    agencies,
+    audit,
+    extracts,
+    health,
+    node,
+    ops,
+    outputs,
+    public,
+    requests,
+    runs,
+    users,
+)
+from hub.db.base import utcnow
+from hub.db.engine import make_engine, make_session_factory
+from hub.db.migrate import require_current_schema
+from hub.keys import HubKeys, load_hub_keys
+from hub.services.context import HubContext
+from hub.services.extract_destruction import ExtractSweeper
+from hub.services.run_worker import LinkageWorker
+from hub.settings import HubSettings
+from hub.web.app import mount_web
+
+
+def create_app(
+    settings: HubSettings,
+    *,
+    keys: HubKeys | None = None,
+    engine: Engine | None = None,
+    clock: Callable[..., object] | None = None,
+    check_schema: bool = True,
+) -> FastAPI:
+    """The hub API for ``settings``; ``keys``, ``engine`` and ``clock`` are injectable."""
+    owned_engine = engine is None
+    engine = engine or make_engine(settings.database_url)
+    if check_schema:
+        require_current_schema(engine)
+    context = HubContext(
+        settings=settings,
+        keys=keys or load_hub_keys(settings.dir),
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        clock=clock or utcnow,  # type: ignore[arg-type]
+    )
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.run_worker:  # the linkage worker thread (docs/linkage-runs.md)
+            worker = LinkageWorker(context, metrics=getattr(app_.state, "metrics", None))
+            worker.start()
+        sweeper = None
+        if settings.extract_sweep_seconds:  # extract expiry and destruction (docs/extracts.md)
+            sweeper = ExtractSweeper(context, interval=settings.extract_sweep_seconds)
+            sweeper.start()
+        yield
+        if sweeper is not None:
+            sweeper.stop()
+        if worker is not None:
+            worker.stop()
+        if owned_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Fedlink hub",
+        version="0.1.0",
+        description=(
+            "Governance hub of a Fedlink federation: research requests as data sharing "
+            "agreements, approvals by every agency and a governance quorum, a hash-chained "
+            "audit log and public transparency. See docs/hub.md."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.hub = context
+    install_handlers(app)
+    for module in (health, public, users, agencies, requests, runs, extracts, outputs, node,
+                   audit):
+        app.include_router(module.router)
+    ops.install(app, context)  # /ready, /metrics, request ids, access log (docs/operations.md)
+    mount_web(app)  # web pages and their static files (docs/web.md)
+    return app

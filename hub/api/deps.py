@@ -1,0 +1,135 @@
+"""Named ``Annotated`` dependencies: the context, the session, the caller and role gates.
+
+Every endpoint declares the roles it admits by taking one of the ``…Caller`` types below.
+No or a bad token → 401; a valid token of a role not admitted → 403 (audited). Node tokens
+are admitted only by :data:`NodeCaller` (the ``/v1/node/...`` endpoints) and user tokens
+never are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from hub.domain.roles import Caller, Role
+from hub.errors import AuthenticationError, PermissionDeniedError
+from hub.node_client import make_node_http_client
+from hub.services import audit
+from hub.services.context import HubContext
+from hub.services.users import authenticate
+
+
+def get_context(request: Request) -> HubContext:
+    context: HubContext = request.app.state.hub
+    return context
+
+
+ContextDep = Annotated[HubContext, Depends(get_context)]
+
+
+def get_session(ctx: ContextDep) -> Iterator[Session]:
+    with ctx.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def source_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+SourceDep = Annotated[str, Depends(source_address)]
+
+
+def anonymous_caller(source: SourceDep) -> Caller:
+    return Caller(None, source)
+
+
+AnonymousCaller = Annotated[Caller, Depends(anonymous_caller)]
+
+
+def authenticated_caller(
+    session: SessionDep,
+    ctx: ContextDep,
+    source: SourceDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Caller:
+    if not authorization:
+        raise AuthenticationError("this endpoint needs an API token (Authorization: Bearer …)",
+                                  code="missing_token")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("the Authorization header must be 'Bearer <token>'",
+                                  code="missing_token")
+    return Caller(authenticate(session, ctx, token=token.strip(), source=source), source)
+
+
+AuthenticatedCaller = Annotated[Caller, Depends(authenticated_caller)]
+
+
+def require(*roles: Role | str) -> Callable[..., Caller]:
+    """A dependency admitting user principals of ``roles`` (``"node"`` for nodes)."""
+    admitted = frozenset(str(r) for r in roles)
+
+    def dependency(caller: AuthenticatedCaller, session: SessionDep, ctx: ContextDep,
+                   request: Request) -> Caller:
+        principal = caller.principal
+        assert principal is not None
+        if principal.role in admitted:
+            return caller
+        if principal.kind == "node":
+            error = PermissionDeniedError("node tokens are admitted only on /v1/node/ endpoints",
+                                          code="node_token_not_admitted")
+        elif "node" in admitted:
+            error = PermissionDeniedError("this endpoint is for enrolled agency nodes only")
+        else:
+            error = PermissionDeniedError(
+                f"role {principal.role!r} may not do this (admitted: {', '.join(sorted(admitted))})"
+            )
+        audit.refuse(session, ctx, caller, error, action="auth.forbidden",
+                     detail={"path": request.url.path, "method": request.method})
+
+    dependency.admitted_roles = admitted  # type: ignore[attr-defined]
+    return dependency
+
+
+ALL_USERS = (Role.ADMIN, Role.RESEARCHER, Role.GOVERNANCE, Role.STEWARD, Role.AUDITOR)
+READERS = (Role.RESEARCHER, Role.GOVERNANCE, Role.STEWARD, Role.AUDITOR)
+
+AdminCaller = Annotated[Caller, Depends(require(Role.ADMIN))]
+ResearcherCaller = Annotated[Caller, Depends(require(Role.RESEARCHER))]
+GovernanceCaller = Annotated[Caller, Depends(require(Role.GOVERNANCE))]
+AuditorCaller = Annotated[Caller, Depends(require(Role.AUDITOR))]
+AuditAdminCaller = Annotated[Caller, Depends(require(Role.AUDITOR, Role.ADMIN))]
+RequestReaderCaller = Annotated[Caller, Depends(require(*READERS))]
+AnyUserCaller = Annotated[Caller, Depends(require(*ALL_USERS))]
+NodeCaller = Annotated[Caller, Depends(require("node"))]
+StewardCaller = Annotated[Caller, Depends(require(Role.STEWARD))]
+ExtractBuilderCaller = Annotated[Caller, Depends(require(Role.RESEARCHER, Role.GOVERNANCE))]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The exact request bytes (signed messages are verified over what was sent)."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def node_client(request: Request, ctx: ContextDep) -> Iterator[httpx.Client]:
+    """The HTTP client towards agency nodes (:mod:`hub.node_client`); tests put an httpx
+    transport in ``app.state.node_transport``."""
+    transport = getattr(request.app.state, "node_transport", None)
+    client = make_node_http_client(ctx.settings, transport=transport)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+NodeClientDep = Annotated[httpx.Client, Depends(node_client)]

@@ -1,0 +1,61 @@
+"""App-level exception handlers: every failure is ``{"error": code, "detail": sentence}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hub.errors import HubError
+from protocol.errors import ProtocolError
+
+log = logging.getLogger("hub.api")
+
+#: Signed-message refusals that mean "you are not who you claim" → 401; the rest → 400.
+_UNAUTHENTICATED_REASONS = frozenset({"bad_signature", "unknown_key", "expired", "replayed_nonce"})
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def _body(code: str, detail: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+def describe(exc: RequestValidationError) -> str:
+    """Where and why, never the offending value (it could be a token or a name)."""
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    more = len(exc.errors()) - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _body("invalid_request", describe(exc), 422)
+
+    @app.exception_handler(HubError)
+    async def _hub(_request: Request, exc: HubError) -> JSONResponse:
+        response = _body(exc.code, str(exc), exc.status)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(ProtocolError)
+    async def _protocol(_request: Request, exc: ProtocolError) -> JSONResponse:
+        status = 401 if exc.reason in _UNAUTHENTICATED_REASONS else 400
+        return _body(exc.reason, str(exc), status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return _body(code, str(exc.detail), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return _body("internal_error", "the hub failed to handle this request", 500)

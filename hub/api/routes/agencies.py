@@ -1,0 +1,43 @@
+"""Agencies (admin), node enrollment (public, token in the body) and the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from hub.api.deps import AdminCaller, AnonymousCaller, AnyUserCaller, ContextDep, SessionDep
+from hub.api.schemas import AgencyCreate
+from hub.services import agencies
+from protocol.wire import EnrollmentRequest
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post("/agencies", status_code=201, tags=["agencies"],
+             summary="Register an agency; returns its one-time enrollment token [admin]")
+def create_agency(body: AgencyCreate, caller: AdminCaller, session: SessionDep,
+                  ctx: ContextDep) -> dict[str, Any]:
+    agency, token = agencies.add_agency(session, ctx, caller, code=body.code, name=body.name,
+                                        url=body.url)
+    return {**agencies.agency_view(agency), "enrollment_token": token}
+
+
+@router.get("/agencies", tags=["agencies"], summary="List agencies [any user]")
+def list_agencies(caller: AnyUserCaller, session: SessionDep) -> list[dict[str, Any]]:
+    return agencies.list_agencies(session)
+
+
+@router.post("/enrollment", tags=["nodes"],
+             summary="Enroll a node with its one-time token (docs/protocol.md) [public]")
+def enroll(body: EnrollmentRequest, caller: AnonymousCaller, session: SessionDep,
+           ctx: ContextDep) -> dict[str, Any]:
+    response = agencies.enroll(session, ctx, caller, request=body)
+    return response.model_dump(mode="json")
+
+
+@router.get("/catalog", tags=["catalog"],
+            summary="Variables offered by every enrolled node [any user]")
+def catalog(caller: AnyUserCaller, session: SessionDep,
+            agency: str | None = None) -> list[dict[str, Any]]:
+    return agencies.catalog(session, agency=agency)

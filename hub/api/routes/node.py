@@ -1,0 +1,45 @@
+"""Node-facing endpoints (node API token from enrollment): terms and steward decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from hub.api.deps import ContextDep, NodeCaller, RawBody, SessionDep
+from hub.domain.lifecycle import UNDER_REVIEW
+from hub.persistence import requests as store
+from hub.services import audit, requests, reviews
+from hub.services.terms import agency_terms
+
+router = APIRouter(prefix="/v1/node", tags=["nodes"])
+
+
+@router.get("/requests", summary="Requests awaiting this agency's decision [node]")
+def pending(caller: NodeCaller, session: SessionDep) -> list[dict[str, Any]]:
+    assert caller.principal is not None
+    rows = store.list_requests(session, agency_code=caller.principal.agency,
+                               statuses=[str(s) for s in UNDER_REVIEW])
+    return [{"project_id": r.id, "title": r.title, "status": r.status} for r in rows]
+
+
+@router.get("/requests/{request_id}/terms",
+            summary="The terms this agency is asked to approve (docs/protocol.md) [node]")
+def terms(request_id: str, caller: NodeCaller, session: SessionDep,
+          ctx: ContextDep) -> dict[str, Any]:
+    assert caller.principal is not None and caller.principal.agency is not None
+    request = requests.visible_request(session, caller, request_id=request_id)
+    served = agency_terms(request, caller.principal.agency)
+    audit.record(session, ctx, caller, action="request.terms_viewed", object_type="request",
+                 object_id=request.id, project=request.id, agency=caller.principal.agency,
+                 detail={"terms_digest": served["terms_digest"]})
+    session.commit()
+    return served
+
+
+@router.post("/requests/{request_id}/decision",
+             summary="A node-signed steward decision (SignedEnvelope steward_decision) [node]")
+def decision(request_id: str, body: RawBody, caller: NodeCaller, session: SessionDep,
+             ctx: ContextDep) -> dict[str, Any]:
+    request = reviews.steward_decision(session, ctx, caller, request_id=request_id, body=body)
+    return {"project_id": request.id, "status": request.status}

@@ -1,0 +1,65 @@
+"""The airlock: researchers' output tables, automatic checks, stewards' release, publication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from hub.api.deps import (
+    ContextDep,
+    RequestReaderCaller,
+    ResearcherCaller,
+    SessionDep,
+    StewardCaller,
+)
+from hub.api.schemas import OutputCreate, OutputReviewBody
+from hub.services import airlock
+from hub.services.extract_views import output_view
+
+router = APIRouter(tags=["outputs"])
+
+
+@router.post("/v1/outputs", status_code=201, summary="Submit an output table (CSV) for "
+             "disclosure checks and the stewards' release [researcher (personnel)]")
+def submit(body: OutputCreate, caller: ResearcherCaller, session: SessionDep,
+           ctx: ContextDep) -> dict[str, Any]:
+    output = airlock.submit_output(
+        session, ctx, caller, project_id=body.project_id, name=body.name,
+        description=body.description, kind=body.kind, csv=body.csv,
+        count_column=body.count_column)
+    return output_view(output)
+
+
+@router.get("/v1/outputs", summary="Outputs the caller may see [researcher (personnel), "
+            "governance, steward (own agency), auditor]")
+def list_outputs(caller: RequestReaderCaller, session: SessionDep,
+                 ctx: ContextDep) -> list[dict[str, Any]]:
+    return [output_view(o) for o in airlock.list_outputs(session, ctx, caller)]
+
+
+@router.get("/v1/outputs/{output_id}", summary="One output with its table, checks and "
+            "reviews [as above]")
+def get(output_id: str, caller: RequestReaderCaller, session: SessionDep,
+        ctx: ContextDep) -> dict[str, Any]:
+    output = airlock.get_output(session, ctx, caller, output_id=output_id)
+    return {**output_view(output, with_content=True),
+            "reviews": airlock.reviews_of(session, output_id=output_id)}
+
+
+@router.post("/v1/outputs/{output_id}/reviews", status_code=201, summary="Release or "
+             "return (with comments) an output [steward (project agency)]")
+def review(output_id: str, body: OutputReviewBody, caller: StewardCaller, session: SessionDep,
+           ctx: ContextDep) -> dict[str, Any]:
+    output = airlock.review_output(session, ctx, caller, output_id=output_id,
+                                   decision=body.decision, comments=body.comments)
+    return output_view(output)
+
+
+@router.get("/v1/public/outputs/{output_id}", tags=["public"], summary="A released output "
+            "table (CSV) [public]")
+def public_output(output_id: str, session: SessionDep) -> Response:
+    output = airlock.public_output(session, output_id=output_id)
+    return Response(output.content, media_type="text/csv; charset=utf-8",
+                    headers={"X-Fedlink-SHA256": output.sha256})

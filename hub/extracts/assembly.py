@@ -1,0 +1,170 @@
+"""Assembling a linked extract from a finished run: pure functions, no I/O.
+
+1. :func:`plan_persons` — each cluster of the run (a person) that the extract releases gets
+   a fresh random *project person id* (:func:`new_person_id`: 16 bytes from
+   :mod:`secrets`, base32). It is never derived from a pid, a cluster id or anything else,
+   so two extracts — of two projects, or two refreshes of one — give the same people
+   unrelated ids, and only the hub's in-memory plan maps pids to them while the extract is
+   built (the plan is not stored: pids stay hub-internal).
+2. :func:`extract_requests` — per agency, the pairs (pid → person id) and the approved
+   variables and years, in requests of at most :data:`protocol.wire.MAX_ASSIGNMENTS`.
+3. :mod:`hub.extracts.payloads` checks and opens what each node sends back.
+4. :func:`persons_table`, :func:`links_table` and :func:`apply_disclosure` — the tidy tables
+   keyed by person id, with disclosure control applied to declared quasi-identifiers.
+   Rows are ordered by person id, so row order says nothing about pids or clusters.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from hub.disclosure.kanon import KAnonymityResult, Policy, k_anonymise
+from hub.errors import ExtractBuildError
+from protocol.wire import MAX_ASSIGNMENTS, ExtractRequest
+
+PERSON_ID_BYTES = 16
+
+
+def new_person_id() -> str:
+    """26 lowercase base32 characters of fresh randomness (128 bits)."""
+    return base64.b32encode(secrets.token_bytes(PERSON_ID_BYTES)).decode("ascii").rstrip(
+        "=").lower()
+
+
+@dataclass(frozen=True)
+class PersonPlan:
+    """Which person id each (agency, pid) released gets; hub memory only."""
+
+    person_of: dict[tuple[str, str], str]
+    agencies_of: dict[str, tuple[str, ...]]
+
+    def assignments(self, agency: str) -> list[tuple[str, str]]:
+        return sorted((pid, person) for (a, pid), person in self.person_of.items()
+                      if a == agency)
+
+    @property
+    def persons(self) -> list[str]:
+        return sorted(self.agencies_of)
+
+
+def plan_persons(clusters: Iterable[tuple[str, str, int]], *, agencies: Iterable[str],
+                 include_unmatched: bool) -> PersonPlan:
+    """Person ids for the clusters (``agency, pid, cluster_id`` rows) of ``agencies`` —
+    linked clusters only, or singletons too when ``include_unmatched``."""
+    wanted = set(agencies)
+    members: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for agency, pid, cluster in clusters:
+        if agency in wanted:
+            members[int(cluster)].append((agency, pid))
+    person_of: dict[tuple[str, str], str] = {}
+    agencies_of: dict[str, tuple[str, ...]] = {}
+    for cluster in sorted(members):
+        records = members[cluster]
+        present = [agency for agency, _ in records]
+        if len(set(present)) != len(present):
+            raise ExtractBuildError(
+                f"cluster {cluster} of the run holds two records of one agency; the run "
+                "cannot be released", code="run_inconsistent")
+        if len(present) < 2 and not include_unmatched:
+            continue
+        person = new_person_id()
+        while person in agencies_of:  # pragma: no cover - 2**-128
+            person = new_person_id()
+        agencies_of[person] = tuple(sorted(present))
+        for record in records:
+            person_of[record] = person
+    return PersonPlan(person_of=person_of, agencies_of=agencies_of)
+
+
+@dataclass(frozen=True)
+class AgencyScope:
+    variables: tuple[str, ...]
+    first_year: int
+    last_year: int
+
+
+def extract_requests(plan: PersonPlan, *, project_id: str, run_id: str,
+                     scopes: Mapping[str, AgencyScope], recipient_kid: str,
+                     chunk: int = MAX_ASSIGNMENTS) -> list[ExtractRequest]:
+    """The extract requests to send, per agency in code order, chunked."""
+    requests = []
+    for agency in sorted(scopes):
+        scope = scopes[agency]
+        pairs = plan.assignments(agency)
+        for start in range(0, len(pairs), chunk):
+            requests.append(ExtractRequest(
+                project_id=project_id, agency=agency, run_id=run_id,
+                variables=scope.variables, first_year=scope.first_year,
+                last_year=scope.last_year, assignments=tuple(pairs[start:start + chunk]),
+                recipient_kid=recipient_kid,
+            ))
+    return requests
+
+
+def persons_table(plan: PersonPlan, agencies: Iterable[str]) -> pd.DataFrame:
+    """``person_id``, ``agencies`` (``;``-joined), ``n_agencies`` and one ``in_<AGENCY>``
+    flag per agency."""
+    codes = sorted(agencies)
+    persons = plan.persons
+    frame = pd.DataFrame({
+        "person_id": persons,
+        "agencies": [";".join(plan.agencies_of[p]) for p in persons],
+        "n_agencies": [len(plan.agencies_of[p]) for p in persons],
+    })
+    for code in codes:
+        frame[f"in_{code}"] = [code in plan.agencies_of[p] for p in persons]
+    return frame
+
+
+def links_table(links: Iterable[tuple[str, str, str, str, float, float]],
+                plan: PersonPlan) -> pd.DataFrame:
+    """One row per accepted link inside a released person: ``person_id``, ``agency_a``,
+    ``agency_b``, ``match_weight`` (bits), ``match_probability``. Pids are dropped."""
+    rows = []
+    for agency_a, pid_a, agency_b, pid_b, weight, probability in links:
+        person_a = plan.person_of.get((agency_a, pid_a))
+        if person_a is not None and person_a == plan.person_of.get((agency_b, pid_b)):
+            first, second = sorted((agency_a, agency_b))
+            rows.append((person_a, first, second, float(weight), float(probability)))
+    frame = pd.DataFrame(rows, columns=["person_id", "agency_a", "agency_b", "match_weight",
+                                        "match_probability"])
+    return frame.sort_values(["person_id", "agency_a", "agency_b"], ignore_index=True)
+
+
+def apply_disclosure(tables: Mapping[str, pd.DataFrame], *,
+                     quasi_identifiers: Mapping[str, list[str]],
+                     types: Mapping[str, Mapping[str, str]], k: int,
+                     policy: Policy) -> tuple[dict[str, pd.DataFrame], KAnonymityResult | None]:
+    """k-anonymity over every agency's declared quasi-identifiers *joined on person id*
+    (a researcher can join them too); returns the tables with the released values and the
+    result (``None`` when no quasi-identifier is released). Column ``AGENCY.variable``
+    names a QI in the result."""
+    columns: dict[str, pd.Series] = {}
+    qi_types: dict[str, str] = {}
+    for agency, names in quasi_identifiers.items():
+        table = tables[agency].set_index("person_id")
+        for name in names:
+            columns[f"{agency}.{name}"] = table[name]
+            qi_types[f"{agency}.{name}"] = types[agency][name]
+    if not columns:
+        return dict(tables), None
+    joined = pd.concat(columns, axis=1, join="outer").sort_index()
+    result = k_anonymise(joined, types=qi_types, k=k, policy=policy)
+    if result.blocked:
+        return dict(tables), result
+    released = {}
+    for agency, table in tables.items():
+        table = table.copy()
+        for name in quasi_identifiers.get(agency, []):
+            values = result.values(f"{agency}.{name}")
+            table[name] = table["person_id"].map(values).to_numpy()
+            if result.variables[f"{agency}.{name}"].level:
+                table[name] = table[name].astype("string")
+        released[agency] = table
+    return released, result

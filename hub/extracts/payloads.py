@@ -1,0 +1,113 @@
+"""Checking and opening what a node sends back for an extract request.
+
+A node's answer is accepted only if it is exactly what was asked for:
+
+* a valid :class:`protocol.wire.ExtractResponse` whose header names this project, agency
+  and run, and exactly the requested variables (``payload_mismatch``,
+  ``unexpected_variables``);
+* a payload that opens with the hub's HPKE key under the context the *hub* expects
+  (``payload_undecryptable``) and is an Arrow IPC stream (``bad_extract_payload``) with the
+  header's row count;
+* columns ``person_id`` plus exactly the requested variables — no identity field, no pid,
+  no local record id column (``unexpected_variables``);
+* person ids all among those assigned in *this* request, none twice
+  (``unexpected_person_ids``);
+* no string value that is a pid of the run (``pid_in_payload``): pids are hub-internal and
+  must never reach an extract, even smuggled inside a variable.
+
+Any failure raises :class:`hub.errors.ExtractBuildError` naming the agency; the extract
+fails with that reason.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Set
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from pydantic import ValidationError
+
+from hub.errors import ExtractBuildError
+from protocol.errors import DecryptionError
+from protocol.identity import DIRECT_IDENTIFIERS
+from protocol.payload import open_payload
+from protocol.wire import (
+    EXTRACT_PURPOSE,
+    ExtractRequest,
+    ExtractResponse,
+    extract_payload_context,
+)
+
+
+def _refuse(request: ExtractRequest, code: str, detail: str) -> ExtractBuildError:
+    return ExtractBuildError(f"node {request.agency}: {detail}; payload refused", code=code,
+                             agency=request.agency)
+
+
+def read_payload(answer: Any, request: ExtractRequest, hpke_key: X25519PrivateKey, *,
+                 run_pids: Set[str]) -> pa.Table:
+    """The node's table for ``request`` (``person_id`` + variables), or a refusal."""
+    try:
+        response = ExtractResponse.model_validate(answer)
+    except ValidationError:
+        raise _refuse(request, "bad_extract_payload",
+                      "the answer is not an extract response") from None
+    header = response.header
+    if (header.project_id, header.agency, header.run_id) != (
+            request.project_id, request.agency, request.run_id):
+        raise _refuse(request, "payload_mismatch",
+                      "the payload names another project, agency or run")
+    if set(header.variables) != set(request.variables):
+        raise _refuse(request, "unexpected_variables",
+                      "the payload's variables are not the ones asked for")
+    context = extract_payload_context(request.project_id, request.agency, request.run_id)
+    try:
+        plaintext = open_payload(response.payload, hpke_key, purpose=EXTRACT_PURPOSE,
+                                 **context)
+    except DecryptionError:
+        raise _refuse(request, "payload_undecryptable",
+                      "the payload does not open with the hub's key and context") from None
+    try:
+        table = pa.ipc.open_stream(io.BytesIO(plaintext)).read_all()
+    except (pa.ArrowInvalid, OSError):
+        raise _refuse(request, "bad_extract_payload",
+                      "the payload is not an Arrow IPC stream") from None
+    expected = {"person_id", *request.variables}
+    names = table.column_names
+    if len(set(names)) != len(names) or set(names) != expected:
+        extra = sorted(set(names) - expected)
+        identity = [n for n in extra if n.lower() in DIRECT_IDENTIFIERS]
+        what = f" (identity field(s) {', '.join(identity)})" if identity else ""
+        raise _refuse(request, "unexpected_variables",
+                      f"the payload has columns that were not asked for{what}"
+                      if extra else "the payload lacks requested columns")
+    if table.num_rows != header.rows:
+        raise _refuse(request, "bad_extract_payload",
+                      "the payload's row count differs from its header")
+    _check_people(request, table, run_pids)
+    return table.select(["person_id", *request.variables])
+
+
+def _check_people(request: ExtractRequest, table: pa.Table, run_pids: Set[str]) -> None:
+    column = table.column("person_id")
+    if not pa.types.is_string(column.type) or column.null_count:
+        raise _refuse(request, "bad_extract_payload", "person_id is not a non-null string")
+    people = column.to_pylist()
+    assigned = {person for _, person in request.assignments}
+    if len(set(people)) != len(people):
+        raise _refuse(request, "unexpected_person_ids", "a person id appears twice")
+    unknown = set(people) - assigned
+    if unknown:
+        raise _refuse(request, "unexpected_person_ids",
+                      f"{len(unknown)} person id(s) were not asked about")
+    for name in table.column_names:
+        values = table.column(name)
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            continue
+        found = set(pc.unique(values).to_pylist()) & run_pids
+        if found:
+            raise _refuse(request, "pid_in_payload",
+                          f"column {name} carries {len(found)} pseudonymous id(s)")

@@ -1,0 +1,336 @@
+"""The linkage pipeline: token tables in, clusters, links, model and report out.
+
+Pure computation over Arrow and NumPy — no HTTP, no database — so the same call serves the
+offline ``fedlink link`` command and the hub worker. See ``docs/linkage.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from hub.linkage.assign import cluster_records, one_to_one
+from hub.linkage.candidates import Candidates, candidate_pairs
+from hub.linkage.compare import FeatureSpec, compare_pairs, feature_specs
+from hub.linkage.config import BLOOM_KEY_PREFIX, LinkageConfig, ProgressCallback
+from hub.linkage.em import (
+    FSModel,
+    PairSample,
+    aggregate_patterns,
+    fit_ecm,
+    fit_em,
+    initial_posterior,
+    pack_levels,
+    probability,
+)
+from hub.linkage.features import field_features
+from hub.linkage.frequency import tf_adjustments
+from hub.linkage.report import PairOutcome, build_report
+from hub.linkage.tokens import AgencyTokens, bloom_key, prepare
+
+CLUSTERS_SCHEMA = pa.schema(
+    [("agency", pa.string()), ("pid", pa.string()), ("cluster_id", pa.int64())]
+)
+LINKS_SCHEMA = pa.schema(
+    [
+        ("agency_a", pa.string()),
+        ("pid_a", pa.string()),
+        ("agency_b", pa.string()),
+        ("pid_b", pa.string()),
+        ("weight", pa.float64()),
+        ("probability", pa.float64()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkageResult:
+    """What one run produces.
+
+    ``clusters``: ``agency, pid, cluster_id`` — every input row exactly once, singletons
+    included, at most one row per agency per cluster. ``links``: the links the clusters are
+    built from, with match weight (bits) and posterior probability. ``model``: the fitted
+    Fellegi–Sunter model. ``report``: the quality report (JSON-ready dict, see
+    :mod:`hub.linkage.report`).
+    """
+
+    clusters: pa.Table
+    links: pa.Table
+    model: FSModel
+    report: dict[str, Any]
+
+
+def _noop(stage: str, completed: int, total: int) -> None:
+    del stage, completed, total
+
+
+def link(
+    tables: Mapping[str, pa.Table],
+    config: LinkageConfig | None = None,
+    progress: ProgressCallback | None = None,
+) -> LinkageResult:
+    """Link the token tables of two or more agencies (agency name → table in
+    ``protocol.encoding.token_batch_schema()``).
+
+    Raises :class:`hub.linkage.config.LinkageError` for tables it cannot link.
+    """
+    config = config or LinkageConfig()
+    report_progress = progress or _noop
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - since, 3)
+        return now
+
+    agencies, keys, blooms = prepare(tables)
+    report_progress("prepare", len(agencies), len(agencies))
+    t = lap("prepare", started)
+    levels_of = _Comparator(feature_specs(keys, blooms, config), config)
+    specs = levels_of.specs
+    block_keys = keys + add_bloom_keys(agencies, blooms, config)
+
+    pairs = list(itertools.combinations(range(len(agencies)), 2))
+    found: list[Candidates] = []
+    for i, (a, b) in enumerate(pairs):
+        found.append(
+            candidate_pairs(
+                agencies[a],
+                agencies[b],
+                block_keys,
+                max_block=config.max_block,
+                max_candidates=config.max_candidates,
+            )
+        )
+        report_progress("candidates", i + 1, len(pairs))
+    t = lap("candidates", t)
+
+    codes = _compare_all(agencies, pairs, found, levels_of, config, report_progress)
+    patterns, counts, inverse = aggregate_patterns(codes, specs)
+    del codes
+    t = lap("compare", t)
+
+    report_progress("fit", 0, 1)
+    if config.method == "ecm" and len(patterns):
+        model = fit_ecm(patterns, counts, specs, max_iter=config.em_max_iter)
+    else:
+        sample = None
+        if config.u_source == "random":
+            sample = _random_sample(agencies, pairs, found, levels_of, config)
+        model, _ = fit_em(
+            patterns,
+            counts,
+            specs,
+            initial_posterior(patterns, specs),
+            sample=sample,
+            max_iter=config.em_max_iter,
+            tol=config.em_tol,
+        )
+    report_progress("fit", 1, 1)
+    t = lap("fit", t)
+
+    weights = model.match_weight(patterns)[inverse]
+    if config.term_frequency and config.method == "em":
+        weights = weights + tf_adjustments(agencies, pairs, found, patterns[inverse], model)
+    outcomes = _assign(agencies, pairs, found, weights, config)
+    clustering = _cluster(agencies, pairs, outcomes)
+    report_progress("assign", 1, 1)
+    lap("assign", t)
+    timings["total"] = round(time.perf_counter() - started, 3)
+
+    clusters = _clusters_table(agencies, clustering.cluster)
+    links = _links_table(agencies, outcomes)
+    report = build_report(
+        agencies=agencies,
+        specs=specs,
+        model=model,
+        outcomes=outcomes,
+        cluster_ids=clustering.cluster,
+        conflicts=(clustering.conflicting_components, clustering.links_refused),
+        patterns=(patterns, counts),
+        config=config,
+        timings=timings,
+    )
+    return LinkageResult(clusters=clusters, links=links, model=model, report=report)
+
+
+def add_bloom_keys(
+    agencies: list[AgencyTokens], blooms: list[str], config: LinkageConfig
+) -> list[str]:
+    """Add the hub-derived Bloom-equality blocking keys to every agency; their names."""
+    names = []
+    for combo in config.bloom_blocking:
+        columns = tuple(combo.split("+"))
+        if not all(c in blooms for c in columns):
+            continue
+        name = BLOOM_KEY_PREFIX + combo
+        for agency in agencies:
+            agency.keys[name] = bloom_key(agency, columns)
+        names.append(name)
+    return names
+
+
+class _Comparator:
+    """Raw comparison (rules, Bloom levels) then, with ``features="fields"``, the field
+    features the model uses."""
+
+    def __init__(self, raw: list[FeatureSpec], config: LinkageConfig) -> None:
+        self.raw = raw
+        self.config = config
+        self.fields = field_features(raw) if config.features == "fields" else None
+        self.specs = list(self.fields.specs) if self.fields is not None else raw
+
+    def codes(
+        self, left: AgencyTokens, right: AgencyTokens, lr, rr, non_candidates=None
+    ) -> np.ndarray:
+        levels = compare_pairs(left, right, lr, rr, self.raw, self.config, non_candidates)
+        if self.fields is not None:
+            levels = self.fields.derive(levels)
+        return pack_levels(levels, self.specs)
+
+
+def _compare_all(agencies, pairs, found, levels_of: _Comparator, config, report_progress):
+    total = sum(c.count for c in found)
+    codes = np.zeros(total, dtype=np.int64)
+    done = 0
+    report_progress("compare", 0, total)
+    for (a, b), cand in zip(pairs, found, strict=True):
+        for start in range(0, cand.count, config.chunk_pairs):
+            stop = min(cand.count, start + config.chunk_pairs)
+            codes[done : done + stop - start] = levels_of.codes(
+                agencies[a], agencies[b], cand.left_rows[start:stop], cand.right_rows[start:stop]
+            )
+            done += stop - start
+            report_progress("compare", done, total)
+    return codes
+
+
+def _random_sample(agencies, pairs, found, levels_of: _Comparator, config) -> PairSample:
+    """Patterns of uniform random *non-candidate* record pairs, spread evenly over the
+    agency pairs, each weighted so an agency pair's weights sum to its number of
+    non-candidate pairs (every pair, weight 1, when there are fewer than its share)."""
+    rng = np.random.default_rng(config.seed)
+    share = max(1, config.u_sample // max(len(pairs), 1))
+    codes, weights = [], []
+    for (a, b), cand in zip(pairs, found, strict=True):
+        n_a, n_b = agencies[a].size, agencies[b].size
+        if n_a * n_b <= share:
+            lr = np.repeat(np.arange(n_a, dtype=np.int64), n_b)
+            rr = np.tile(np.arange(n_b, dtype=np.int64), n_a)
+        else:
+            lr = rng.integers(0, n_a, share, dtype=np.int64)
+            rr = rng.integers(0, n_b, share, dtype=np.int64)
+        known = np.sort(cand.left_rows * n_b + cand.right_rows)
+        drawn = lr * n_b + rr
+        pos = np.minimum(np.searchsorted(known, drawn), max(len(known) - 1, 0))
+        fresh = known[pos] != drawn if len(known) else np.ones(len(drawn), dtype=bool)
+        lr, rr = lr[fresh], rr[fresh]
+        if len(lr) == 0:
+            continue
+        weight = (n_a * n_b - cand.count) / len(lr)
+        for start in range(0, len(lr), config.chunk_pairs):
+            stop = start + config.chunk_pairs
+            chunk = levels_of.codes(
+                agencies[a], agencies[b], lr[start:stop], rr[start:stop], cand.skipped_rows
+            )
+            codes.append(chunk)
+            weights.append(np.full(len(chunk), weight))
+    if not codes:
+        return PairSample(np.zeros((0, len(levels_of.specs)), np.int8), np.zeros(0))
+    patterns, _, inverse = aggregate_patterns(np.concatenate(codes), levels_of.specs)
+    summed = np.bincount(inverse, weights=np.concatenate(weights), minlength=len(patterns))
+    return PairSample(patterns, summed)
+
+
+def _assign(agencies, pairs, found, weights, config) -> list[PairOutcome]:
+    outcomes, offset = [], 0
+    for (a, b), cand in zip(pairs, found, strict=True):
+        w = weights[offset : offset + cand.count]
+        offset += cand.count
+        prob = probability(w)
+        accepted = prob >= config.threshold
+        linked = accepted.copy()
+        if config.one_to_one and accepted.any():
+            idx = np.flatnonzero(accepted)
+            keep = one_to_one(cand.left_rows[idx], cand.right_rows[idx], w[idx])
+            linked[idx[~keep]] = False
+        outcomes.append(
+            PairOutcome(
+                left=agencies[a].name,
+                right=agencies[b].name,
+                n_left=agencies[a].size,
+                n_right=agencies[b].size,
+                candidates=cand,
+                weight=w,
+                probability=prob,
+                accepted=accepted,
+                one_to_one=linked.copy(),
+                linked=linked,
+            )
+        )
+    return outcomes
+
+
+def _cluster(agencies: list[AgencyTokens], pairs, outcomes: list[PairOutcome]):
+    offsets = np.cumsum([0] + [a.size for a in agencies])
+    agency_of = np.repeat(np.arange(len(agencies)), [a.size for a in agencies])
+    src, dst, w, owner = [], [], [], []
+    for k, ((a, b), out) in enumerate(zip(pairs, outcomes, strict=True)):
+        idx = np.flatnonzero(out.linked)
+        src.append(out.candidates.left_rows[idx] + offsets[a])
+        dst.append(out.candidates.right_rows[idx] + offsets[b])
+        w.append(out.weight[idx])
+        owner.append(np.stack([np.full(len(idx), k), idx]))
+    clustering = cluster_records(
+        agency_of,
+        np.concatenate(src).astype(np.int64),
+        np.concatenate(dst).astype(np.int64),
+        np.concatenate(w),
+    )
+    # Links refused by the one-record-per-agency rule stop being links.
+    refused = np.concatenate(owner, axis=1)[:, ~clustering.link_used]
+    for k, idx in refused.T.tolist():
+        outcomes[k].linked[idx] = False
+    return clustering
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), n)
+
+
+def _clusters_table(agencies: list[AgencyTokens], cluster: np.ndarray) -> pa.Table:
+    names = pa.concat_arrays([_repeat(a.name, a.size) for a in agencies])
+    pids = pa.concat_arrays([a.pids.cast(pa.string()) for a in agencies])
+    return pa.Table.from_arrays(
+        [names, pids, pa.array(cluster, pa.int64())], schema=CLUSTERS_SCHEMA
+    )
+
+
+def _links_table(agencies, outcomes: list[PairOutcome]) -> pa.Table:
+    by_name = {a.name: a for a in agencies}
+    parts = []
+    for out in outcomes:
+        idx = np.flatnonzero(out.linked)
+        n = len(idx)
+        left, right = by_name[out.left], by_name[out.right]
+        parts.append(
+            pa.Table.from_arrays(
+                [
+                    _repeat(out.left, n),
+                    left.pids.cast(pa.string()).take(pa.array(out.candidates.left_rows[idx])),
+                    _repeat(out.right, n),
+                    right.pids.cast(pa.string()).take(pa.array(out.candidates.right_rows[idx])),
+                    pa.array(out.weight[idx], pa.float64()),
+                    pa.array(out.probability[idx], pa.float64()),
+                ],
+                schema=LINKS_SCHEMA,
+            )
+        )
+    return pa.concat_tables(parts) if parts else LINKS_SCHEMA.empty_table()

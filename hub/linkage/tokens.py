@@ -1,0 +1,240 @@
+"""Arrow token tables → flat NumPy arrays the engine joins and compares.
+
+A node sends one table per agency in ``protocol.encoding.token_batch_schema()``: ``pid``,
+``mk_<rule>`` and ``bk_<rule>`` columns of ``list<fixed_size_binary(16)>`` and nullable
+``bf_<field>`` columns of ``fixed_size_binary(BLOOM_BYTES)``. Each 16-byte token is viewed
+as two int64 words (no copy of the bytes into Python objects), so joins are integer sorts
+and comparisons are integer equality. Every key column is also indexed once per agency
+(sorted by token, grouped) so each agency pair's join is a merge of two sorted arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hub.linkage.config import (
+    BLOCKING_KEY_PREFIX,
+    BLOOM_PREFIX,
+    MATCH_KEY_PREFIX,
+    PID_COLUMN,
+    LinkageError,
+)
+
+TOKEN_BYTES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class TokenColumn:
+    """One key column of one agency, flattened.
+
+    Tokens of row ``r`` are ``hi[offsets[r]:offsets[r+1]]`` (and ``lo``), deduplicated;
+    ``rows`` is the row of every flat token.
+    ``order`` sorts the flat tokens by ``hi``; ``group_hi``/``group_start``/``group_size``
+    describe the runs of equal ``hi`` in that order (one run = one block).
+    """
+
+    hi: np.ndarray
+    lo: np.ndarray
+    rows: np.ndarray
+    offsets: np.ndarray
+    order: np.ndarray
+    group_hi: np.ndarray
+    group_start: np.ndarray
+    group_size: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+
+@dataclass(frozen=True, slots=True)
+class BloomColumn:
+    """One Bloom-filter field of one agency: ``bits`` is ``(n, bytes)`` uint8."""
+
+    bits: np.ndarray
+    valid: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyTokens:
+    """One agency's token table, ready for joins and comparisons."""
+
+    name: str
+    pids: pa.Array
+    keys: dict[str, TokenColumn]
+    blooms: dict[str, BloomColumn]
+
+    @property
+    def size(self) -> int:
+        return len(self.pids)
+
+
+def _fixed_binary_matrix(array: pa.Array, width: int) -> np.ndarray:
+    """Bytes of a fixed_size_binary array as an ``(n, width)`` uint8 matrix (null slots
+    hold whatever the buffer holds; callers mask them)."""
+    n = len(array)
+    data = array.buffers()[1]
+    if data is None or n == 0:
+        return np.zeros((n, width), dtype=np.uint8)
+    flat = np.frombuffer(data, dtype=np.uint8)
+    start = array.offset * width
+    return flat[start : start + n * width].reshape(n, width)
+
+
+def _token_column(column: pa.ChunkedArray, n_rows: int, name: str) -> TokenColumn:
+    array = column.combine_chunks()
+    if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)):
+        raise LinkageError(f"column {name} is {array.type}, expected a list of 16-byte tokens")
+    values = pc.list_flatten(array)
+    parents = pc.list_parent_indices(array).to_numpy().astype(np.int64, copy=False)
+    if not pa.types.is_fixed_size_binary(values.type) or values.type.byte_width != TOKEN_BYTES:
+        raise LinkageError(f"column {name} holds {values.type}, expected 16-byte tokens")
+    words = _fixed_binary_matrix(values, TOKEN_BYTES).view("<i8")
+    hi, lo = words[:, 0].copy(), words[:, 1].copy()
+    if values.null_count:
+        keep = values.is_valid().to_numpy(zero_copy_only=False)
+        hi, lo, parents = hi[keep], lo[keep], parents[keep]
+    return _index(hi, lo, parents, n_rows)
+
+
+def _index(hi: np.ndarray, lo: np.ndarray, parents: np.ndarray, n_rows: int) -> TokenColumn:
+    """Deduplicate and index flat tokens (``parents`` non-decreasing)."""
+    # ``parents`` is non-decreasing, so a stable sort by token keeps each token's rows in
+    # order: a row emitting the same token twice shows up as adjacent equal entries.
+    order = np.argsort(hi, kind="stable")
+    if len(order) > 1:
+        h, p, lo_sorted = hi[order], parents[order], lo[order]
+        repeat = (h[1:] == h[:-1]) & (p[1:] == p[:-1]) & (lo_sorted[1:] == lo_sorted[:-1])
+        if repeat.any():
+            # Deduplicate so a block counts records, not emissions (rare: keep it simple).
+            keep = np.ones(len(hi), dtype=bool)
+            keep[order[1:][repeat]] = False
+            hi, lo, parents = hi[keep], lo[keep], parents[keep]
+            order = np.argsort(hi, kind="stable")
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(parents, minlength=n_rows), out=offsets[1:])
+    sorted_hi = hi[order]
+    if len(sorted_hi):
+        starts = np.flatnonzero(np.r_[True, sorted_hi[1:] != sorted_hi[:-1]])
+    else:
+        starts = np.zeros(0, dtype=np.int64)
+    sizes = np.diff(np.r_[starts, len(sorted_hi)])
+    # Row numbers and positions fit in 32 bits for any real agency: a quarter less memory
+    # per token at a million records.
+    index_type = np.int32 if len(hi) < 2**31 and n_rows < 2**31 else np.int64
+    return TokenColumn(
+        hi=hi,
+        lo=lo,
+        rows=parents.astype(index_type),
+        offsets=offsets,
+        order=order.astype(index_type),
+        group_hi=sorted_hi[starts],
+        group_start=starts.astype(np.int64),
+        group_size=sizes.astype(np.int64),
+    )
+
+
+def _bloom_column(column: pa.ChunkedArray, name: str) -> BloomColumn:
+    array = column.combine_chunks()
+    if not pa.types.is_fixed_size_binary(array.type):
+        raise LinkageError(f"column {name} is {array.type}, expected fixed-size Bloom filters")
+    bits = _fixed_binary_matrix(array, array.type.byte_width)
+    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    return BloomColumn(bits=bits, valid=np.asarray(valid, dtype=bool))
+
+
+_MIX = np.array(
+    [0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93],
+    dtype=np.uint64,
+)
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit affects every output bit."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX[1]
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX[2]
+    return x ^ (x >> np.uint64(31))
+
+
+def bloom_key(agency: AgencyTokens, columns: tuple[str, ...]) -> TokenColumn:
+    """A blocking key derived on the hub from Bloom filters: one 128-bit hash of the
+    concatenated filters of ``columns`` for every record that has all of them.
+
+    Equal filters mean equal normalised values (same address; same first and last name),
+    so this adds candidate pairs that share no token — a record whose birth date is wrong
+    or missing shares no date-bearing key — without the hub learning anything new.
+    """
+    n = agency.size
+    valid = np.ones(n, dtype=bool)
+    hi = np.zeros(n, dtype=np.uint64)
+    lo = np.zeros(n, dtype=np.uint64)
+    for position, name in enumerate(columns):
+        column = agency.blooms[name]
+        valid &= column.valid
+        bits = np.ascontiguousarray(column.bits)
+        pad = (-bits.shape[1]) % 8
+        words = np.pad(bits, ((0, 0), (0, pad))).view(np.uint64)
+        with np.errstate(over="ignore"):
+            for w in range(words.shape[1]):
+                salt = np.uint64((position * 64 + w + 1) * 0x632BE59BD9B4E019 % 2**64)
+                hi = mix64(hi ^ words[:, w] ^ salt)
+                lo = mix64(lo ^ words[:, w] ^ (salt * _MIX[3]))
+    rows = np.flatnonzero(valid)
+    return _index(hi[rows].view(np.int64), lo[rows].view(np.int64), rows, n)
+
+
+def prepare(tables: Mapping[str, pa.Table]) -> tuple[list[AgencyTokens], list[str], list[str]]:
+    """Validate and flatten every agency's table.
+
+    Returns the agencies (sorted by name, so runs are deterministic), the key columns and
+    the Bloom columns found in any table. A column absent from one agency's table counts
+    as all-missing there.
+    """
+    if len(tables) < 2:
+        raise LinkageError("linkage needs token tables from at least two agencies")
+    key_names: set[str] = set()
+    bloom_names: set[str] = set()
+    for agency, table in tables.items():
+        if PID_COLUMN not in table.column_names:
+            raise LinkageError(f"the token table of {agency} has no {PID_COLUMN} column")
+        for name in table.column_names:
+            if name.startswith((MATCH_KEY_PREFIX, BLOCKING_KEY_PREFIX)):
+                key_names.add(name)
+            elif name.startswith(BLOOM_PREFIX):
+                bloom_names.add(name)
+    keys = sorted(key_names, key=lambda k: (not k.startswith(MATCH_KEY_PREFIX), k))
+    blooms = sorted(bloom_names)
+    if not keys:
+        raise LinkageError("the token tables have no match-key or blocking-key column")
+    agencies = []
+    for agency in sorted(tables):
+        table = tables[agency]
+        pids = table.column(PID_COLUMN).combine_chunks()
+        if pids.null_count:
+            raise LinkageError(f"the token table of {agency} has rows without a pid")
+        if len(pc.unique(pids)) != len(pids):
+            raise LinkageError(f"the token table of {agency} repeats a pid")
+        n = table.num_rows
+        key_cols = {}
+        for name in keys:
+            if name in table.column_names:
+                key_cols[name] = _token_column(table.column(name), n, f"{agency}.{name}")
+            else:
+                empty = pa.chunked_array([pa.array([[]] * n, pa.list_(pa.binary(TOKEN_BYTES)))])
+                key_cols[name] = _token_column(empty, n, f"{agency}.{name}")
+        bloom_cols = {}
+        for name in blooms:
+            if name in table.column_names:
+                bloom_cols[name] = _bloom_column(table.column(name), f"{agency}.{name}")
+            else:
+                bloom_cols[name] = BloomColumn(np.zeros((n, 1), np.uint8), np.zeros(n, bool))
+        agencies.append(AgencyTokens(agency, pids, key_cols, bloom_cols))
+    return agencies, keys, blooms

@@ -1,0 +1,125 @@
+"""Agencies: registration with a one-time enrollment token, node enrollment, the catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.db.models import Agency
+from hub.domain.roles import Caller
+from hub.domain.tokens import hash_token, new_token
+from hub.errors import ConflictError, EnrollmentError, InvalidInputError
+from hub.persistence import agencies as store
+from hub.services import audit
+from hub.services.context import HubContext
+from hub.services.users import issue_node_token
+from protocol.keyfiles import public_key_to_b64
+from protocol.wire import EnrollmentRequest, EnrollmentResponse
+
+ENROLLMENT_TOKEN_PREFIX = "fle_"  # noqa: S105 - a label, not a secret
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def agency_view(agency: Agency) -> dict[str, Any]:
+    return {
+        "code": agency.code, "name": agency.name, "url": agency.url,
+        "enrolled": agency.enrolled_at is not None,
+        "enrolled_at": agency.enrolled_at.isoformat() if agency.enrolled_at else None,
+        "signing_kid": agency.signing_kid,
+    }
+
+
+def add_agency(
+    session: Session, ctx: HubContext, caller: Caller, *, code: str, name: str, url: str
+) -> tuple[Agency, str]:
+    """Register an agency; returns it and its one-time enrollment token (shown once)."""
+    if not _CODE.fullmatch(code):
+        raise InvalidInputError("agency code must be 1-32 letters, digits, '-' or '_'")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInputError("agency url must start with http:// or https://")
+    if not name.strip():
+        raise InvalidInputError("agency name must not be empty")
+    if store.get_agency(session, code=code) is not None:
+        raise ConflictError(f"agency {code!r} already exists", code="agency_exists")
+    agency = store.create_agency(session, code=code, name=name.strip(), url=url)
+    token = _new_enrollment_token(session, ctx, code=code)
+    audit.record(session, ctx, caller, action="agency.created", object_type="agency",
+                 object_id=code, agency=code)
+    session.commit()
+    return agency, token
+
+
+def _new_enrollment_token(session: Session, ctx: HubContext, *, code: str) -> str:
+    token = new_token(ENROLLMENT_TOKEN_PREFIX)
+    expires = ctx.now() + dt.timedelta(hours=ctx.settings.enrollment_token_ttl_hours)
+    store.create_enrollment_token(session, agency_code=code, token_hash=hash_token(token),
+                                  expires_at=expires)
+    return token
+
+
+def enroll(
+    session: Session, ctx: HubContext, caller: Caller, *, request: EnrollmentRequest
+) -> EnrollmentResponse:
+    """Check and burn the token, store the node's key and dictionary, answer the hub's keys
+    and a fresh node API token (docs/protocol.md)."""
+    row = store.find_enrollment_token(session, token_hash=hash_token(request.enrollment_token))
+    fields = {"object_type": "agency", "object_id": request.agency, "agency": request.agency}
+    if row is None or row.agency_code != request.agency:
+        audit.refuse(session, ctx, caller,
+                     EnrollmentError("enrollment token is not valid for this agency"),
+                     action="agency.enrollment", **fields)
+    if row.used_at is not None:
+        audit.refuse(session, ctx, caller,
+                     EnrollmentError("enrollment token was already used",
+                                     code="enrollment_token_used", status=409),
+                     action="agency.enrollment", **fields)
+    if row.expires_at <= ctx.now():
+        audit.refuse(session, ctx, caller,
+                     EnrollmentError("enrollment token has expired",
+                                     code="enrollment_token_expired"),
+                     action="agency.enrollment", **fields)
+    agency = store.get_agency(session, code=request.agency)
+    assert agency is not None  # the token's foreign key guarantees it
+    now = ctx.now()
+    row.used_at = now
+    agency.signing_public_key = request.signing_public_key
+    agency.signing_kid = request.signing_kid
+    agency.enrolled_at = now
+    store.replace_catalog(
+        session, agency_code=agency.code,
+        variables=[
+            {"name": v.name, "description": v.description, "type": v.type,
+             "years": list(v.years), "classification": v.classification,
+             "quasi_identifier": v.quasi_identifier}
+            for v in request.dictionary
+        ],
+    )
+    issued = issue_node_token(session, ctx, agency=agency.code)
+    audit.record(session, ctx, caller, action="agency.enrolled", detail={
+        "signing_kid": agency.signing_kid, "variables": len(request.dictionary)}, **fields)
+    session.commit()
+    return EnrollmentResponse(
+        agency=agency.code,
+        hub_signing_public_key=public_key_to_b64(ctx.keys.signing_public),
+        hub_signing_kid=ctx.keys.signing_kid,
+        hub_hpke_public_key=public_key_to_b64(ctx.keys.hpke_public),
+        hub_hpke_kid=ctx.keys.hpke_kid,
+        node_token=issued.token,
+    )
+
+
+def list_agencies(session: Session) -> list[dict[str, Any]]:
+    return [agency_view(a) for a in store.list_agencies(session)]
+
+
+def catalog(session: Session, *, agency: str | None = None) -> list[dict[str, Any]]:
+    """The merged data dictionaries of every enrolled node: names and nature, never values."""
+    return [
+        {"agency": v.agency_code, "variable": v.name, "description": v.description,
+         "type": v.type, "years": list(v.years), "classification": v.classification,
+         "quasi_identifier": v.quasi_identifier}
+        for v in store.catalog(session, agency_code=agency)
+    ]

@@ -1,0 +1,96 @@
+"""Asking each agency node for the approved variables of its linked records.
+
+Per :class:`protocol.wire.ExtractRequest` the hub signs a fresh envelope (fresh nonce) and
+posts it to ``{node}/v1/extracts`` (docs/protocol.md) with the node HTTP client
+(:mod:`hub.node_client`: the federation CA, https only off loopback). A 4xx is the node
+refusing (its code is kept), a 5xx or a network failure is the node failing; both end the
+extract with :class:`hub.errors.ExtractBuildError` naming the agency. The answer is checked
+by :func:`hub.extracts.payloads.read_payload` before anything of it is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Set
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pyarrow as pa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from hub.errors import ExtractBuildError
+from hub.extracts.payloads import read_payload
+from protocol.signing import sign
+from protocol.wire import ExtractRequest
+
+EXTRACT_PATH = "/v1/extracts"
+
+
+@dataclass(frozen=True)
+class NodeKeys:
+    signing: Ed25519PrivateKey
+    hpke: X25519PrivateKey
+    message_ttl: int
+    now: Callable[[], int]
+
+
+@dataclass(frozen=True)
+class Answer:
+    agency: str
+    rows: int
+    sha256: str
+    table: pa.Table
+
+
+def _post(client: httpx.Client, url: str, request: ExtractRequest, keys: NodeKeys) -> Any:
+    envelope = sign(request, typ=ExtractRequest.TYP, private_key=keys.signing,
+                    ttl_seconds=keys.message_ttl, now=keys.now())
+    agency = request.agency
+    try:
+        response = client.post(url.rstrip("/") + EXTRACT_PATH, content=envelope.to_json(),
+                               headers={"Content-Type": "application/json"})
+    except httpx.TimeoutException:
+        raise ExtractBuildError(f"node {agency} did not answer the extract request in time",
+                                code="node_timeout", agency=agency) from None
+    except httpx.TransportError as exc:
+        raise ExtractBuildError(f"node {agency} could not be reached ({type(exc).__name__})",
+                                code="node_unreachable", agency=agency) from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 400:
+        code, detail = f"http_{response.status_code}", response.reason_phrase
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            code, detail = body["error"][:64], str(body.get("detail", ""))[:300]
+        verb = "refused" if response.status_code < 500 else "failed"
+        raise ExtractBuildError(
+            f"node {agency} {verb} the extract request: {code} ({response.status_code}): "
+            f"{detail}", code=code if response.status_code < 500 else "node_error",
+            agency=agency)
+    if body is None:
+        raise ExtractBuildError(f"node {agency} answered with something that is not JSON",
+                                code="bad_extract_payload", agency=agency)
+    return body
+
+
+def ask_nodes(client: httpx.Client, requests: list[ExtractRequest], *,
+              urls: Mapping[str, str], keys: NodeKeys,
+              run_pids: Set[str]) -> list[Answer]:
+    """Every request's checked answer, in order; the first failure is raised."""
+    answers = []
+    for request in requests:
+        body = _post(client, urls[request.agency], request, keys)
+        table = read_payload(body, request, keys.hpke, run_pids=run_pids)
+        answers.append(Answer(agency=request.agency, rows=table.num_rows,
+                              sha256=str(body["header"]["sha256"]), table=table))
+    return answers
+
+
+def agency_tables(answers: list[Answer]) -> dict[str, pa.Table]:
+    """The answers of each agency concatenated (a large agency answers in several parts)."""
+    parts: dict[str, list[pa.Table]] = {}
+    for answer in answers:
+        parts.setdefault(answer.agency, []).append(answer.table)
+    return {agency: pa.concat_tables(tables) for agency, tables in parts.items()}

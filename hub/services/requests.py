@@ -1,0 +1,234 @@
+"""Research requests: drafting, editing, submitting, withdrawing, revoking, reading."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from hub.db.models import Request
+from hub.domain.dsa import DataSharingAgreement
+from hub.domain.lifecycle import EDITABLE, RequestStatus, transition
+from hub.domain.roles import Caller, Role
+from hub.errors import ConflictError, InvalidInputError, NotFoundError
+from hub.persistence import agencies as agency_store
+from hub.persistence import requests as store
+from hub.services import audit
+from hub.services.context import HubContext
+from hub.services.terms import load_dsa
+from protocol.signing import describe_validation_error
+
+S = RequestStatus
+
+
+def new_request_id() -> str:
+    return f"prj-{secrets.token_hex(6)}"
+
+
+def check_against_catalog(session: Session, dsa: DataSharingAgreement) -> set[str]:
+    """Refuse (422) agencies or variables the catalog does not have, years it does not
+    cover and contacts of agencies not asked; return the classifications requested."""
+    classifications: set[str] = set()
+    asked = set(dsa.agencies)
+    for entry in dsa.variables:
+        agency = agency_store.get_agency(session, code=entry.agency)
+        if agency is None:
+            raise InvalidInputError(f"agency {entry.agency!r} does not exist")
+        if agency.enrolled_at is None:
+            raise InvalidInputError(f"agency {entry.agency!r} has not enrolled its node yet")
+        known = {v.name: v for v in agency_store.catalog(session, agency_code=entry.agency)}
+        cohort_vars = [c.variable for c in entry.cohort.conditions]
+        for name in [*entry.variables, *cohort_vars]:
+            variable = known.get(name)
+            if variable is None:
+                raise InvalidInputError(
+                    f"variable {name!r} is not in the catalog of agency {entry.agency}"
+                )
+            classifications.add(variable.classification)
+        for name in entry.variables:
+            offered = set(known[name].years)
+            missing = [y for y in entry.years if offered and y not in offered]
+            if missing:
+                raise InvalidInputError(
+                    f"agency {entry.agency} has no {name!r} for year(s) "
+                    f"{', '.join(map(str, missing))}"
+                )
+    for contact in dsa.agency_contacts:
+        if contact.agency not in asked:
+            raise InvalidInputError(
+                f"agency_contacts names agency {contact.agency!r}, whose data is not requested"
+            )
+    return classifications
+
+
+def _validated(data: dict[str, Any]) -> DataSharingAgreement:
+    try:
+        return DataSharingAgreement.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(describe_validation_error(exc)) from None
+
+
+def create_request(
+    session: Session, ctx: HubContext, caller: Caller, *, dsa: DataSharingAgreement
+) -> Request:
+    assert caller.principal is not None and caller.principal.id is not None
+    check_against_catalog(session, dsa)
+    request = store.create_request(
+        session, request_id=new_request_id(), researcher_id=caller.principal.id,
+        title=dsa.title, dsa=dsa.model_dump(mode="json"), status=S.DRAFT,
+    )
+    store.set_request_agencies(session, request_id=request.id, agencies=dsa.agencies)
+    audit.record(session, ctx, caller, action="request.created", object_type="request",
+                 object_id=request.id, project=request.id,
+                 detail={"agencies": dsa.agencies})
+    session.commit()
+    return request
+
+
+def visible_request(session: Session, caller: Caller, *, request_id: str,
+                    lock: bool = False) -> Request:
+    """The request if this caller may see it, else :class:`NotFoundError` (never 403, so
+    nobody learns that someone else's request exists)."""
+    request = store.get_request(session, request_id=request_id, lock=lock)
+    principal = caller.principal
+    if request is None or principal is None or not _may_see(session, principal, request):
+        raise NotFoundError(f"request {request_id} does not exist")
+    return request
+
+
+def _may_see(session: Session, principal: Any, request: Request) -> bool:
+    if principal.kind == "node":
+        return request.status != S.DRAFT and principal.agency in load_dsa(request).agencies
+    if principal.role == Role.RESEARCHER:
+        return bool(request.researcher_id == principal.id)
+    if request.status == S.DRAFT:
+        return False
+    if principal.role == Role.STEWARD:
+        return principal.agency in load_dsa(request).agencies
+    return principal.role in (Role.GOVERNANCE, Role.AUDITOR)
+
+
+def _owned(session: Session, caller: Caller, request_id: str) -> Request:
+    return visible_request(session, caller, request_id=request_id, lock=True)
+
+
+def update_request(
+    session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
+    changes: dict[str, Any],
+) -> Request:
+    request = _owned(session, caller, request_id)
+    if request.status not in EDITABLE:
+        raise ConflictError(
+            f"request {request_id} is {request.status}; only draft or changes_requested "
+            "requests can be edited", code="not_editable",
+        )
+    if not changes:
+        raise InvalidInputError("nothing to change")
+    dsa = _validated({**request.dsa, **changes})
+    check_against_catalog(session, dsa)
+    request.dsa = dsa.model_dump(mode="json")
+    request.title = dsa.title
+    request.needs_edit = False
+    request.updated_at = ctx.now()
+    store.set_request_agencies(session, request_id=request.id, agencies=dsa.agencies)
+    audit.record(session, ctx, caller, action="request.edited", object_type="request",
+                 object_id=request.id, project=request.id,
+                 detail={"fields": sorted(changes)})
+    session.commit()
+    return request
+
+
+def move(session: Session, ctx: HubContext, caller: Caller, request: Request,
+          to_state: S, *, reason: str = "", action: str) -> None:
+    from_state = request.status
+    request.status = transition(from_state, to_state)
+    request.updated_at = ctx.now()
+    audit.record(session, ctx, caller, action=action, object_type="request",
+                 object_id=request.id, project=request.id,
+                 detail={"from": from_state, "to": str(to_state), "reason": reason})
+
+
+def submit_request(session: Session, ctx: HubContext, caller: Caller, *,
+                   request_id: str) -> Request:
+    request = _owned(session, caller, request_id)
+    if request.status == S.CHANGES_REQUESTED and request.needs_edit:
+        raise ConflictError("governance asked for changes: edit the request before "
+                            "resubmitting it", code="edit_required")
+    transition(request.status, S.SUBMITTED)
+    check_against_catalog(session, load_dsa(request))
+    now = ctx.now()
+    request.round += 1
+    request.submitted_at = now
+    request.first_submitted_at = request.first_submitted_at or now
+    move(session, ctx, caller, request, S.SUBMITTED, action="request.submitted")
+    session.commit()
+    return request
+
+
+def withdraw_request(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
+                     reason: str = "") -> Request:
+    request = _owned(session, caller, request_id)
+    move(session, ctx, caller, request, S.WITHDRAWN, reason=reason, action="request.withdrawn")
+    request.decided_at = ctx.now()
+    session.commit()
+    return request
+
+
+def revoke_request(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
+                   reason: str) -> Request:
+    request = visible_request(session, caller, request_id=request_id, lock=True)
+    if not reason.strip():
+        raise InvalidInputError("a revocation needs a reason")
+    move(session, ctx, caller, request, S.REVOKED, reason=reason, action="request.revoked")
+    request.decision_reason = reason
+    session.commit()
+    # Revocation destroys the project's extracts at once (key and file, docs/extracts.md).
+    from hub.services.extract_destruction import destroy_project_extracts
+
+    destroy_project_extracts(ctx, caller, project_id=request.id, reason="revoked")
+    return request
+
+
+def get_request(session: Session, ctx: HubContext, caller: Caller, *,
+                request_id: str) -> Request:
+    """Read one request; the read itself is an audited data access."""
+    request = visible_request(session, caller, request_id=request_id)
+    audit.record(session, ctx, caller, action="request.viewed", object_type="request",
+                 object_id=request.id, project=request.id)
+    session.commit()
+    return request
+
+
+def list_requests(session: Session, ctx: HubContext, caller: Caller, *,
+                  status: str | None = None) -> list[Request]:
+    principal = caller.principal
+    assert principal is not None
+    statuses = [status] if status else None
+    if principal.role == Role.RESEARCHER:
+        rows = store.list_requests(session, researcher_id=principal.id, statuses=statuses)
+    elif principal.role == Role.STEWARD:
+        rows = store.list_requests(session, agency_code=principal.agency, statuses=statuses,
+                                   exclude_statuses=[S.DRAFT])
+    else:
+        rows = store.list_requests(session, statuses=statuses, exclude_statuses=[S.DRAFT])
+    audit.record(session, ctx, caller, action="request.listed", object_type="request",
+                 detail={"count": len(rows), "status": status or ""})
+    session.commit()
+    return rows
+
+
+def expire_due(session: Session, ctx: HubContext, caller: Caller) -> list[str]:
+    """Move every approved, linking or ready project whose term has ended to ``expired``
+    (one transaction, one audit event each); returns their ids. Run daily
+    (``fedlink hub expire``); destroying extracts at expiry belongs to the extract service."""
+    today = ctx.now().date()
+    expired = []
+    for request in store.list_requests(session, statuses=[S.APPROVED, S.LINKING, S.READY]):
+        if request.approved_term_end is not None and request.approved_term_end < today:
+            move(session, ctx, caller, request, S.EXPIRED, reason="term ended",
+                 action="request.expired")
+            expired.append(request.id)
+    session.commit()
+    return expired

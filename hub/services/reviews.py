@@ -1,0 +1,193 @@
+"""Governance reviews, node-signed steward decisions, and applying the approval rule."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from hub.db.models import Request
+from hub.domain import approval
+from hub.domain.lifecycle import UNDER_REVIEW, RequestStatus
+from hub.domain.roles import Caller
+from hub.errors import (
+    ConflictError,
+    DecisionRefusedError,
+    HubError,
+    InvalidInputError,
+    PermissionDeniedError,
+)
+from hub.persistence import agencies as agency_store
+from hub.persistence import identity as identity_store
+from hub.persistence import requests as store
+from hub.persistence.nonces import DbReplayGuard
+from hub.services import audit
+from hub.services.context import HubContext
+from hub.services.requests import check_against_catalog, move, visible_request
+from hub.services.terms import agency_terms, current_digests, load_dsa
+from protocol.canonical import b64url_encode
+from protocol.errors import ProtocolError
+from protocol.keyfiles import ed25519_public_from_b64
+from protocol.keys import generate_project_salt
+from protocol.signing import verify
+from protocol.wire import StewardDecision, body_as
+
+S = RequestStatus
+REVIEW_DECISIONS = ("approve", "deny", "request_changes")
+
+
+def _require_under_review(request: Request) -> None:
+    if request.status not in UNDER_REVIEW:
+        raise ConflictError(
+            f"request {request.id} is {request.status}; decisions are accepted only while "
+            "it is submitted or in review", code="not_under_review",
+        )
+
+
+def _conflicted(session: Session, caller: Caller, request: Request) -> bool:
+    """The reviewer is the requester, or shares an email with the requester or anyone on
+    the project team (the same person holding a second account)."""
+    principal = caller.principal
+    assert principal is not None
+    if principal.id == request.researcher_id:
+        return True
+    if not principal.email:
+        return False
+    requester = identity_store.get_user(session, user_id=request.researcher_id)
+    emails = {p.email.lower() for p in load_dsa(request).personnel if p.email}
+    if requester is not None and requester.email:
+        emails.add(requester.email.lower())
+    return principal.email.lower() in emails
+
+
+def review(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
+           decision: str, reason: str = "") -> Request:
+    """A governance member's review in the current round."""
+    request = visible_request(session, caller, request_id=request_id, lock=True)
+    fields = {"object_type": "request", "object_id": request.id, "project": request.id}
+    if decision not in REVIEW_DECISIONS:
+        raise InvalidInputError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}")
+    if decision != "approve" and not reason.strip():
+        raise InvalidInputError(f"a {decision.replace('_', ' ')} decision needs a reason")
+    _require_under_review(request)
+    assert caller.principal is not None and caller.principal.id is not None
+    if _conflicted(session, caller, request):
+        audit.refuse(session, ctx, caller, PermissionDeniedError(
+            "a member of the project team cannot review its request",
+            code="conflict_of_interest"), action="request.review_refused", **fields)
+    if any(r.reviewer_id == caller.principal.id
+           for r in store.reviews(session, request_id=request.id, round_=request.round)):
+        raise ConflictError("you already reviewed this round of the request",
+                            code="already_reviewed")
+    if request.status == S.SUBMITTED:
+        move(session, ctx, caller, request, S.IN_REVIEW, action="request.in_review")
+    store.add_review(session, request_id=request.id, reviewer_id=caller.principal.id,
+                     round_=request.round, decision=decision, reason=reason)
+    audit.record(session, ctx, caller, action="request.reviewed",
+                 detail={"decision": decision, "round": request.round}, **fields)
+    apply_rule(session, ctx, caller, request)
+    session.commit()
+    return request
+
+
+def steward_decision(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
+                     body: bytes) -> Request:
+    """Accept a node-signed steward decision (docs/protocol.md) or refuse it, audited."""
+    principal = caller.principal
+    assert principal is not None and principal.agency is not None
+    fields = {"object_type": "request", "object_id": request_id, "project": request_id,
+              "agency": principal.agency}
+    try:
+        request = visible_request(session, caller, request_id=request_id, lock=True)
+        agency = agency_store.get_agency(session, code=principal.agency)
+        if agency is None or agency.signing_kid is None or agency.signing_public_key is None:
+            raise DecisionRefusedError("this agency has no enrolled signing key",
+                                       code="not_enrolled", status=403)
+        keyring = {agency.signing_kid: ed25519_public_from_b64(agency.signing_public_key)}
+        envelope = verify(body, keyring=keyring, expected_typ=StewardDecision.TYP,
+                          replay_guard=DbReplayGuard(session), now=ctx.now_ts(),
+                          max_ttl=ctx.settings.max_message_ttl)
+        decision = body_as(envelope, StewardDecision)
+        if decision.agency != principal.agency:
+            raise DecisionRefusedError(
+                f"the decision is for agency {decision.agency}, not this node's "
+                f"{principal.agency}", code="wrong_agency", status=403)
+        if decision.project_id != request.id:
+            raise DecisionRefusedError("the decision names another project",
+                                       code="project_mismatch", status=422)
+        _require_under_review(request)
+        digest = agency_terms(request, principal.agency)["terms_digest"]
+        if decision.terms_digest != digest:
+            raise DecisionRefusedError(
+                "the decision approves terms that are no longer current; fetch the terms "
+                "again", code="stale_terms")
+    except (HubError, ProtocolError) as exc:
+        audit.refuse(session, ctx, caller, exc, action="request.decision_refused", **fields)
+    if request.status == S.SUBMITTED:
+        move(session, ctx, caller, request, S.IN_REVIEW, action="request.in_review")
+    verdict = "approve" if decision.decision == "approve" else "deny"
+    store.add_agency_decision(
+        session, request_id=request.id, agency_code=principal.agency, round_=request.round,
+        decision=verdict, reason=decision.reason, terms_digest=decision.terms_digest,
+        envelope=envelope.model_dump(mode="json"),
+    )
+    audit.record(session, ctx, caller, action="request.agency_decision",
+                 detail={"decision": verdict, "kid": envelope.kid, "round": request.round},
+                 **fields)
+    apply_rule(session, ctx, caller, request)
+    session.commit()
+    return request
+
+
+def progress(session: Session, ctx: HubContext, request: Request) -> approval.Outcome:
+    """Where the current round stands under the approval rule."""
+    dsa = load_dsa(request)
+    classifications = check_classifications(session, request)
+    return approval.evaluate(
+        required_agencies=dsa.agencies,
+        current_digests=current_digests(request),
+        agency_votes=[
+            approval.AgencyVote(d.agency_code, d.decision, d.terms_digest, d.reason)
+            for d in store.agency_decisions(session, request_id=request.id, round_=request.round)
+        ],
+        governance_votes=[
+            approval.GovernanceVote(r.reviewer_id, r.decision, r.reason)
+            for r in store.reviews(session, request_id=request.id, round_=request.round)
+        ],
+        quorum=ctx.settings.quorum_for(classifications),
+        requester_id=request.researcher_id,
+    )
+
+
+def check_classifications(session: Session, request: Request) -> set[str]:
+    try:
+        return check_against_catalog(session, load_dsa(request))
+    except InvalidInputError:
+        # The catalog changed under a submitted request: be as strict as possible.
+        return {"restricted"}
+
+
+def apply_rule(session: Session, ctx: HubContext, caller: Caller, request: Request) -> None:
+    """Move the request if the rule decides it; at approval fix the salt and the term."""
+    outcome = progress(session, ctx, request)
+    if outcome.status == "pending":
+        return
+    now = ctx.now()
+    if outcome.status == "approved":
+        dsa = load_dsa(request)
+        request.project_salt = b64url_encode(generate_project_salt())
+        request.approved_term_start = dsa.term_start
+        request.approved_term_end = dsa.term_end
+        request.decided_at = now
+        request.decision_reason = outcome.reason
+        move(session, ctx, caller, request, S.APPROVED, reason=outcome.reason,
+              action="request.approved")
+    elif outcome.status == "denied":
+        request.decided_at = now
+        request.decision_reason = outcome.reason
+        request.denial_category = outcome.denial_category
+        move(session, ctx, caller, request, S.DENIED, reason=outcome.reason,
+              action="request.denied")
+    else:
+        request.needs_edit = True
+        request.decision_reason = outcome.reason
+        move(session, ctx, caller, request, S.CHANGES_REQUESTED, reason=outcome.reason,
+              action="request.changes_requested")

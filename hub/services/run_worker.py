@@ -1,0 +1,241 @@
+"""The linkage worker: claims ``linkage_run`` jobs and carries each run out.
+
+One run: :func:`~hub.services.run_state.begin_attempt` (partial results of an earlier
+attempt discarded) → every agency node asked concurrently for its token batches
+(:mod:`hub.services.node_fetch`) → :func:`hub.linkage.link` → clusters, links and report
+stored with the project moved to ``ready`` (:func:`~hub.services.run_state.finish_success`).
+Any failure ends the run ``failed`` with its code and reason, naming the node when one
+caused it. Every step is audited in the transaction that records it.
+
+Restart safety: the job is held under a lease that a heartbeat thread renews every third
+of ``run_lease_seconds``. If the hub dies, the lease runs out; the next worker to look
+(:meth:`LinkageWorker.run_once`, also at start-up) reclaims the job and starts the run
+again from the beginning, or — after ``run_max_attempts`` claims — ends it ``failed``
+("interrupted by hub restart"). A worker that loses its lease stops and writes nothing
+more. On a graceful shutdown the current run is handed back to the queue at once.
+
+The worker runs as a thread of the hub API process (``run_worker = true``, started by the
+app's lifespan) and/or as ``fedlink hub worker`` processes; any number may share one
+database (claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub.errors import NodeRequestError
+from hub.linkage import LinkageConfig, LinkageError, link
+from hub.metrics import HubMetrics
+from hub.node_client import make_node_http_client
+from hub.persistence.jobs import ClaimedJob, LeaseLostError
+from hub.services import run_state
+from hub.services.context import HubContext
+from hub.services.jobs import JobQueue
+from hub.services.node_fetch import FetchPolicy, StoppedError, fetch_all
+from hub.services.run_state import JOB_KIND, RunPlan
+
+log = logging.getLogger("hub.worker")
+T = TypeVar("T")
+#: Engine progress is written at most this often (plus at every stage change).
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{threading.get_ident() % 100_000}"
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the job's lease; on losing it, sets ``lost`` and the run's stop event."""
+
+    def __init__(self, queue: JobQueue, job: ClaimedJob, lease_seconds: int,
+                 stop: threading.Event) -> None:
+        super().__init__(name=f"fedlink-heartbeat-{job.id}", daemon=True)
+        self._queue, self._job, self._lease = queue, job, lease_seconds
+        self._stop_run, self._done = stop, threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self._done.wait(max(1.0, self._lease / 3)):
+            try:
+                self._job = self._queue.heartbeat(self._job, lease_seconds=self._lease)
+            except LeaseLostError:
+                log.warning("job %s: lease lost; stopping its run", self._job.id)
+                self.lost = True
+                self._stop_run.set()
+                return
+            except SQLAlchemyError as exc:
+                # A database blip: try again at the next beat; the lease has slack.
+                log.warning("job %s: heartbeat failed (%s)", self._job.id, type(exc).__name__)
+
+    def finish(self) -> None:
+        self._done.set()
+        if self.is_alive():
+            self.join(timeout=5)
+
+
+class LinkageWorker:
+    """Claims and runs linkage jobs; ``client`` (tests: an ASGI or mock transport) defaults
+    to :func:`hub.node_client.make_node_http_client`."""
+
+    def __init__(self, ctx: HubContext, *, client: httpx.Client | None = None,
+                 metrics: HubMetrics | None = None, worker_id: str | None = None,
+                 config: LinkageConfig | None = None, poll_seconds: float = 1.0) -> None:
+        self.ctx = ctx
+        self.worker_id = worker_id or default_worker_id()
+        self._owns_client = client is None
+        self.client = client or make_node_http_client(ctx.settings)
+        self.metrics = metrics
+        self.config = config or LinkageConfig()
+        self.poll_seconds = poll_seconds
+        self.queue = JobQueue(ctx.session_factory, clock=ctx.now)
+        self.stopping = threading.Event()
+        self._run_stop: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+        settings = ctx.settings
+        self.policy = FetchPolicy(signing_key=ctx.keys.signing, retries=settings.node_retries,
+                                  backoff_seconds=settings.node_retry_backoff_seconds)
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def _tx(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.ctx.session_factory() as session:
+            return fn(session, self.ctx, *args, **kwargs)
+
+    def run_once(self) -> str | None:
+        """Reconcile runs with their jobs, then claim and carry out one run; returns its id,
+        or None when there was nothing to do."""
+        self.queue.reclaim_expired()
+        self._tx(run_state.reconcile, worker_id=self.worker_id)
+        job = self.queue.claim(self.worker_id, [JOB_KIND],
+                               lease_seconds=self.ctx.settings.run_lease_seconds)
+        if job is None:
+            return None
+        self._execute(job)
+        return str(job.payload.get("run_id", ""))
+
+    def serve(self) -> None:
+        """Run until :meth:`stop`; errors are logged and retried, never fatal."""
+        log.info("linkage worker %s started", self.worker_id)
+        while not self.stopping.is_set():
+            try:
+                worked = self.run_once()
+            except Exception as exc:
+                # The thread must outlive a database outage or a bug in one run; a run left
+                # behind is reclaimed when its lease runs out.
+                log.error("linkage worker: %s; retrying", type(exc).__name__)
+                worked = None
+            if worked is None:
+                self.stopping.wait(self.poll_seconds)
+        log.info("linkage worker %s stopped", self.worker_id)
+
+    def start(self) -> threading.Thread:
+        """Serve in a daemon thread (the hub API process)."""
+        self._thread = threading.Thread(target=self.serve, name="fedlink-linkage-worker",
+                                        daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming; hand a run in progress back to the queue; wait for the thread."""
+        self.stopping.set()
+        if self._run_stop is not None:
+            self._run_stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    # --- one run ----------------------------------------------------------------------
+
+    def _execute(self, job: ClaimedJob) -> None:
+        plan = self._tx(run_state.begin_attempt, job)
+        if plan is None:
+            return
+        stop = threading.Event()
+        self._run_stop = stop
+        if self.stopping.is_set():
+            stop.set()
+        heartbeat = _Heartbeat(self.queue, job, self.ctx.settings.run_lease_seconds, stop)
+        heartbeat.start()
+        started = time.perf_counter()
+        try:
+            self._carry_out(job, plan, stop, started)
+        except LeaseLostError:
+            log.warning("run %s: attempt %s lost its lease; another worker owns it now",
+                        plan.run_id, job.attempt)
+        finally:
+            heartbeat.finish()
+            self._run_stop = None
+        if heartbeat.lost:
+            log.warning("run %s: attempt %s abandoned (lease lost)", plan.run_id, job.attempt)
+
+    def _carry_out(self, job: ClaimedJob, plan: RunPlan, stop: threading.Event,
+                   started: float) -> None:
+        try:
+            tables = fetch_all(
+                self.client, plan.targets, self.policy, stop=stop,
+                on_answer=lambda answer: self._tx(run_state.node_answered, job, plan, answer))
+            linking = time.perf_counter()
+            result = link(tables, self.config, progress=self._progress(job, plan, stop))
+            counts = self._tx(run_state.finish_success, job, plan, result,
+                              link_seconds=time.perf_counter() - linking)
+            if counts is None:
+                self._observe(started, 0, "failed")
+            else:
+                self._observe(started, counts["records_in_linked_clusters"], "succeeded")
+            return
+        except StoppedError:
+            if stop.is_set() and not self.stopping.is_set():
+                raise LeaseLostError(f"run {plan.run_id} stopped: lease lost") from None
+            self._tx(run_state.requeue, job, plan, reason="the hub shut down during the run")
+            return
+        except NodeRequestError as exc:
+            code, reason, agency = exc.code, str(exc), exc.agency
+        except LinkageError as exc:
+            code, reason, agency = exc.code, str(exc), None
+        except (LeaseLostError, SQLAlchemyError):
+            raise
+        except Exception as exc:
+            # A bug, not a node's or the data's fault: the run fails with a generic reason
+            # (the type only: a message could quote data) and the log says where.
+            log.exception("run %s failed unexpectedly", plan.run_id)
+            code = "internal_error"
+            reason = f"the run failed unexpectedly ({type(exc).__name__}); see the hub log"
+            agency = None
+        self._tx(run_state.finish_failure, job, plan, code=code, reason=reason, agency=agency)
+        self._observe(started, 0, "failed")
+
+    def _progress(self, job: ClaimedJob, plan: RunPlan,
+                  stop: threading.Event) -> Callable[[str, int, int], None]:
+        last_stage, last_at = "", 0.0
+
+        def progress(stage: str, completed: int, total: int) -> None:
+            nonlocal last_stage, last_at
+            if stop.is_set():
+                raise StoppedError
+            now = time.monotonic()
+            if stage == last_stage and now - last_at < PROGRESS_EVERY_SECONDS \
+                    and completed < total:
+                return
+            last_stage, last_at = stage, now
+            self._tx(run_state.link_progress, job, plan, stage=stage, completed=completed,
+                     total=total)
+
+        return progress
+
+    def _observe(self, started: float, linked: int, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_linkage_run(seconds=time.perf_counter() - started,
+                                             records_linked=int(linked), outcome=outcome)

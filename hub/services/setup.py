@@ -1,0 +1,89 @@
+"""Setting up a hub directory (``fedlink hub init``) and opening one for offline commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomlkit
+
+from hub.db.engine import make_engine, make_session_factory
+from hub.db.migrate import require_current_schema, upgrade_to_head
+from hub.domain.roles import OPERATOR
+from hub.errors import ConfigError
+from hub.keys import create_hub_keys, load_hub_keys, secure_directory
+from hub.services import audit, users
+from hub.services.context import HubContext
+from hub.settings import CONFIG_FILE, HubSettings
+
+
+@dataclass(frozen=True)
+class InitResult:
+    settings: HubSettings
+    admin_token: str
+    signing_kid: str
+    hpke_kid: str
+
+
+def init_hub(directory: Path, *, database_url: str | None = None,
+             admin_name: str = "admin") -> InitResult:
+    """Create the directory (0700), ``hub.toml``, both keys (0600), the schema (Alembic) and
+    the first admin with a one-time token. Refuses a directory that already holds a hub."""
+    directory = Path(directory)
+    if (directory / CONFIG_FILE).exists():
+        raise ConfigError(f"{directory} already holds a hub ({CONFIG_FILE} exists)")
+    secure_directory(directory)
+    document = tomlkit.document()
+    document.add(tomlkit.comment("Fedlink hub settings; FEDLINK_HUB_* variables override them."))
+    if database_url:
+        document.add("database_url", database_url)
+    document.add("governance_quorum", 2)
+    document.add("audit_checkpoint_every", 100)
+    document.add("public_contact", "the data governance office")
+    document.add(tomlkit.comment("The person who answers the public's questions about data and "
+                                 "privacy (docs/web.md):"))
+    document.add(tomlkit.comment('public_contact_name = "…"'))
+    document.add(tomlkit.comment('public_contact_title = "…"'))
+    document.add(tomlkit.comment('public_contact_email = "…"'))
+    # Tables last: a key written after a table header would belong to the table.
+    document.add("quorum_by_classification", {"restricted": 3})
+    settings = HubSettings.load(directory, **({"database_url": database_url}
+                                              if database_url else {}))
+    keys = create_hub_keys(directory)
+    (directory / CONFIG_FILE).write_text(tomlkit.dumps(document), encoding="utf-8")
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade_to_head(engine)
+        ctx = HubContext(settings=settings, keys=keys, engine=engine,
+                         session_factory=make_session_factory(engine))
+        with ctx.session_factory() as session:
+            audit.record(session, ctx, OPERATOR, action="hub.initialised", object_type="hub",
+                         detail={"signing_kid": keys.signing_kid, "hpke_kid": keys.hpke_kid})
+            session.commit()
+            _, issued = users.create_user(session, ctx, OPERATOR, name=admin_name, role="admin")
+    finally:
+        engine.dispose()
+    database_file = directory / "hub.db"
+    if settings.database_url == f"sqlite:///{database_file}" and database_file.exists():
+        database_file.chmod(0o600)
+    assert issued is not None
+    return InitResult(settings=settings, admin_token=issued.token,
+                      signing_kid=keys.signing_kid, hpke_kid=keys.hpke_kid)
+
+
+@contextmanager
+def open_hub(directory: Path) -> Iterator[HubContext]:
+    """A context on an initialised hub directory (schema checked), for offline commands."""
+    settings = HubSettings.load(Path(directory))
+    if not (settings.dir / CONFIG_FILE).exists():
+        raise ConfigError(f"{settings.dir} is not a hub directory; run `fedlink hub init`")
+    keys = load_hub_keys(settings.dir)
+    engine = make_engine(settings.database_url)
+    try:
+        require_current_schema(engine)
+        yield HubContext(settings=settings, keys=keys, engine=engine,
+                         session_factory=make_session_factory(engine))
+    finally:
+        engine.dispose()

@@ -1,0 +1,192 @@
+"""The hub's settings: ``DIR/hub.toml`` overlaid by ``FEDLINK_HUB_*`` environment variables.
+
+Precedence, highest first: explicit keyword arguments (tests, CLI flags), the environment
+(``FEDLINK_HUB_DATABASE_URL``, ``FEDLINK_HUB_GOVERNANCE_QUORUM``, …), then ``hub.toml`` in
+the hub directory. Unsafe or inconsistent values fail at load time, not at the first
+request: a quorum below one, a stricter-per-classification quorum that is actually looser,
+a database URL of an unsupported kind, non-positive token lifetimes, a session cookie
+without ``Secure`` on a non-loopback host, a public contact person without an address.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from hub.errors import ConfigError
+
+CONFIG_FILE: Final = "hub.toml"
+DATABASE_FILE: Final = "hub.db"
+CLASSIFICATIONS: Final = ("public", "internal", "confidential", "restricted")
+_SUPPORTED_SCHEMES: Final = ("sqlite", "postgresql")
+_LOOPBACK_HOSTS: Final = ("127.0.0.1", "::1", "localhost")
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class HubSettings(BaseSettings):
+    """Everything the hub process needs to know; build with :meth:`load`."""
+
+    model_config = SettingsConfigDict(env_prefix="FEDLINK_HUB_", extra="forbid")
+
+    dir: Path
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8100, ge=1, le=65535)
+    #: TLS of the hub's listener (certificate and key files, e.g. from `fedlink pki issue`).
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    #: CA bundle the hub trusts when it connects to nodes ('' = the system trust store).
+    ca_file: str = ""
+    #: Allows plain http: serving on a non-loopback address without TLS, and talking to an
+    #: ``http://`` node. For a demo or tests on one machine, never a deployment.
+    allow_insecure_http: bool = False
+    #: Distinct governance members (never the requester) whose approval a request needs.
+    governance_quorum: int = Field(default=2, ge=1, le=50)
+    #: Stricter quorums when a request includes a variable of that classification.
+    quorum_by_classification: dict[str, int] = Field(default_factory=lambda: {"restricted": 3})
+    user_token_ttl_days: int = Field(default=90, ge=1, le=3650)
+    node_token_ttl_days: int = Field(default=365, ge=1, le=3650)
+    enrollment_token_ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
+    #: A signed checkpoint of the audit chain every this many events.
+    audit_checkpoint_every: int = Field(default=100, ge=1, le=1_000_000)
+    #: Lifetime of signed messages the hub accepts (seconds).
+    max_message_ttl: int = Field(default=3600, ge=60, le=86_400)
+    #: Shown on the public transparency page instead of any researcher's name.
+    public_contact: str = "the data governance office"
+    #: The *person* who answers the public's questions about data and privacy (DQC: a named
+    #: staff member, not a generic address); shown on the public pages when set.
+    public_contact_name: str = Field(default="", max_length=200)
+    public_contact_title: str = Field(default="", max_length=200)
+    public_contact_email: str = Field(default="", max_length=320)
+    hub_name: str = "Fedlink hub"
+    #: Web pages (docs/web.md): the session cookie is ``Secure`` unless this is false, which
+    #: is allowed only when the hub listens on loopback or allows insecure http (a demo).
+    web_cookie_secure: bool = True
+    #: A web session ends this long after sign-in, or after this long without a request.
+    web_session_hours: int = Field(default=8, ge=1, le=24)
+    web_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    #: Linkage runs (docs/linkage-runs.md). A worker thread inside this process claims queued
+    #: runs; false when dedicated `fedlink hub worker` processes do it instead.
+    run_worker: bool = True
+    #: Claims of one run (restarts after a crash) before it ends failed.
+    run_max_attempts: int = Field(default=3, ge=1, le=20)
+    #: A worker renews its lease on a run every third of this; the run of a worker that
+    #: died is taken up again once its lease has run out.
+    run_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    #: Retries of a node's match request after a connection error, a timeout or a 5xx
+    #: (never after a 4xx refusal), waiting node_retry_backoff_seconds, then twice that, …
+    node_retries: int = Field(default=3, ge=0, le=10)
+    node_retry_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: Linked extracts (docs/extracts.md): encrypted bundles live here ('' = DIR/extracts).
+    extracts_dir: str = ""
+    #: The extract sweeper (expiry, revocation, destruction) runs this often inside the hub
+    #: process; 0 = never in-process (run `fedlink hub sweep` from a timer instead).
+    extract_sweep_seconds: int = Field(default=300, ge=0, le=86_400)
+    #: Disclosure control: the default k on declared quasi-identifiers (a project may set its
+    #: own in its agreement) and the smallest count an aggregate output may show.
+    disclosure_k: int = Field(default=5, ge=2, le=100)
+    disclosure_min_cell: int = Field(default=10, ge=2, le=1000)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        directory = getattr(init_settings, "init_kwargs", {}).get("dir")
+        if directory is not None and (Path(directory) / CONFIG_FILE).is_file():
+            sources.append(
+                TomlConfigSettingsSource(settings_cls, toml_file=Path(directory) / CONFIG_FILE)
+            )
+        return tuple(sources)
+
+    @field_validator("quorum_by_classification")
+    @classmethod
+    def _known_classifications(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(CLASSIFICATIONS))
+        if unknown:
+            raise ValueError(f"unknown classification(s): {', '.join(unknown)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HubSettings:
+        for classification, quorum in self.quorum_by_classification.items():
+            if quorum < self.governance_quorum:
+                raise ValueError(
+                    f"quorum_by_classification.{classification} ({quorum}) is looser than "
+                    f"governance_quorum ({self.governance_quorum}); it may only be stricter"
+                )
+        if (not self.web_cookie_secure and self.host not in _LOOPBACK_HOSTS
+                and not self.allow_insecure_http):
+            raise ValueError(
+                f"web_cookie_secure = false sends the session cookie over plain http; it is "
+                f"allowed only on a loopback host (not {self.host!r}) or with "
+                f"allow_insecure_http for a demo"
+            )
+        if bool(self.public_contact_name) != bool(self.public_contact_email):
+            raise ValueError("public_contact_name and public_contact_email go together: "
+                             "the public needs a person and a way to reach them")
+        if self.public_contact_email and not _EMAIL.fullmatch(self.public_contact_email):
+            raise ValueError("public_contact_email is not an email address")
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.dir / DATABASE_FILE}"
+        scheme = self.database_url.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in _SUPPORTED_SCHEMES:
+            raise ValueError(
+                f"database_url must be a sqlite:// or postgresql:// URL, not {scheme!r}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HubSettings:
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ValueError("ssl_certfile and ssl_keyfile go together: give both or neither")
+        return self
+
+    def require_transport(self) -> None:
+        """What ``serve`` checks before listening: the TLS files exist and the key is
+        private; no plain http on a non-loopback address unless ``allow_insecure_http``."""
+        for name in ("ssl_certfile", "ssl_keyfile", "ca_file"):
+            value = getattr(self, name)
+            if value and not Path(value).is_file():
+                raise ConfigError(f"hub settings: {name}: {value} does not exist")
+        if self.ssl_keyfile and Path(self.ssl_keyfile).stat().st_mode & 0o077:
+            raise ConfigError(f"hub settings: ssl_keyfile: {self.ssl_keyfile} is readable by "
+                              f"others; run `chmod 600 {self.ssl_keyfile}`")
+        if (not self.ssl_certfile and self.host not in _LOOPBACK_HOSTS
+                and not self.allow_insecure_http):
+            raise ConfigError(
+                f"hub settings: the hub would serve plain http on {self.host}; give "
+                "ssl_certfile and ssl_keyfile (`fedlink pki issue`), or listen on 127.0.0.1 "
+                "behind a TLS proxy (allow_insecure_http = true only for a demo)"
+            )
+
+    @classmethod
+    def load(cls, directory: Path, **overrides: Any) -> HubSettings:
+        """Settings of the hub in ``directory``; :class:`ConfigError` when they are unsafe."""
+        try:
+            return cls(dir=Path(directory), **overrides)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(p) for p in first["loc"]) or "settings"
+            raise ConfigError(f"hub settings: {where}: {first['msg']}") from None
+
+    def quorum_for(self, classifications: set[str]) -> int:
+        """The governance quorum for a request touching variables of ``classifications``."""
+        return max(
+            [self.governance_quorum]
+            + [self.quorum_by_classification.get(c, 0) for c in classifications]
+        )

@@ -1,0 +1,77 @@
+"""The review queue and request pages (governance, stewards; auditors read them too).
+
+Governance members approve, deny or request changes here through
+:func:`hub.services.reviews.review` — the same service, rule and audit events as
+``POST /v1/requests/{id}/reviews``. A steward sees only what concerns their agency and
+decides on their node (``fedlink node approve``), whose signed decision is the binding one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hub.api.deps import ContextDep, SessionDep
+from hub.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from hub.services import reviews
+from hub.web.deps import CsrfChecked, GovernancePage, ReviewPage
+from hub.web.pages import PageRoute, render
+from hub.web.views import request_page, review_queue
+
+router = APIRouter(prefix="/review", route_class=PageRoute, include_in_schema=False)
+
+RequestId = Annotated[str, Path(max_length=64)]
+_DECISION_CHOICES = {"approve": "Approve", "deny": "Deny",
+                     "request_changes": "Request changes"}
+
+
+@router.get("")
+def queue(request: Request, me: ReviewPage, session: SessionDep, ctx: ContextDep,
+          show: Literal["pending", "all"] = "pending") -> HTMLResponse:
+    rows = review_queue(session, ctx, me, pending_only=show == "pending")
+    return render(request, "review_queue.html", rows=rows, show=show)
+
+
+def _request_page(request: Request, me: ReviewPage, session: SessionDep, ctx: ContextDep,
+                  request_id: str, *, status: int = 200, errors: dict[str, str] | None = None,
+                  form: dict[str, str] | None = None, done: bool = False) -> HTMLResponse:
+    page = request_page(session, ctx, me, request_id=request_id)
+    return render(request, "review_request.html", status=status, errors=errors or {},
+                  form=form or {"decision": "", "reason": ""}, done=done,
+                  choices=_DECISION_CHOICES, **page)
+
+
+@router.get("/{request_id}")
+def show_request(request: Request, request_id: RequestId, me: ReviewPage,
+                 session: SessionDep, ctx: ContextDep, done: bool = False) -> HTMLResponse:
+    return _request_page(request, me, session, ctx, request_id, done=done)
+
+
+@router.post("/{request_id}")
+def decide(
+    request: Request, request_id: RequestId, me: GovernancePage, _csrf: CsrfChecked,
+    session: SessionDep, ctx: ContextDep,
+    decision: Annotated[str, Form(max_length=32)] = "",
+    reason: Annotated[str, Form(max_length=10_000)] = "",
+) -> Response:
+    form = {"decision": decision, "reason": reason}
+    errors: dict[str, str] = {}
+    if decision not in reviews.REVIEW_DECISIONS:
+        errors["decision"] = "Choose approve, deny or request changes."
+    else:
+        try:
+            reviews.review(session, ctx, me.caller, request_id=request_id,
+                           decision=decision, reason=reason)
+        except InvalidInputError as exc:
+            # The service's rule: deny and request changes need a reason.
+            errors["reason"] = f"{str(exc).capitalize()}."
+        except (ConflictError, PermissionDeniedError) as exc:
+            return _request_page(request, me, session, ctx, request_id, form=form,
+                                 status=exc.status, errors={"form": str(exc)})
+    if errors:
+        return _request_page(request, me, session, ctx, request_id, status=422,
+                             errors=errors, form=form)
+    return RedirectResponse(f"/review/{quote(request_id)}?done=true", status_code=303)

@@ -1,0 +1,187 @@
+"""The token batch a node streams to the hub for one match request (Arrow).
+
+One row per record: the record's project-scoped pseudonym, its match-key and blocking-key
+tokens (a list per rule, empty when the rule did not emit) and its keyed Bloom filters
+(null when the field is missing). Nothing else: no identity value ever enters a batch, and
+:func:`encode_batch` refuses a ``pid`` that is not a pseudonym, so a local record id cannot
+slip through by mistake.
+
+Columns, in order (see :func:`token_batch_schema`)::
+
+    pid                 string, not null     protocol.keys.pseudonymous_id(...)
+    mk_<rule>           list<fixed_size_binary(16)>, one per MATCH_KEY_RULES
+    bk_<rule>           list<fixed_size_binary(16)>, one per BLOCKING_KEY_RULES
+    bf_<field>          fixed_size_binary(BLOOM_BYTES), nullable, one per BLOOM_FIELDS
+
+:func:`encode_columns` takes a batch already split into columns
+(:class:`protocol.columns.IdentityColumns`), which is what a node hands its worker
+processes (``agency_node.services.parallel_encoding``): the same rows, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Final, cast
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from protocol import PROTOCOL_VERSION
+from protocol.bloom import BLOOM_BYTES, BLOOM_FIELDS, MIN_MIDDLE_NAME_LETTERS, bloom_encode_many
+from protocol.columns import IdentityColumns
+from protocol.errors import EncodingError
+from protocol.identity import NormalizedIdentity
+from protocol.keys import PSEUDONYM_BYTES, ProjectKeys
+from protocol.tokens import (
+    BLOCKING_KEY_RULES,
+    MATCH_KEY_RULES,
+    TOKEN_BYTES,
+    RuleTokens,
+    TokenEncoder,
+)
+
+DEFAULT_BATCH_SIZE: Final = 50_000
+_PID_PATTERN: Final = f"^[0-9a-f]{{{2 * PSEUDONYM_BYTES}}}$"
+_TOKEN_TYPE: Final = pa.binary(TOKEN_BYTES)
+_TOKEN_LIST_TYPE: Final = pa.list_(pa.field("item", _TOKEN_TYPE, nullable=False))
+_BLOOM_TYPE: Final = pa.binary(BLOOM_BYTES)
+
+Record = tuple[str, NormalizedIdentity]
+
+
+def token_batch_schema() -> pa.Schema:
+    """The Arrow schema of every token batch; its metadata carries the protocol version."""
+    fields = [pa.field("pid", pa.string(), nullable=False)]
+    fields += [pa.field(f"mk_{r}", _TOKEN_LIST_TYPE, nullable=False) for r in MATCH_KEY_RULES]
+    fields += [pa.field(f"bk_{r}", _TOKEN_LIST_TYPE, nullable=False) for r in BLOCKING_KEY_RULES]
+    fields += [pa.field(f"bf_{f}", _BLOOM_TYPE, nullable=True) for f in BLOOM_FIELDS]
+    return pa.schema(
+        fields,
+        metadata={
+            "fedlink.protocol_version": PROTOCOL_VERSION,
+            "fedlink.token_bytes": str(TOKEN_BYTES),
+            "fedlink.bloom_bytes": str(BLOOM_BYTES),
+        },
+    )
+
+
+def _address(street: str | None, postal_code: str | None, city: str | None) -> str | None:
+    """The address string Bloom-encoded: street and ZIP (city when there is no ZIP).
+
+    A street is required: ZIP or city alone is an area, not an address. The ZIP tells apart
+    the many ``123 MAIN ST`` of a state; the city is used only as a fallback because it
+    adds little once the ZIP is there and agencies spell it inconsistently.
+    """
+    if not street:
+        return None
+    area = postal_code or city
+    return f"{street} {area}" if area else street
+
+
+def _middle(middle: str | None) -> str | None:
+    """The middle name Bloom-encoded: only a full one (an initial is not compared)."""
+    return middle if middle and len(middle) >= MIN_MIDDLE_NAME_LETTERS else None
+
+
+def _token_column(rule_tokens: RuleTokens) -> pa.ListArray:
+    """``list<fixed_size_binary(16)>`` built straight from the concatenated tokens."""
+    counts = rule_tokens.counts
+    offsets = np.zeros(len(counts) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    values = pa.FixedSizeBinaryArray.from_buffers(
+        _TOKEN_TYPE, int(offsets[-1]), [None, pa.py_buffer(rule_tokens.tokens)]
+    )
+    return cast(pa.ListArray, pa.ListArray.from_arrays(offsets, values, type=_TOKEN_LIST_TYPE))
+
+
+def _bloom_column(field: str, values: Sequence[str | None], keys: ProjectKeys) -> pa.Array:
+    filters, present = bloom_encode_many(field, values, keys)
+    validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
+    return pa.FixedSizeBinaryArray.from_buffers(
+        _BLOOM_TYPE,
+        len(values),
+        [validity, pa.py_buffer(filters)],
+        null_count=len(values) - int(present.sum()),
+    )
+
+
+def _check_pids(pids: pa.Array) -> None:
+    if len(pids) and not pc.all(pc.match_substring_regex(pids, _PID_PATTERN)).as_py():
+        raise EncodingError(
+            "every pid must be a pseudonym from protocol.keys.pseudonymous_id "
+            f"({2 * PSEUDONYM_BYTES} lower-case hex digits), never a local record id"
+        )
+
+
+def _pid_array(pids: Sequence[str]) -> pa.Array:
+    try:
+        array = pa.array(pids, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise EncodingError("every pid must be a string") from error
+    _check_pids(array)
+    return array
+
+
+def _encode(
+    pids: Sequence[str], batch: IdentityColumns, keys: ProjectKeys, encoder: TokenEncoder
+) -> pa.RecordBatch:
+    pid_array = _pid_array(pids)
+    if len(pid_array) != batch.rows:
+        raise EncodingError("pids and identities must have the same length")
+    match, blocking = encoder.encode_columns(batch)
+    columns: list[pa.Array] = [pid_array]
+    columns += [_token_column(t) for t in match]
+    columns += [_token_column(t) for t in blocking]
+    field_values: dict[str, list[str | None]] = {
+        "first_name": batch.first_name,
+        "last_name": batch.last_name,
+        "address": list(map(_address, batch.street_address, batch.postal_code, batch.city)),
+        "middle_name": list(map(_middle, batch.middle_name)),
+        # The first name again, under the last-name key (see protocol.bloom).
+        "first_name_as_last": batch.first_name,
+    }
+    columns += [_bloom_column(f, field_values[f], keys) for f in BLOOM_FIELDS]
+    return pa.RecordBatch.from_arrays(columns, schema=token_batch_schema())
+
+
+def _encode_records(
+    records: list[Record], keys: ProjectKeys, encoder: TokenEncoder
+) -> pa.RecordBatch:
+    return _encode(
+        [pid for pid, _ in records], IdentityColumns.of([x for _, x in records]), keys, encoder
+    )
+
+
+def encode_columns(
+    pids: Sequence[str], batch: IdentityColumns, keys: ProjectKeys
+) -> pa.RecordBatch:
+    """:func:`encode_batch` of records already split into pids and identity columns (what a
+    node hands a worker process); the same rows, byte for byte."""
+    return _encode(pids, batch, keys, TokenEncoder(keys))
+
+
+def encode_batch(records: Iterable[Record], keys: ProjectKeys) -> pa.RecordBatch:
+    """Encode ``(pid, identity)`` pairs into one token batch (one row per record, in order).
+
+    ``pid`` is the record's :func:`~protocol.keys.pseudonymous_id` for this project, computed
+    by the node. Raises :class:`~protocol.errors.EncodingError` for a pid that is not one.
+    """
+    return _encode_records(list(records), keys, TokenEncoder(keys))
+
+
+def encode_batches(
+    records: Iterable[Record], keys: ProjectKeys, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[pa.RecordBatch]:
+    """Encode a stream of records lazily, ``batch_size`` rows per batch (last one shorter).
+
+    Memory stays bounded by one batch, so a node can stream millions of records into an
+    Arrow IPC response.
+    """
+    if batch_size < 1:
+        raise EncodingError("batch_size must be at least 1")
+    encoder = TokenEncoder(keys)
+    iterator = iter(records)
+    while chunk := list(islice(iterator, batch_size)):
+        yield _encode_records(chunk, keys, encoder)

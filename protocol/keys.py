@@ -1,0 +1,182 @@
+"""Key material for linkage: the federation secret, per-project keys and pseudonymous ids.
+
+The federation secret is generated once and handed to every agency node out of band; the
+hub never holds it (DESIGN.md, trust rule 2). For each approved project the hub picks a
+random salt and signs it into the approval; every node derives the same
+:class:`ProjectKeys` from ``(secret, salt)`` with HKDF-SHA256 (RFC 5869)::
+
+    project key  = HKDF(secret, salt=project_salt, info="fedlink/1 project-key")
+    sub-key[l]   = HKDF-Expand(project key, info="fedlink/1 " + l)
+
+with one label ``l`` per use (match tokens, blocking tokens, one per Bloom field), so a
+token of one kind can never be confused with, or used to attack, another kind, and tokens
+of two projects cannot be joined.
+
+:func:`pseudonymous_id` is separate: it is keyed by a *node-local* key, so only the node
+that issued a pseudonym can map it back to its record. :class:`HmacSha256` is the fast
+HMAC the token encoder runs millions of times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import Final
+
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+from protocol.errors import EncodingError, KeyDerivationError
+
+FEDERATION_SECRET_BYTES: Final = 32
+PROJECT_SALT_BYTES: Final = 32
+#: Shortest salt accepted: 128 bits, so two projects never share a salt by accident.
+MIN_PROJECT_SALT_BYTES: Final = 16
+#: Shortest node pseudonym key accepted (the node generates 32 bytes).
+MIN_NODE_KEY_BYTES: Final = 32
+SUB_KEY_BYTES: Final = 32
+PSEUDONYM_BYTES: Final = 16
+
+_LABEL_PREFIX: Final = b"fedlink/1 "
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectKeys:
+    """The sub-keys one project uses on a node. Derive with :func:`derive_project_keys`.
+
+    Secret fields are excluded from ``repr`` so a key never lands in a log line or a
+    traceback. ``key_check`` is *not* secret: it is an independent HKDF output a node may
+    report so the hub can detect two nodes holding different federation secrets (or a
+    mistyped salt) before it wastes a linkage run, without learning anything that helps
+    compute a token.
+    """
+
+    match_token_key: bytes = field(repr=False)
+    blocking_token_key: bytes = field(repr=False)
+    bloom_first_name_key: bytes = field(repr=False)
+    bloom_last_name_key: bytes = field(repr=False)
+    bloom_address_key: bytes = field(repr=False)
+    key_check: str
+
+    def bloom_key(self, bloom_field: str) -> bytes:
+        """The sub-key of Bloom field ``bloom_field`` (one of ``protocol.bloom.BLOOM_FIELDS``)."""
+        if bloom_field == "first_name":
+            return self.bloom_first_name_key
+        if bloom_field == "last_name":
+            return self.bloom_last_name_key
+        if bloom_field == "address":
+            return self.bloom_address_key
+        raise EncodingError(f"no Bloom filter is defined for field {bloom_field!r}")
+
+
+def generate_federation_secret() -> bytes:
+    """A fresh 32-byte federation secret (CSPRNG). Generated once per federation."""
+    return secrets.token_bytes(FEDERATION_SECRET_BYTES)
+
+
+def generate_project_salt() -> bytes:
+    """A fresh 32-byte project salt (CSPRNG), chosen when a project is approved."""
+    return secrets.token_bytes(PROJECT_SALT_BYTES)
+
+
+def _require_bytes(value: object, *, what: str, minimum: int) -> bytes:
+    if not isinstance(value, bytes):
+        raise KeyDerivationError(f"{what} must be bytes, not {type(value).__name__}")
+    if len(value) < minimum:
+        raise KeyDerivationError(f"{what} must be at least {minimum} bytes, got {len(value)}")
+    return value
+
+
+def derive_project_keys(federation_secret: bytes, project_salt: bytes) -> ProjectKeys:
+    """Derive a project's sub-keys from the federation secret and the project salt.
+
+    Raises :class:`~protocol.errors.KeyDerivationError` when the secret is not bytes or is
+    shorter than 32 bytes, or the salt is not bytes or is shorter than 16 bytes.
+    """
+    secret = _require_bytes(
+        federation_secret, what="federation secret", minimum=FEDERATION_SECRET_BYTES
+    )
+    salt = _require_bytes(project_salt, what="project salt", minimum=MIN_PROJECT_SALT_BYTES)
+    project_key = HKDF(
+        algorithm=SHA256(), length=SUB_KEY_BYTES, salt=salt, info=_LABEL_PREFIX + b"project-key"
+    ).derive(secret)
+
+    def expand(label: bytes) -> bytes:
+        return HKDFExpand(
+            algorithm=SHA256(), length=SUB_KEY_BYTES, info=_LABEL_PREFIX + label
+        ).derive(project_key)
+
+    return ProjectKeys(
+        match_token_key=expand(b"match-token"),
+        blocking_token_key=expand(b"blocking-token"),
+        bloom_first_name_key=expand(b"bloom first_name"),
+        bloom_last_name_key=expand(b"bloom last_name"),
+        bloom_address_key=expand(b"bloom address"),
+        key_check=expand(b"key-check")[:8].hex(),
+    )
+
+
+def frame(parts: tuple[str, ...]) -> str:
+    """Unambiguous concatenation of ``parts``: netstring-style ``<len>:<part>,`` each.
+
+    The length prefix makes the encoding injective whatever characters a part holds, so
+    ``("AB", "C")`` and ``("A", "BC")`` can never produce the same token.
+    """
+    return "".join(f"{len(p)}:{p}," for p in parts)
+
+
+def pseudonymous_id(node_key: bytes, project_id: str, record_id: str) -> str:
+    """The project-scoped pseudonym a node sends instead of its local record id.
+
+    HMAC-SHA256 keyed by the node-local pseudonym key over a domain-separated, framed
+    encoding of ``(project_id, record_id)``; hex of the first 16 bytes (128 bits). The same
+    record gets unrelated pseudonyms in two projects, and nobody without the node key can
+    map a pseudonym back to a record id.
+    """
+    key = _require_bytes(node_key, what="node pseudonym key", minimum=MIN_NODE_KEY_BYTES)
+    for name, value in (("project_id", project_id), ("record_id", record_id)):
+        if not isinstance(value, str) or not value:
+            raise EncodingError(f"{name} must be a non-empty string")
+    message = ("fedlink/1 pid|" + frame((project_id, record_id))).encode("utf-8")
+    return hmac.digest(key, message, "sha256")[:PSEUDONYM_BYTES].hex()
+
+
+class HmacSha256:
+    """HMAC-SHA256 (RFC 2104) under one key, with the inner and outer pad states precomputed.
+
+    Byte-for-byte ``hmac.digest(key, message, "sha256")`` (a test checks it) but about twice
+    as fast per message, because only the two SHA-256 states are copied: token hashing is
+    the node's hot path.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:  # RFC 2104: a key longer than the block is hashed first
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(64, b"\x00")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def __call__(self, message: bytes) -> bytes:
+        """The 32-byte MAC of ``message``."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def digest_many(self, messages: list[bytes]) -> bytes:
+        """The 32-byte MACs of ``messages``, concatenated (the loop is kept lean on purpose)."""
+        inner_copy, outer_copy = self._inner.copy, self._outer.copy
+        out: list[bytes] = []
+        append = out.append
+        for message in messages:
+            inner = inner_copy()
+            inner.update(message)
+            outer = outer_copy()
+            outer.update(inner.digest())
+            append(outer.digest())
+        return b"".join(out)

@@ -1,0 +1,392 @@
+"""The messages the hub and the agency nodes exchange (pydantic v2 models).
+
+Every model forbids unknown fields and is frozen; identifiers are constrained strings,
+lists are bounded, dates are ISO ``YYYY-MM-DD`` strings that must be real dates. Top-level
+messages carry ``protocol_version``; those that travel signed name their envelope ``typ``
+in ``TYP`` and are read back with :func:`body_as`. The contract between services (which
+endpoint carries which message, which refusal codes) is ``docs/protocol.md``.
+
+Trust-model guard: no variable name in a scope, cohort, extract or catalog may be an
+identity field (:data:`protocol.identity.DIRECT_IDENTIFIERS`, case-insensitively), so a
+compromised or buggy hub cannot even *ask* a node for names, birth dates or SSNs, nor
+filter a cohort on them to test whether a given person is in an agency's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
+
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from protocol import PROTOCOL_VERSION
+from protocol.canonical import canonical_json
+from protocol.errors import (
+    MalformedMessageError,
+    UnsupportedVersionError,
+    WrongMessageTypeError,
+)
+from protocol.keyfiles import (
+    ED25519_KID_PATTERN,
+    X25519_KID_PATTERN,
+    ed25519_public_from_b64,
+    key_id,
+    x25519_public_from_b64,
+)
+from protocol.payload import SealedPayload
+from protocol.signing import SignedEnvelope, describe_validation_error
+from protocol.wire_types import (
+    AgencyCode,
+    Ed25519Key,
+    HexDigest,
+    Identifier,
+    Message,
+    PseudoId,
+    Salt,
+    Text,
+    Timestamp,
+    Token,
+    VariableName,
+    WireDate,
+    WireModel,
+    X25519Key,
+    Year,
+    check_years,
+    unique_values,
+)
+
+MAX_VARIABLES: Final = 500
+MAX_COHORT_CONDITIONS: Final = 20
+MAX_IN_VALUES: Final = 100
+#: Pairs per extract request. A larger run is sent as several requests; if runs outgrow
+#: this, assignments move to an Arrow IPC body like the match batches.
+MAX_ASSIGNMENTS: Final = 250_000
+MAX_CATALOG_VARIABLES: Final = 1000
+
+EXTRACT_PURPOSE: Final = "extract"
+
+
+# --- cohort ----------------------------------------------------------------------------
+
+
+class EqualsCondition(WireModel):
+    """``variable == value``."""
+
+    kind: Literal["equals"]
+    variable: VariableName
+    value: StrictStr | StrictInt | StrictBool
+
+
+class InCondition(WireModel):
+    """``variable`` is one of ``values``."""
+
+    kind: Literal["in"]
+    variable: VariableName
+    values: tuple[StrictStr | StrictInt, ...] = Field(min_length=1, max_length=MAX_IN_VALUES)
+
+    @field_validator("values")
+    @classmethod
+    def _distinct(cls, values: tuple[str | int, ...]) -> tuple[str | int, ...]:
+        return unique_values(values, "value")
+
+
+class RangeCondition(WireModel):
+    """``minimum <= variable <= maximum`` on an integer variable; either bound may be open."""
+
+    kind: Literal["range"]
+    variable: VariableName
+    minimum: StrictInt | None = None
+    maximum: StrictInt | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> RangeCondition:
+        if self.minimum is None and self.maximum is None:
+            raise ValueError("a range needs a minimum, a maximum or both")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("range minimum is above its maximum")
+        return self
+
+
+CohortCondition = Annotated[
+    EqualsCondition | InCondition | RangeCondition, Field(discriminator="kind")
+]
+
+
+class Cohort(WireModel):
+    """Which of an agency's records a project covers: those meeting **every** condition.
+
+    No conditions means every record inside the scope's years. Conditions name attribute
+    variables of that agency (they need not be released variables, but the steward sees
+    them in the terms) and never identity fields. The node evaluates them locally; the
+    hub only ever sees the conditions, not the values of any record.
+    """
+
+    conditions: tuple[CohortCondition, ...] = Field(default=(), max_length=MAX_COHORT_CONDITIONS)
+
+
+# --- project scope and hub → node requests -----------------------------------------------
+
+
+class ProjectScope(WireModel):
+    """What one agency's steward approves for one project (inclusive years and term)."""
+
+    agency: AgencyCode
+    variables: tuple[VariableName, ...] = Field(min_length=1, max_length=MAX_VARIABLES)
+    first_year: Year
+    last_year: Year
+    cohort: Cohort = Field(default_factory=Cohort)
+    term_start: WireDate
+    term_end: WireDate
+    matching_authorised: StrictBool
+
+    @field_validator("variables")
+    @classmethod
+    def _distinct(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return unique_values(values, "variable")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ProjectScope:
+        check_years(self.first_year, self.last_year)
+        if self.term_start > self.term_end:
+            raise ValueError("term_start is after term_end")
+        return self
+
+
+class MatchRequest(Message):
+    """Hub → node: send this project's tokens and Bloom filters for the approved scope.
+
+    ``project_salt`` (base64url, 16–64 bytes) is not secret — the federation secret, which
+    only nodes hold, is; the node pins the first salt it sees for a project.
+    """
+
+    TYP: ClassVar[str] = "match_request"
+    project_id: Identifier
+    agency: AgencyCode
+    project_salt: Salt
+    scope: ProjectScope
+    run_id: Identifier
+    batch_format: Literal["arrow-ipc-stream"] = "arrow-ipc-stream"
+
+    @model_validator(mode="after")
+    def _same_agency(self) -> MatchRequest:
+        if self.scope.agency != self.agency:
+            raise ValueError("scope.agency differs from agency")
+        return self
+
+
+class ExtractRequest(Message):
+    """Hub → node: the approved variables for these linked records.
+
+    ``assignments`` pairs each pseudonymous record id the node issued for this project
+    with the fresh project person id the extract will carry.
+    """
+
+    TYP: ClassVar[str] = "extract_request"
+    project_id: Identifier
+    agency: AgencyCode
+    run_id: Identifier
+    variables: tuple[VariableName, ...] = Field(min_length=1, max_length=MAX_VARIABLES)
+    first_year: Year
+    last_year: Year
+    assignments: tuple[tuple[PseudoId, PseudoId], ...] = Field(
+        min_length=1, max_length=MAX_ASSIGNMENTS
+    )
+    recipient_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)]
+
+    @field_validator("variables")
+    @classmethod
+    def _distinct(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return unique_values(values, "variable")
+
+    @field_validator("assignments")
+    @classmethod
+    def _one_person_per_pid(cls, pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        if len({pid for pid, _ in pairs}) != len(pairs):
+            raise ValueError("a pseudonymous id is assigned more than once")
+        return pairs
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ExtractRequest:
+        check_years(self.first_year, self.last_year)
+        return self
+
+
+# --- node → hub responses ---------------------------------------------------------------
+
+
+def extract_payload_context(project_id: str, agency: str, run_id: str) -> dict[str, str]:
+    """The HPKE context of an extract payload, for :func:`protocol.payload.seal_payload`
+    and :func:`protocol.payload.open_payload` with purpose :data:`EXTRACT_PURPOSE`."""
+    return {"project": project_id, "agency": agency, "run": run_id}
+
+
+class ExtractPayloadHeader(WireModel):
+    """What an extract payload holds, readable without decrypting it."""
+
+    project_id: Identifier
+    agency: AgencyCode
+    run_id: Identifier
+    rows: Annotated[StrictInt, Field(ge=0, le=2**53 - 1)]
+    variables: tuple[VariableName, ...] = Field(min_length=1, max_length=MAX_VARIABLES)
+    sha256: HexDigest
+
+    @field_validator("variables")
+    @classmethod
+    def _distinct(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return unique_values(values, "variable")
+
+
+class ExtractResponse(Message):
+    """Node → hub: the header and the sealed Arrow IPC stream it describes."""
+
+    TYP: ClassVar[str] = "extract_response"
+    header: ExtractPayloadHeader
+    payload: SealedPayload
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExtractResponse:
+        header = self.header
+        expected = {
+            "purpose": EXTRACT_PURPOSE,
+            **extract_payload_context(header.project_id, header.agency, header.run_id),
+        }
+        if self.payload.info != expected:
+            raise ValueError("payload info does not match the header")
+        if self.payload.sha256 != header.sha256:
+            raise ValueError("payload sha256 does not match the header")
+        return self
+
+
+class StewardDecision(Message):
+    """Node → hub, signed by the node key: the agency steward's approve/deny.
+
+    ``terms_digest`` is :func:`terms_digest` of the terms the steward was shown, so the
+    decision cannot be replayed onto changed terms. A denial must give its reason.
+    """
+
+    TYP: ClassVar[str] = "steward_decision"
+    project_id: Identifier
+    agency: AgencyCode
+    decision: Literal["approve", "deny"]
+    reason: Text = ""
+    terms_digest: HexDigest
+    decided_at: Timestamp
+
+    @model_validator(mode="after")
+    def _deny_says_why(self) -> StewardDecision:
+        if self.decision == "deny" and not self.reason.strip():
+            raise ValueError("a denial needs a reason")
+        return self
+
+
+# --- enrollment -------------------------------------------------------------------------
+
+
+class CatalogVariable(WireModel):
+    """One attribute variable a node offers in the catalog: its name and nature, no values."""
+
+    name: VariableName
+    description: Text = ""
+    type: Literal["string", "integer", "number", "boolean", "date"] = "string"
+    years: tuple[Year, ...] = Field(default=(), max_length=201)
+    classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
+    quasi_identifier: StrictBool = False
+
+
+class EnrollmentRequest(Message):
+    """Node → hub, once: the agency's signing key, its one-time token and its dictionary."""
+
+    TYP: ClassVar[str] = "enrollment_request"
+    agency: AgencyCode
+    signing_public_key: Ed25519Key
+    enrollment_token: Token
+    dictionary: tuple[CatalogVariable, ...] = Field(default=(), max_length=MAX_CATALOG_VARIABLES)
+
+    @field_validator("dictionary")
+    @classmethod
+    def _distinct(cls, values: tuple[CatalogVariable, ...]) -> tuple[CatalogVariable, ...]:
+        unique_values(tuple(v.name for v in values), "variable")
+        return values
+
+    @property
+    def signing_kid(self) -> str:
+        """The kid the node's signatures will carry."""
+        return key_id(ed25519_public_from_b64(self.signing_public_key))
+
+
+class EnrollmentResponse(Message):
+    """Hub → node: the hub's public keys with their kids, and the node's API token."""
+
+    TYP: ClassVar[str] = "enrollment_response"
+    agency: AgencyCode
+    hub_signing_public_key: Ed25519Key
+    hub_signing_kid: Annotated[StrictStr, Field(pattern=ED25519_KID_PATTERN)]
+    hub_hpke_public_key: X25519Key
+    hub_hpke_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)]
+    node_token: Token
+
+    @model_validator(mode="after")
+    def _kids_match(self) -> EnrollmentResponse:
+        # A kid that is not the hash of its key would make the node trust one key under
+        # another's name; check here so no caller has to remember to.
+        if key_id(ed25519_public_from_b64(self.hub_signing_public_key)) != self.hub_signing_kid:
+            raise ValueError("hub_signing_kid is not the id of hub_signing_public_key")
+        if key_id(x25519_public_from_b64(self.hub_hpke_public_key)) != self.hub_hpke_kid:
+            raise ValueError("hub_hpke_kid is not the id of hub_hpke_public_key")
+        return self
+
+
+class ErrorBody(WireModel):
+    """Every 4xx body: ``{"error": "<stable_code>", "detail": "<sentence>"}``."""
+
+    error: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    detail: Text
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+MESSAGE_TYPES: Final[Mapping[str, type[Message]]] = {
+    model.TYP: model
+    for model in (
+        MatchRequest,
+        ExtractRequest,
+        ExtractResponse,
+        StewardDecision,
+        EnrollmentRequest,
+        EnrollmentResponse,
+    )
+}
+
+M = TypeVar("M", bound=Message)
+
+
+def terms_digest(terms: Mapping[str, Any]) -> str:
+    """Lowercase hex SHA-256 of the canonical JSON of ``terms`` (JSON values only)."""
+    return hashlib.sha256(canonical_json(dict(terms))).hexdigest()
+
+
+def body_as(envelope: SignedEnvelope, model: type[M]) -> M:
+    """Validate a verified envelope's body as ``model``.
+
+    Raises :class:`WrongMessageTypeError` if the envelope's ``typ`` is not ``model.TYP``,
+    :class:`UnsupportedVersionError` for another ``protocol_version``, and
+    :class:`MalformedMessageError` (naming the field, never its value) otherwise.
+    """
+    if envelope.typ != model.TYP:
+        raise WrongMessageTypeError(f"expected a {model.TYP!r} message, got {envelope.typ!r}")
+    version = envelope.body.get("protocol_version", PROTOCOL_VERSION)
+    if version != PROTOCOL_VERSION:
+        raise UnsupportedVersionError(f"body protocol version {version!r} is not supported")
+    try:
+        return model.model_validate(envelope.body)
+    except ValidationError as exc:
+        raise MalformedMessageError(describe_validation_error(exc)) from None

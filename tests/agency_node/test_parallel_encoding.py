@@ -1,0 +1,144 @@
+"""Token batches encoded in worker processes: the same bytes as one process, in order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from concurrent.futures.process import BrokenProcessPool
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from agency_node.services import parallel_encoding
+from agency_node.services.parallel_encoding import encode_batches_parallel
+from protocol.encoding import encode_batches
+from protocol.errors import EncodingError
+from protocol.identity import NormalizedIdentity, Sex
+from protocol.keys import derive_project_keys, pseudonymous_id
+
+KEYS = derive_project_keys(b"\x55" * 32, b"parallel-encoding-salt-012345678")
+FIRST = ["WILLIAM", "BILL", "MARIA", "JOSE", "ANNA", "LI", "KATHERINE", None]
+LAST = ["SMITH", "GARCIALOPEZ", "NGUYEN", "OKAFOR", "LE", None]
+
+
+def identities(n: int, seed: int = 3) -> list[tuple[str, NormalizedIdentity]]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        out.append((
+            pseudonymous_id(b"\x66" * 32, "P-9", f"R{i}"),
+            NormalizedIdentity(
+                first_name=first,
+                middle_name=rng.choice(["HENRY", "J", None]),
+                last_name=last,
+                dob=rng.choice([dt.date(2004, 3, 7), dt.date(1990, 12, 25), None]),
+                sex=rng.choice([Sex.MALE, Sex.FEMALE, None]),
+                ssn=rng.choice([f"21909{i % 10000:04d}", None]),
+                postal_code=rng.choice(["23220", "24401", None]),
+                street_address=rng.choice([f"{i % 97 + 1} MAIN ST", "PO BOX 4", None]),
+                city="RICHMOND",
+                first_name_canonical=("WILLIAM",) if first == "BILL" else (),
+                last_name_parts=("GARCIA", "LOPEZ") if last == "GARCIALOPEZ" else (),
+            ),
+        ))  # fmt: skip
+    return out
+
+
+def table(batches) -> pa.Table:
+    return pa.Table.from_batches(list(batches))
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_single_process_bytes_in_order() -> None:
+    records = identities(2_500)
+    single = table(encode_batches(records, KEYS))
+    parallel = list(encode_batches_parallel(records, KEYS, workers=2, chunk_size=300, threshold=1))
+    assert max(b.num_rows for b in parallel) == 300
+    combined = table(parallel)
+    assert combined.equals(single)  # same rows, same order
+    by_pid = [t.sort_by("pid") for t in (combined, single)]
+    assert by_pid[0].equals(by_pid[1])
+
+
+def test_small_input_is_encoded_in_this_process(monkeypatch) -> None:
+    def no_pool(workers: int):
+        raise AssertionError("no worker process for a small input")
+
+    monkeypatch.setattr(parallel_encoding, "_pool", no_pool)
+    records = identities(50)
+    got = table(encode_batches_parallel(records, KEYS, workers=2, chunk_size=20))
+    assert got.equals(table(encode_batches(records, KEYS)))
+
+
+class _DeadPool:
+    """A pool whose workers have all died."""
+
+    def submit(self, *args, **kwargs):
+        raise BrokenProcessPool("a worker died")
+
+
+def test_dead_workers_slow_the_stream_down_but_do_not_fail_it(monkeypatch) -> None:
+    monkeypatch.setattr(parallel_encoding, "_pool", lambda workers: _DeadPool())
+    records = identities(120)
+    got = table(encode_batches_parallel(records, KEYS, workers=2, chunk_size=25, threshold=1))
+    assert got.equals(table(encode_batches(records, KEYS)))
+
+
+class _InlinePool:
+    """A pool that runs each task at once, in this process."""
+
+    def __init__(self) -> None:
+        self.tasks = 0
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        self.tasks += 1
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as error:  # handed to the consumer, as a real pool does
+            future.set_exception(error)
+        return future
+
+
+def test_local_record_id_is_refused_from_a_worker_too(monkeypatch) -> None:
+    monkeypatch.setattr(parallel_encoding, "_pool", lambda workers: _InlinePool())
+    records = identities(30)
+    records[7] = ("LOCAL-0007", records[7][1])
+    with pytest.raises(EncodingError, match="pseudonym"):
+        list(encode_batches_parallel(records, KEYS, workers=2, chunk_size=10, threshold=1))
+
+
+def test_reads_records_lazily_and_stops_when_the_consumer_does(monkeypatch) -> None:
+    pool = _InlinePool()
+    monkeypatch.setattr(parallel_encoding, "_pool", lambda workers: pool)
+    read = 0
+
+    def stream():
+        nonlocal read
+        for record in identities(1_000):
+            read += 1
+            yield record
+
+    batches = encode_batches_parallel(stream(), KEYS, workers=2, chunk_size=10, threshold=1)
+    first = next(batches)
+    assert first.num_rows == 10
+    assert read <= 10 * 2 * 2 + 10  # a bounded read-ahead, not the whole input
+    batches.close()
+    assert pool.tasks <= 5
+
+
+def test_pid_order_is_kept_across_chunks(monkeypatch) -> None:
+    monkeypatch.setattr(parallel_encoding, "_pool", lambda workers: _InlinePool())
+    records = identities(95)
+    got = table(encode_batches_parallel(records, KEYS, workers=3, chunk_size=10, threshold=1))
+    assert got.column("pid").to_pylist() == [pid for pid, _ in records]
+    assert pc.all(pc.equal(got.column("pid"), pa.array([p for p, _ in records]))).as_py()
+
+
+def test_chunk_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="chunk_size"):
+        list(encode_batches_parallel(identities(3), KEYS, chunk_size=0))

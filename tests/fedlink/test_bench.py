@@ -1,0 +1,119 @@
+"""``fedlink bench``: the harness runs each system in its own process, scores every agency
+pair, reports a missing peer as "not installed", and refuses bad options in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fedlink.bench.metrics import link_scores, true_pair_count
+from fedlink.bench.steps import MISSING, TIMEOUT, run_step
+from fedlink.cli import main
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(["bench", *args])
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """One tiny accuracy run: Fedlink and recordlinkage on 300 synthetic people, anonlink
+    pointed at an interpreter that does not exist."""
+    tmp = tmp_path_factory.mktemp("bench")
+    out, raw = tmp / "bench.md", tmp / "bench.json"
+    try:
+        main([
+            "bench", "--people", "300", "--skip-scale", "--only", "accuracy",
+            "--datasets", "synth", "--systems", "fedlink,recordlinkage,anonlink",
+            "--peers-python", str(tmp / "missing" / "python"), "--cache-dir", str(tmp / "cache"),
+            "--out", str(out), "--json", str(raw),
+        ])
+    except SystemExit as exit_:
+        assert not exit_.code
+    return out.read_text(), json.loads(raw.read_text())
+
+
+@pytest.mark.slow
+def test_bench_scores_every_agency_pair_for_fedlink(smoke):
+    _, results = smoke
+    runs = results["accuracy"]["synth"]["runs"]
+    assert runs["fedlink"]["status"] == "ok", runs["fedlink"]["detail"]
+    pairs = runs["fedlink"]["result"]["pairs"]
+    assert {(p["left"], p["right"]) for p in pairs} == {
+        ("highered", "k12"), ("highered", "workforce"), ("k12", "workforce")
+    }
+    for p in pairs:
+        for key in ("precision", "recall", "f1"):
+            assert 0.0 <= p[key] <= 1.0
+        assert p["true_pairs"] > 0
+    assert runs["fedlink"]["result"]["peak_rss_bytes"] > 10_000_000
+
+
+@pytest.mark.slow
+def test_bench_reports_a_missing_peer_as_not_installed_and_still_runs_the_others(smoke):
+    markdown, results = smoke
+    runs = results["accuracy"]["synth"]["runs"]
+    assert runs["anonlink"]["status"] == MISSING
+    assert results["meta"]["versions"]["anonlink"] is None
+    assert runs["recordlinkage"]["status"] == "ok"
+    assert "not installed" in markdown
+    fedlink_rows = [line for line in markdown.splitlines() if line.startswith("| synthetic")]
+    assert len(fedlink_rows) >= 3
+    assert "## Targets" in markdown and "Fedlink F1 ≥ 0.99 on every pair" in markdown
+    assert f"{os.cpu_count()} cores" in markdown
+
+
+def test_link_scores_count_each_link_once_and_ignore_missing_truth():
+    left = pd.Series(["1", "2", "3", None])
+    right = pd.Series(["1", "2", "9", "3", "3"])
+    # links: (0,0) right, (0,0) again, (1,2) wrong, (3,1) unknown truth on the left
+    score = link_scores(("a", "b"), left, right, np.array([0, 0, 1, 3]), np.array([0, 0, 2, 1]))
+    assert true_pair_count(left, right) == 4  # 1–1, 2–2, 3–3 twice
+    assert (score.true_pairs, score.predicted_pairs, score.true_positives) == (4, 3, 1)
+    assert score.precision == pytest.approx(1 / 3)
+    assert score.recall == pytest.approx(1 / 4)
+
+
+def test_run_step_stops_a_step_past_its_timeout(tmp_path):
+    command = [sys.executable, "-c", "import time; time.sleep(30)"]
+    outcome = run_step("slow/step", command, {}, tmp_path, timeout=0.5)
+    assert outcome["status"] == TIMEOUT
+
+
+def test_run_step_reports_a_missing_interpreter_as_not_installed(tmp_path):
+    outcome = run_step("peer/step", [str(tmp_path / "nope")], {}, tmp_path, timeout=5)
+    assert outcome["status"] == MISSING
+
+
+def test_run_step_failure_keeps_the_tail_of_the_log(tmp_path):
+    command = [sys.executable, "-c", "import sys; sys.exit('worker blew up')"]
+    outcome = run_step("bad/step", command, {}, tmp_path, timeout=30)
+    assert outcome["status"] == "failed"
+    assert "worker blew up" in outcome["detail"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--only", "everything"], "--only takes accuracy or speed"),
+        (["--systems", "splink"], "--systems must include fedlink"),
+        (["--systems", "fedlink,magic"], "--systems takes a comma-separated subset"),
+        (["--people", "0"], "--people must be at least 1"),
+    ],
+)
+def test_bench_refuses_bad_options_in_one_line(capsys, args, message):
+    code, _, err = _run(capsys, *args)
+    assert code == 2
+    assert err.startswith("fedlink: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1

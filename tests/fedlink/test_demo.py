@@ -1,0 +1,348 @@
+"""``fedlink demo`` end to end: one hub and three agency nodes as real processes on loopback.
+
+The main test runs the whole demo once (300 people) and checks what the issue asks: it
+finishes, prints P/R/F1, leaves the hub's and nodes' databases where the docs say, verifies
+every audit chain, stops every process — and the hub's directory and log hold no identity
+value from any agency's source (the trust model, DESIGN.md rule 1). The scanner itself is
+checked against planted values, so the trust-model test can fail.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pandas as pd
+import pytest
+
+FEDLINK = Path(sys.executable).with_name("fedlink")
+AGENCY_DIRS = {"K12": ("k12", "k12.csv"), "HE": ("he", "highered.csv"),
+               "WF": ("wf", "workforce.csv")}
+NAME_FIELDS = ("first_name", "middle_name", "last_name", "name_suffix")
+# A word is a whole run of letters with no letter or digit either side: a name spelled by
+# the hex digits of a hash ("…3becca9f…") is not a name the hub holds.
+_WORD = re.compile(r"(?<![^\W_])[^\W\d_]+(?![^\W_])")
+_DIGITS = re.compile(r"(?<!\d)\d{8,9}(?!\d)")
+_FORMATTED = re.compile(r"(?<!\d)(?:\d{3}-\d{2}-\d{4}|\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4})(?!\d)")
+_RECORD_ID = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDLINK_")}
+    env["COLUMNS"] = "160"
+    return env
+
+
+def _fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+# --- the identity scanner ---------------------------------------------------------------
+
+
+@dataclass
+class Identities:
+    """Every identity value of the agencies' sources, in the forms a leak could take."""
+
+    names: set[str] = field(default_factory=set)  # words of ≥ 4 letters, folded, lower case
+    numbers: set[str] = field(default_factory=set)  # SSNs and dates, formatted and bare
+    record_ids: set[str] = field(default_factory=set)
+    addresses: set[str] = field(default_factory=set)  # whole street addresses, upper case
+
+    @classmethod
+    def from_sources(cls, paths: list[Path]) -> Identities:
+        found = cls()
+        for path in paths:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            for column in NAME_FIELDS:
+                for value in frame[column]:
+                    found.names.update(_fold(w) for w in _WORD.findall(value) if len(w) >= 4)
+            for ssn in frame["ssn"]:
+                if ssn:
+                    found.numbers.update({ssn, ssn.replace("-", "")})
+            for dob in frame["dob"]:
+                if dob:
+                    found.numbers.update({dob, *_iso_forms(dob)})
+            found.record_ids.update(frame["record_id"])
+            found.addresses.update(a.upper() for a in frame["street_address"] if len(a) >= 8)
+        return found
+
+    def in_text(self, text: str) -> set[str]:
+        """Identity values in text that a person or a program would read."""
+        hits = {w for w in map(_fold, _WORD.findall(text)) if w in self.names}
+        return hits | self.in_bytes(text.encode("utf-8", "replace"))
+
+    def in_bytes(self, data: bytes) -> set[str]:
+        """The long, distinctive values (SSNs, dates, record ids, addresses) in any bytes."""
+        text = data.decode("latin-1")
+        hits = {m.group() for m in _DIGITS.finditer(text) if m.group() in self.numbers}
+        hits |= {m.group() for m in _FORMATTED.finditer(text) if m.group() in self.numbers}
+        hits |= {m.group() for m in _RECORD_ID.finditer(text) if m.group() in self.record_ids}
+        upper = text.upper()
+        hits |= {a for a in self.addresses if a in upper}
+        return hits
+
+
+def _iso_forms(dob: str) -> set[str]:
+    if re.fullmatch(r"\d{2}/\d{2}/\d{4}", dob):
+        month, day, year = dob.split("/")
+        return {f"{year}-{month}-{day}"}
+    if re.fullmatch(r"\d{8}", dob):
+        return {f"{dob[:4]}-{dob[4:6]}-{dob[6:]}"}
+    return set()
+
+
+def _sqlite_text(path: Path) -> Iterator[tuple[str, str]]:
+    """(table.column, text) of every text value (and mostly-text blob) in a database."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            cursor = conn.execute(f'SELECT * FROM "{table}"')
+            columns = [d[0] for d in cursor.description]
+            for row in cursor:
+                for column, value in zip(columns, row, strict=True):
+                    if isinstance(value, bytes) and _mostly_text(value):
+                        value = value.decode("utf-8", "replace")
+                    if isinstance(value, str):
+                        yield f"{table}.{column}", value
+    conn.close()
+
+
+def _mostly_text(data: bytes) -> bool:
+    if not data:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return sum(c.isprintable() or c.isspace() for c in text) >= 0.95 * len(text)
+
+
+def scan(paths: list[Path], identities: Identities) -> dict[str, set[str]]:
+    """Where identity values occur: ``{"file[: table.column]": {values}}``."""
+    leaks: dict[str, set[str]] = {}
+    for path in paths:
+        data = path.read_bytes()
+        hits = identities.in_bytes(data)
+        if data.startswith(b"SQLite format 3\0"):
+            for where, text in _sqlite_text(path):
+                found = identities.in_text(text)
+                if found:
+                    leaks.setdefault(f"{path}: {where}", set()).update(found)
+        elif _mostly_text(data):
+            hits |= identities.in_text(data.decode("utf-8"))
+        if hits:
+            leaks.setdefault(str(path), set()).update(hits)
+    return leaks
+
+
+def test_identity_scanner_finds_planted_values(tmp_path: Path) -> None:
+    source = tmp_path / "k12.csv"
+    source.write_text(
+        "record_id,first_name,middle_name,last_name,name_suffix,dob,sex,ssn,street_address\n"
+        "K12-0000001,Zoë,,García-López,,03/07/2004,F,123-45-6789,12 Elm Street\n")
+    identities = Identities.from_sources([source])
+    database = tmp_path / "leaky.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER, note TEXT, blob BLOB)")
+        conn.execute("INSERT INTO t VALUES (7, 'GARCIA', ?)", (os.urandom(4096),))
+        conn.execute("INSERT INTO t VALUES (8, 'clean', ?)", (b"2004-03-07",))
+    conn.close()
+    log = tmp_path / "hub.log"
+    log.write_text('{"msg": "asked about 123456789 and K12-0000001 at 12 ELM STREET"}\n')
+    clean = tmp_path / "clean.log"
+    clean.write_text("garcias 1234567890 K12-00000012 2004-03-077 9f3garcia0e1\n")
+    leaks = scan([database, log, clean], identities)
+    assert leaks[f"{database}: t.note"] == {"garcia"}
+    assert "2004-03-07" in leaks[str(database)]
+    assert leaks[str(log)] == {"123456789", "K12-0000001", "12 ELM STREET"}
+    assert str(clean) not in leaks
+
+
+def test_demo_steps_of_missing_features_say_so_and_do_nothing(monkeypatch) -> None:
+    from rich.console import Console
+
+    from fedlink.demo import later
+    from fedlink.demo.features import Features
+    from fedlink.demo.ui import StepList
+
+    monkeypatch.setattr(Features, "detect",
+                        classmethod(lambda cls: cls(runs=False, extracts=False)))
+    out = io.StringIO()
+    steps = StepList(Console(file=out, width=200))
+    demo = SimpleNamespace(steps=steps)  # any real work would fail on this stand-in
+    for step in (later.linkage_run, later.extract, later.expiry):
+        step(demo)
+    assert [r.status for r in steps.records] == ["unavailable"] * 3
+    text = out.getvalue()
+    assert "not available in this build: linkage runs" in text
+    assert "not available in this build: extracts" in text
+    assert "not available in this build: extract destruction" in text
+
+
+# --- the demo ---------------------------------------------------------------------------
+
+
+@dataclass
+class DemoRun:
+    workdir: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoRun]:
+    """Both demos of this module — the whole flow (300 people) and a node killed during the
+    run (100 people) — started at once, so the machine's cores are used by both."""
+    root = tmp_path_factory.mktemp("demo")
+    plans = {"ok": ["--people", "300"], "fault": ["--people", "100", "--fail-node", "WF"]}
+    started = {}
+    for name, args in plans.items():
+        workdir = root / name
+        out, err = (root / f"{name}.out").open("w+"), (root / f"{name}.err").open("w+")
+        process = subprocess.Popen([str(FEDLINK), "demo", *args, "--workdir", str(workdir)],
+                                   stdout=out, stderr=err, env=_env(),
+                                   stdin=subprocess.DEVNULL, text=True)
+        started[name] = (workdir, process, out, err)
+    runs = {}
+    for name, (workdir, process, out, err) in started.items():
+        try:
+            code = process.wait(timeout=800)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+        with out, err:
+            out.seek(0)
+            err.seek(0)
+            runs[name] = DemoRun(workdir, code, out.read(), err.read())
+    return runs
+
+
+@pytest.fixture
+def demo(demos: dict[str, DemoRun]) -> DemoRun:
+    return demos["ok"]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)  # the fixture runs the demos; slow on a busy machine
+def test_demo_runs_the_whole_flow_and_stops_every_service(demo) -> None:
+    workdir, done = demo.workdir, demo
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stdout + done.stderr
+    out = done.stdout
+    assert "Linkage quality against the synthetic truth" in out
+    overall = re.search(r"all pairs\s*│[^\n]*?(\d\.\d{4})\s*│\s*(\d\.\d{4})\s*│\s*(\d\.\d{4})",
+                        out)
+    assert overall is not None, out
+    precision, recall, f1 = map(float, overall.groups())
+    assert precision > 0.9 and recall > 0.8 and f1 > 0.85
+    assert (workdir / "hub" / "hub.db").is_file()
+    for code, (slug, source) in AGENCY_DIRS.items():
+        assert (workdir / "nodes" / slug / "node.sqlite3").is_file(), code
+        assert (workdir / "nodes" / slug / source).is_file(), code
+    assert "hub audit chain intact" in out
+    for code in AGENCY_DIRS:
+        assert f"node {code}: audit chain intact" in out
+    assert (workdir / "federation.secret").stat().st_mode & 0o077 == 0
+    assert not (workdir / "demo.json").exists()
+    urls = set(re.findall(r"http://127\.0\.0\.1:\d+", out))
+    assert len(urls) == 4
+    for url in urls:
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url}/health", timeout=2)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_demo_hub_holds_no_identity_value_of_any_agency(demo) -> None:
+    workdir, done = demo.workdir, demo
+    assert done.returncode == 0, done.stderr[-2000:]
+    sources = [workdir / "nodes" / slug / name for slug, name in AGENCY_DIRS.values()]
+    identities = Identities.from_sources(sources)
+    assert len(identities.names) > 100 and identities.record_ids
+    hub_files = [p for p in (workdir / "hub").rglob("*") if p.is_file()]
+    assert any(p.name == "hub.db" for p in hub_files)
+    leaks = scan([*hub_files, workdir / "logs" / "hub.log"], identities)
+    assert leaks == {}
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_demo_researcher_extract_is_de_identified(demo) -> None:
+    workdir, done = demo.workdir, demo
+    assert done.returncode == 0, done.stderr[-2000:]
+    sources = [workdir / "nodes" / slug / name for slug, name in AGENCY_DIRS.values()]
+    identities = Identities.from_sources(sources)
+    tables = list((workdir / "researcher").glob("ext-*/tables/*.parquet"))
+    assert {t.stem for t in tables} >= {"persons", "links", *(f"agency_{a}" for a in AGENCY_DIRS)}
+    forbidden = {*NAME_FIELDS, "dob", "ssn", "sex", "postal_code", "street_address", "city",
+                 "record_id", "truth_id", "pid"}
+    for table in tables:
+        frame = pd.read_parquet(table)
+        assert "person_id" in frame.columns, table
+        assert not forbidden & set(frame.columns), table
+        cells = {str(v) for column in frame.columns for v in frame[column].dropna()}
+        assert not cells & (identities.numbers | identities.record_ids | identities.addresses)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_demo_says_which_node_failed_the_run_and_stops_everything(demos) -> None:
+    done = demos["fault"]
+    workdir = done.workdir
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "the WF node (pid" in done.stdout
+    error = done.stderr.strip().splitlines()
+    assert len(error) == 1, error
+    assert error[0].startswith("fedlink: error: the demo stopped at “Linkage run at the hub”: "
+                               "linkage run run-")
+    assert "failed because of the WF node" in error[0]
+    with sqlite3.connect(workdir / "hub" / "hub.db") as conn:
+        runs = conn.execute("SELECT status, failure_agency FROM linkage_runs").fetchall()
+    conn.close()
+    assert runs == [("failed", "WF")]
+    assert not (workdir / "demo.json").exists()
+    for url in set(re.findall(r"http://127\.0\.0\.1:\d+", done.stdout)):
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url}/health", timeout=2)
+
+
+@pytest.mark.e2e
+def test_demo_supervisor_says_when_a_service_cannot_take_its_port(tmp_path: Path) -> None:
+    from fedlink.demo.processes import Supervisor
+    from fedlink.errors import CommandError
+
+    hub_dir = tmp_path / "hub"
+    init = subprocess.run([str(FEDLINK), "hub", "init", "--dir", str(hub_dir)], env=_env(),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert init.returncode == 0, init.stderr
+    supervisor = Supervisor(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        supervisor.start("hub", ["hub", "serve", "--dir", str(hub_dir), "--port", str(port)],
+                         f"http://127.0.0.1:{port}")
+        try:
+            with pytest.raises(CommandError) as refused:
+                supervisor.wait_ready(["hub"], timeout=120)
+        finally:
+            supervisor.stop_all()
+    message = str(refused.value)
+    assert message.startswith(f"hub stopped while starting: port {port} on 127.0.0.1 is "
+                              "already in use")
+    assert "Traceback" not in (tmp_path / "hub.log").read_text()

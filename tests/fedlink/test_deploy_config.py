@@ -1,0 +1,102 @@
+"""deploy/: the example configurations are valid settings, the compose file is accepted by
+`docker compose config` (when a compose tool is installed), and the image and the systemd
+units keep their safety properties (non-root, healthcheck, hardening)."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import tomlkit
+
+from agency_node.config import NodeConfig
+from hub.settings import HubSettings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+SERVICES = {"db", "hub", "node-k12", "node-highered", "node-workforce"}
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (the CLI plugin) or the standalone `docker-compose`, if present."""
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True,
+                                 check=False).returncode == 0:
+        return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone else None
+
+
+def test_hub_toml_example_is_valid_hub_settings(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("FEDLINK_HUB_")]:
+        monkeypatch.delenv(name)
+    shutil.copy(DEPLOY / "config" / "hub.toml.example", tmp_path / "hub.toml")
+    settings = HubSettings.load(tmp_path)
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert settings.ssl_certfile and settings.ca_file and not settings.allow_insecure_http
+
+
+def test_node_toml_example_is_a_valid_node_config() -> None:
+    data = tomlkit.parse((DEPLOY / "config" / "node.toml.example").read_text()).unwrap()
+    config = NodeConfig.model_validate(data)
+    assert config.store.url.startswith("postgresql+psycopg://")
+    assert config.server.ssl_keyfile and config.hub.ca_file
+    assert config.hub.url.startswith("https://")
+
+
+def test_compose_file_is_accepted_by_docker_compose_config(tmp_path: Path) -> None:
+    command = compose_command()
+    if command is None:
+        pytest.skip("neither `docker compose` (CLI plugin) nor `docker-compose` is installed; "
+                    "on Debian: apt-get install docker-compose")
+    # An empty --env-file: an operator's deploy/.env must not change the result.
+    (tmp_path / "empty.env").write_text("")
+    compose = [*command, "--env-file", str(tmp_path / "empty.env"), "-f",
+               str(DEPLOY / "docker-compose.yml")]
+    env = {**os.environ, "FEDLINK_DB_PASSWORD": "test-only-password"}
+    checked = subprocess.run([*compose, "config", "--services"], capture_output=True, text=True,
+                             env=env, timeout=60, check=False)
+    assert checked.returncode == 0, checked.stderr
+    assert set(checked.stdout.split()) == SERVICES
+    env.pop("FEDLINK_DB_PASSWORD")
+    missing = subprocess.run([*compose, "config"], capture_output=True, text=True, env=env,
+                             timeout=60, check=False)
+    assert missing.returncode != 0 and "FEDLINK_DB_PASSWORD" in missing.stderr
+
+
+def test_compose_services_use_tls_volumes_and_readiness() -> None:
+    text = (DEPLOY / "docker-compose.yml").read_text()
+    for node in ("node-k12", "node-highered", "node-workforce"):
+        assert f"/etc/fedlink/tls/{node}.key" in text and f"./certs/{node}:" in text
+    assert "condition: service_healthy" in text and "/ready" in text
+    assert "allow_insecure_http" not in text.lower() and "ALLOW_INSECURE" not in text
+
+
+def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
+    lines = [line.strip() for line in (DEPLOY / "Dockerfile").read_text().splitlines()]
+    assert "FROM python:3.11-slim" in lines
+    users = [line for line in lines if line.startswith("USER ")]
+    assert users and all("root" not in user and " 0" not in user for user in users)
+    assert any(line.startswith("HEALTHCHECK") for line in lines)
+    root = DEPLOY.parent
+    for line in lines:
+        if line.startswith("COPY ") and "--from" not in line:
+            for source in line.split()[1:-1]:
+                assert (root / source).exists(), source
+
+
+@pytest.mark.parametrize("unit", ["fedlink-hub.service", "fedlink-node@.service"])
+def test_systemd_units_are_hardened(unit: str) -> None:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(DEPLOY / "systemd" / unit)
+    service = parser["Service"]
+    assert service["User"] == "fedlink"
+    assert (service["NoNewPrivileges"], service["ProtectSystem"], service["PrivateTmp"]) == (
+        "yes", "strict", "yes")
+    assert service["ReadWritePaths"].startswith("/var/lib/fedlink/")
+    assert service["CapabilityBoundingSet"] == "" and service["UMask"] == "0077"

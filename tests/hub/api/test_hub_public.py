@@ -1,0 +1,55 @@
+"""Public transparency: approved projects and denied IRB-approved requests, without login
+and without personal data; nothing still in draft or review."""
+
+from __future__ import annotations
+
+
+def _approve(hub, request_id):
+    hub.decide(request_id, "K12")
+    hub.decide(request_id, "HE")
+    hub.review(request_id, hub.token("governance", name="Gail Governor"))
+    hub.review(request_id, hub.token("governance", name="Gus Governor"))
+
+
+def test_public_list_shows_approved_and_denied_irb_without_personal_data(hub) -> None:
+    researcher = hub.token("researcher", name="Ada Researcher", email="ada@uni.example")
+    approved = hub.submitted_request(researcher, title="Approved study")
+    _approve(hub, approved)
+    denied = hub.submitted_request(researcher, title="Denied with IRB")
+    hub.decide(denied, "K12", "deny", reason="Kay Twelve says the cohort is too small")
+    denied_no_irb = hub.submitted_request(
+        researcher, title="Denied without IRB", irb={"status": "pending"})
+    hub.review(denied_no_irb, hub.token("governance"), "deny", "no IRB")
+    in_review = hub.submitted_request(researcher, title="Still in review")
+    hub.review(in_review, hub.token("governance"))
+    hub.create_request(researcher, title="Only a draft")
+
+    response = hub.client.get("/v1/public/projects")
+    assert response.status_code == 200
+    body = response.json()
+    assert [p["title"] for p in body["approved_projects"]] == ["Approved study"]
+    project = body["approved_projects"][0]
+    assert project["institution"] == "State University"
+    assert [a["agency"] for a in project["agencies"]] == ["K12", "HE"]
+    assert project["agencies"][0]["variable_categories"] == ["confidential", "internal"]
+    assert (project["term_start"], project["term_end"]) == ("2026-01-01", "2027-12-31")
+    assert [d["title"] for d in body["denied_irb_approved_requests"]] == ["Denied with IRB"]
+    assert body["denied_irb_approved_requests"][0]["denied_by"] == "agency"
+    stats = body["statistics"]
+    assert stats["requests_submitted"] == 4
+    assert stats["by_status"] == {"approved": 1, "denied": 2, "in_review": 1}
+    assert stats["decisions"] == 3 and stats["median_days_to_decision"] == 0.0
+    assert body["contact"] == "the data governance office"
+
+    text = response.text
+    for secret in ("Ada", "ada@uni.example", "Kay Twelve", "kay@k12.example", "Gail",
+                   "Gus", "flu_", "fln_", "Still in review", "Only a draft",
+                   "Denied without IRB", "cohort is too small", "Encrypted workstation",
+                   "researcher_id", "project_salt"):
+        assert secret not in text, secret
+
+
+def test_public_list_needs_no_login_and_is_empty_at_first(hub) -> None:
+    body = hub.client.get("/v1/public/projects").json()
+    assert body["approved_projects"] == [] and body["statistics"]["requests_submitted"] == 0
+    assert body["statistics"]["median_days_to_decision"] is None
