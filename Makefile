@@ -53,7 +53,7 @@ $(PEERS_STAMP): fedlink/bench/peer-requirements.txt
 	@touch $(PEERS_STAMP)
 
 bench: $(BENCH_STAMP) $(PEERS_STAMP)
-	$(BIN)/fedlink bench $(BENCH_ARGS)
+	$(BIN)/fedlink bench --readme README.md $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

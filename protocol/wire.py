@@ -47,6 +47,7 @@ from protocol.signing import SignedEnvelope, describe_validation_error
 from protocol.wire_types import (
     AgencyCode,
     Ed25519Key,
+    EnvelopeNonce,
     HexDigest,
     Identifier,
     Message,
@@ -246,9 +247,17 @@ class ExtractPayloadHeader(WireModel):
 
 
 class ExtractResponse(Message):
-    """Node → hub: the header and the sealed Arrow IPC stream it describes."""
+    """Node → hub, signed by the node key: the header and the sealed Arrow IPC stream it
+    describes.
+
+    HPKE hides the payload from everyone but the hub, but anyone can seal to the hub's
+    public key; the node's signature is what proves which agency sent the data, and
+    ``request_nonce`` (the nonce of the hub's signed :class:`ExtractRequest`) binds the
+    answer to exactly one request, so a recorded answer cannot be replayed onto another.
+    """
 
     TYP: ClassVar[str] = "extract_response"
+    request_nonce: EnvelopeNonce
     header: ExtractPayloadHeader
     payload: SealedPayload
 

@@ -83,6 +83,9 @@ VariableName = Annotated[
 Year = Annotated[StrictInt, Field(ge=1900, le=2100)]
 PseudoId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{8,128}$")]
 HexDigest = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+#: The nonce of a signed envelope (:class:`protocol.signing.SignedEnvelope`), quoted by the
+#: answer to that envelope so the answer cannot be replayed onto another request.
+EnvelopeNonce = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{22,128}$")]
 WireDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_aware_timestamp)]
 Salt = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{22,86}$"), AfterValidator(_salt)]

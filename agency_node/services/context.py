@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from agency_node import keys
@@ -22,6 +23,9 @@ class NodeServices:
     verifier: Verifier
     hub_hpke_key: X25519PublicKey
     pseudonym_key: bytes = field(repr=False)
+    #: Signs what the node answers with data (extract responses), so the hub can tell
+    #: which agency sent it.
+    signing_key: Ed25519PrivateKey | None = field(default=None, repr=False)
     clock: Callable[[], float] = time.time
 
     @classmethod
@@ -40,6 +44,7 @@ class NodeServices:
             verifier=verifier,
             hub_hpke_key=keys.load_hub_hpke_key(settings.dir),
             pseudonym_key=keys.load_pseudonym_key(settings.dir),
+            signing_key=keys.load_signing_key(settings.dir),
             clock=clock,
         )
 

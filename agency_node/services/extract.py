@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agency_node.config import NodeConfig
 from agency_node.errors import RefusedError
@@ -26,6 +27,7 @@ from agency_node.store.models import Approval
 from agency_node.store.records import records_for_pids
 from protocol.keyfiles import key_id
 from protocol.payload import seal_payload
+from protocol.signing import sign
 from protocol.wire import (
     EXTRACT_PURPOSE,
     ExtractPayloadHeader,
@@ -72,8 +74,15 @@ def _extract_table(
     return pa.table(columns)
 
 
+def _signing_key(services: NodeServices) -> Ed25519PrivateKey:
+    if services.signing_key is None:  # built without keys: a wiring mistake, not input
+        raise RuntimeError("the node services were built without the node signing key")
+    return services.signing_key
+
+
 def answer_extract(services: NodeServices, body: ReceivedBody) -> dict[str, Any]:
-    """The ExtractResponse (JSON) for a verified, approved extract request."""
+    """The ExtractResponse for a verified, approved extract request, as a JSON envelope
+    signed by the node key and quoting the request's nonce."""
     admitted = admit(services, body, ExtractRequest, check=_check(services))
     request = admitted.request
     audit = services.runtime.audit
@@ -108,11 +117,14 @@ def answer_extract(services: NodeServices, body: ReceivedBody) -> dict[str, Any]
         project_id=request.project_id, agency=request.agency, run_id=request.run_id,
         rows=len(rows), variables=request.variables, sha256=sealed.sha256,
     )
-    response = ExtractResponse(header=header, payload=sealed)
+    response = ExtractResponse(request_nonce=admitted.envelope.nonce, header=header,
+                               payload=sealed)
+    signed = sign(response, typ=ExtractResponse.TYP, private_key=_signing_key(services),
+                  now=int(services.clock()))
     audit.append(
         actor=admitted.actor, typ=ExtractRequest.TYP, project_id=request.project_id,
         outcome="answered", now=services.now(),
         details={"run_id": request.run_id, "requested": len(pids), "rows": len(rows),
                  "variables": list(request.variables), "sha256": sealed.sha256},
     )
-    return response.model_dump(mode="json")
+    return signed.model_dump(mode="json")

@@ -151,10 +151,15 @@ def throughput_table(results: dict[str, Any]) -> Table | None:
     if _ok(fed):
         sec = fed["result"]["seconds"]
         both = sec["normalize"] + sec["encode"]
-        t.rows.append(["Fedlink node path: normalise + pseudonym + tokens + Bloom + Arrow", "1",
+        procs = fed["result"].get("processes", 1)
+        if not isinstance(procs, dict):
+            procs = {"normalize": procs, "encode": procs}
+        path = (str(procs["encode"]) if procs["normalize"] == procs["encode"]
+                else f"{procs['normalize']} + {procs['encode']}")
+        t.rows.append(["Fedlink node path: normalise + pseudonym + tokens + Bloom + Arrow", path,
                        _s(both), _rate(n, both)])
-        t.rows.append(["Fedlink, encoding only (pseudonym + tokens + Bloom + Arrow)", "1",
-                       _s(sec["encode"]), _rate(n, sec["encode"])])
+        t.rows.append(["Fedlink, encoding only (pseudonym + tokens + Bloom + Arrow)",
+                       str(procs["encode"]), _s(sec["encode"]), _rate(n, sec["encode"])])
     else:
         t.rows.append(["Fedlink node path", "–", "–", _status(fed)])
     clk = tp.get("clkhash")
@@ -164,9 +169,12 @@ def throughput_table(results: dict[str, Any]) -> Table | None:
                            workers, _s(sec), _rate(n, sec)])
     else:
         t.rows.append(["clkhash CLK", "–", "–", _status(clk)])
-    t.notes.append("The node encodes a match stream in one process (its request handler); "
-                   "clkhash spreads over processes by default. clkhash encodes the already "
-                   "normalised values, so compare it with Fedlink's encoding-only row.")
+    t.notes.append("Normalisation runs as the node's ingest does (one process, row by row, "
+                   "then the encoding); the encoding as the node's match handler does "
+                   "(agency_node.services.parallel_encoding: one worker process per CPU, "
+                   "pool already started), so the node path's processes read "
+                   "'normalise + encode'. clkhash encodes the already normalised values, so "
+                   "compare it with Fedlink's encoding-only row.")
     return t
 
 
@@ -264,6 +272,14 @@ def header(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def table_markdown(t: Table, *, level: str) -> list[str]:
+    """One table as Markdown lines: a heading of ``level``, the table, its notes."""
+    lines = [f"{level} {t.title}", "", "| " + " | ".join(t.headers) + " |",
+             "|" + "|".join("---" for _ in t.headers) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in t.rows]
+    return lines + (["", *t.notes, ""] if t.notes else [""])
+
+
 def markdown(results: dict[str, Any], notes: list[str] | None = None) -> str:
     notes = SYSTEM_NOTES if notes is None else notes
     lines = ["# Benchmarks", "", *(f"{line}  " for line in header(results)), "",
@@ -273,10 +289,7 @@ def markdown(results: dict[str, Any], notes: list[str] | None = None) -> str:
              "--help` lists the options (`--skip-scale`, `--only accuracy|speed`, …); the "
              "scale test's token tables are cached under `~/.cache/fedlink/bench`.", ""]
     for t in tables(results):
-        lines += [f"## {t.title}", "", "| " + " | ".join(t.headers) + " |",
-                  "|" + "|".join("---" for _ in t.headers) + "|"]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in t.rows]
-        lines += ["", *(f"{n}" for n in t.notes), ""] if t.notes else [""]
+        lines += table_markdown(t, level="##")
     if notes:
         lines += ["## How each system is run", ""]
         for note in notes:

@@ -71,9 +71,15 @@ def bench(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the raw results as JSON.")
     ] = None,
+    readme: Annotated[
+        Path | None,
+        typer.Option(help="Also rewrite this README's marked benchmark section "
+                     "(`make bench` passes README.md).", show_default=False),
+    ] = None,
 ) -> None:
     """Benchmark Fedlink against Splink, recordlinkage and anonlink on the same data."""
     from fedlink.bench.harness import DATASETS, SYSTEMS, BenchOptions, default_cache_dir, run_bench
+    from fedlink.bench.readme import END, START, has_section, update_readme
     from fedlink.bench.report import markdown, print_tables
 
     if only not in (None, "accuracy", "speed"):
@@ -83,6 +89,9 @@ def bench(
                         ("--anonlink-scale", anonlink_scale)):
         if value < 1:
             raise CommandError(f"{name} must be at least 1 (got {value})")
+    if readme is not None and not has_section(readme):
+        raise CommandError(f"--readme {readme}: no file with a benchmark section (the lines "
+                           f"{START} and {END})")
     chosen_systems = _choices(systems, SYSTEMS, "--systems")
     if "fedlink" not in chosen_systems:
         raise CommandError("--systems must include fedlink")
@@ -111,7 +120,18 @@ def bench(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown(results), encoding="utf-8")
     console.print(f"wrote {out}", highlight=False)
+    if readme is not None and update_readme(readme, results,
+                                            details=_relative(out, readme.parent)):
+        console.print(f"updated the benchmark section of {readme}", highlight=False)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {json_out}", highlight=False)
+
+
+def _relative(path: Path, base: Path) -> str:
+    """``path`` as the README links it: relative to the README's folder when inside it."""
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()

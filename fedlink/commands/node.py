@@ -7,8 +7,10 @@ Thin: every command parses its options, calls :mod:`agency_node`, and prints. Er
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
@@ -18,10 +20,14 @@ from rich.table import Table
 
 from agency_node.config import SourceSection
 from agency_node.errors import ConfigError
-from agency_node.hub_client import HubClient
-from agency_node.runtime import NodeRuntime
-from agency_node.services.approvals import Decision, Terms
 from protocol.signing import describe_validation_error
+
+if TYPE_CHECKING:
+    # The runtime pulls in SQLAlchemy and Alembic: imported when a command runs, so
+    # `fedlink --help` and every other command start without them.
+    from agency_node.hub_client import HubClient
+    from agency_node.runtime import NodeRuntime
+    from agency_node.services.approvals import Decision, Terms
 
 node_app = typer.Typer(
     name="node", help="An agency node: its records stay home.", no_args_is_help=True
@@ -90,7 +96,7 @@ def secret_import(
     """Copy the federation secret from FILE into the node (0600). Never printed."""
     from agency_node.keys import SECRET_KEY, import_federation_secret
 
-    with NodeRuntime.open(node_dir) as runtime:
+    with _open(node_dir) as runtime:
         fingerprint = import_federation_secret(runtime.settings.dir, file, replace=replace)
         runtime.audit.append(actor="operator", typ="secret_import", outcome="stored",
                              details={"fingerprint": fingerprint})
@@ -107,7 +113,7 @@ def ingest(
     """Load the source into the node store; bad rows are quarantined with their reason."""
     from agency_node.ingest.loader import run_ingest
 
-    with NodeRuntime.open(node_dir) as runtime:
+    with _open(node_dir) as runtime:
         summary = run_ingest(runtime.settings.node, runtime.sessions, runtime.audit, strict=strict)
     _out.print(f"ingest #{summary.run_id} from {summary.source}: {summary.rows} rows, "
                f"{summary.loaded} loaded, {summary.quarantined} quarantined; "
@@ -133,7 +139,7 @@ def profile(
     """The data-quality profile of the node store, for the steward."""
     from agency_node.profile import build_profile, render_profile
 
-    with NodeRuntime.open(node_dir) as runtime:
+    with _open(node_dir) as runtime:
         result = build_profile(runtime.settings.node, runtime.sessions)
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
@@ -141,9 +147,17 @@ def profile(
         render_profile(result, _out)
 
 
+@contextmanager
+def _open(node_dir: Path) -> Iterator[NodeRuntime]:
+    from agency_node.runtime import NodeRuntime
+
+    with NodeRuntime.open(node_dir) as runtime:
+        yield runtime
+
+
 def _hub_client(runtime: NodeRuntime, *, url: str | None = None, token: bool = True,
                 ca_file: str | None = None) -> HubClient:
-    from agency_node.hub_client import check_hub_url
+    from agency_node.hub_client import HubClient, check_hub_url
     from agency_node.keys import load_hub_token
 
     settings = runtime.settings
@@ -171,7 +185,7 @@ def enroll(
 
     ca = str(ca_file.expanduser().resolve()) if ca_file else None
     with (
-        NodeRuntime.open(node_dir) as runtime,
+        _open(node_dir) as runtime,
         _hub_client(runtime, url=hub, token=False, ca_file=ca) as client,
     ):
         response = enroll_node(runtime, client, hub_url=hub, token=token)
@@ -252,7 +266,7 @@ def _decide(node_dir: Path, project_id: str, decision: Decision, reason: str, ye
         verb = "Approve" if decision == "approve" else "Deny"
         return yes or typer.confirm(f"{verb} project {project_id} for this agency?", default=False)
 
-    with NodeRuntime.open(node_dir) as runtime, _hub_client(runtime) as client:
+    with _open(node_dir) as runtime, _hub_client(runtime) as client:
         answer = steward_decide(runtime, client, project_id=project_id, decision=decision,
                                 reason=reason, confirm=confirm)
     done = "approved" if decision == "approve" else "denied"

@@ -1,7 +1,14 @@
 """Checking and opening what a node sends back for an extract request.
 
-A node's answer is accepted only if it is exactly what was asked for:
+A node's answer is accepted only if it comes from that node and is exactly what was asked
+for:
 
+* a signed envelope (:mod:`protocol.signing`) that verifies with the agency's enrolled
+  node key, is fresh and is an ``extract_response`` (``unsigned_extract_response``,
+  ``bad_node_signature``, ``stale_extract_response``) — HPKE hides the payload, but anyone
+  can seal to the hub's public key, so only the signature says which agency sent it;
+* quoting the nonce of the very request it answers (``response_not_for_this_request``):
+  a recorded answer cannot be replayed onto another request, so no replay store is needed;
 * a valid :class:`protocol.wire.ExtractResponse` whose header names this project, agency
   and run, and exactly the requested variables (``payload_mismatch``,
   ``unexpected_variables``);
@@ -22,22 +29,34 @@ fails with that reason.
 from __future__ import annotations
 
 import io
-from collections.abc import Set
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from pydantic import ValidationError
 
 from hub.errors import ExtractBuildError
-from protocol.errors import DecryptionError
+from protocol.errors import (
+    BadSignatureError,
+    DecryptionError,
+    ExpiredMessageError,
+    MalformedMessageError,
+    MessageError,
+    UnknownKeyError,
+    UnsupportedVersionError,
+    WrongMessageTypeError,
+)
 from protocol.identity import DIRECT_IDENTIFIERS
 from protocol.payload import open_payload
+from protocol.signing import MemoryReplayGuard, verify
 from protocol.wire import (
     EXTRACT_PURPOSE,
     ExtractRequest,
     ExtractResponse,
+    body_as,
     extract_payload_context,
 )
 
@@ -47,14 +66,47 @@ def _refuse(request: ExtractRequest, code: str, detail: str) -> ExtractBuildErro
                              agency=request.agency)
 
 
-def read_payload(answer: Any, request: ExtractRequest, hpke_key: X25519PrivateKey, *,
-                 run_pids: Set[str]) -> pa.Table:
-    """The node's table for ``request`` (``person_id`` + variables), or a refusal."""
+@dataclass(frozen=True)
+class SentRequest:
+    """What the hub knows of the request an answer must match."""
+
+    request: ExtractRequest
+    nonce: str  # of the hub's signed envelope
+    node_keyring: Mapping[str, Ed25519PublicKey]  # the agency's enrolled key, by kid
+    now: int
+    max_ttl: int
+
+
+def _verified_response(answer: Any, sent: SentRequest) -> ExtractResponse:
+    request = sent.request
     try:
-        response = ExtractResponse.model_validate(answer)
-    except ValidationError:
+        envelope = verify(answer, keyring=sent.node_keyring, expected_typ=ExtractResponse.TYP,
+                          replay_guard=MemoryReplayGuard(), now=sent.now, max_ttl=sent.max_ttl)
+    except (MalformedMessageError, UnsupportedVersionError, WrongMessageTypeError):
+        raise _refuse(request, "unsigned_extract_response",
+                      "the answer is not a signed extract response") from None
+    except (UnknownKeyError, BadSignatureError):
+        raise _refuse(request, "bad_node_signature",
+                      "the answer is not signed by the agency's enrolled node key") from None
+    except ExpiredMessageError:
+        raise _refuse(request, "stale_extract_response",
+                      "the answer's signature has expired or is not yet valid") from None
+    try:
+        response = body_as(envelope, ExtractResponse)
+    except MessageError:
         raise _refuse(request, "bad_extract_payload",
                       "the answer is not an extract response") from None
+    if response.request_nonce != sent.nonce:
+        raise _refuse(request, "response_not_for_this_request",
+                      "the answer quotes another request")
+    return response
+
+
+def read_payload(answer: Any, sent: SentRequest, hpke_key: X25519PrivateKey, *,
+                 run_pids: Set[str]) -> pa.Table:
+    """The node's table for ``sent.request`` (``person_id`` + variables), or a refusal."""
+    request = sent.request
+    response = _verified_response(answer, sent)
     header = response.header
     if (header.project_id, header.agency, header.run_id) != (
             request.project_id, request.agency, request.run_id):

@@ -62,7 +62,7 @@ from hub.services.extract_nodes import NodeKeys, agency_tables, ask_nodes
 from hub.services.extract_policy import is_personnel, visible_project
 from hub.services.terms import load_dsa
 from protocol.canonical import b64url_encode
-from protocol.keyfiles import key_id, x25519_public_from_b64
+from protocol.keyfiles import ed25519_public_from_b64, key_id, x25519_public_from_b64
 from protocol.payload import SUITE_NAME, payload_info, seal
 
 S = RequestStatus
@@ -82,6 +82,7 @@ class _Job:
     agencies: list[str]
     scopes: dict[str, AgencyScope]
     urls: dict[str, str]
+    node_keys: dict[str, tuple[str, str]]  # agency → (kid, base64 Ed25519 public key)
     clusters: list[tuple[str, str, int]]
     links: list[tuple[str, str, str, str, float, float]]
     catalog: dict[str, dict[str, dict[str, Any]]]
@@ -164,9 +165,13 @@ def start_extract(session: Session, ctx: HubContext, caller: Caller, *, project_
                                 code="no_succeeded_run")
         dsa = load_dsa(request)
         scopes = _scopes(dsa, variables)
-        urls, catalog = {}, {}
+        urls, catalog, node_keys = {}, {}, {}
         for agency in scopes:
             row = agency_store.get_agency(session, code=agency)
+            if row is None or row.signing_kid is None or row.signing_public_key is None:
+                raise ConflictError(f"agency {agency} has no enrolled node key",
+                                    code="agency_not_enrolled")
+            node_keys[agency] = (row.signing_kid, row.signing_public_key)
             try:
                 urls[agency] = node_url(ctx.settings, row.url if row else "")
             except ConfigError as exc:
@@ -193,7 +198,7 @@ def start_extract(session: Session, ctx: HubContext, caller: Caller, *, project_
                  **fields)
     job = _Job(
         extract_id=extract_id, project_id=project_id, run_id=run.id,
-        agencies=list(dsa.agencies), scopes=scopes, urls=urls,
+        agencies=list(dsa.agencies), scopes=scopes, urls=urls, node_keys=node_keys,
         clusters=[(c.agency, c.pid, c.cluster_id)
                   for c in run_store.clusters(session, run_id=run.id)],
         links=[(x.agency_a, x.pid_a, x.agency_b, x.pid_b, x.weight, x.probability)
@@ -226,7 +231,9 @@ def _make(job: _Job, ctx: HubContext, client: httpx.Client, path: Path) -> _Buil
                                 scopes=job.scopes, recipient_kid=ctx.keys.hpke_kid)
     keys = NodeKeys(signing=ctx.keys.signing, hpke=ctx.keys.hpke,
                     message_ttl=min(ctx.settings.max_message_ttl, 300), now=ctx.now_ts)
-    answers = ask_nodes(client, requests, urls=job.urls, keys=keys,
+    node_keys = {agency: {kid: ed25519_public_from_b64(public)}
+                 for agency, (kid, public) in job.node_keys.items()}
+    answers = ask_nodes(client, requests, urls=job.urls, node_keys=node_keys, keys=keys,
                         run_pids={pid for _, pid, _ in job.clusters})
     arrow = agency_tables(answers)
     frames = {a: _frame(arrow.get(a), scope) for a, scope in job.scopes.items()}

@@ -5,7 +5,8 @@ posts it to ``{node}/v1/extracts`` (docs/protocol.md) with the node HTTP client
 (:mod:`hub.node_client`: the federation CA, https only off loopback). A 4xx is the node
 refusing (its code is kept), a 5xx or a network failure is the node failing; both end the
 extract with :class:`hub.errors.ExtractBuildError` naming the agency. The answer is checked
-by :func:`hub.extracts.payloads.read_payload` before anything of it is used.
+by :func:`hub.extracts.payloads.read_payload` before anything of it is used: it must be
+signed by the agency's enrolled node key and quote the nonce of the request it answers.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from hub.errors import ExtractBuildError
-from hub.extracts.payloads import read_payload
-from protocol.signing import sign
+from hub.extracts.payloads import SentRequest, read_payload
+from protocol.signing import SignedEnvelope, sign
 from protocol.wire import ExtractRequest
 
 EXTRACT_PATH = "/v1/extracts"
@@ -43,9 +44,8 @@ class Answer:
     table: pa.Table
 
 
-def _post(client: httpx.Client, url: str, request: ExtractRequest, keys: NodeKeys) -> Any:
-    envelope = sign(request, typ=ExtractRequest.TYP, private_key=keys.signing,
-                    ttl_seconds=keys.message_ttl, now=keys.now())
+def _post(client: httpx.Client, url: str, request: ExtractRequest,
+          envelope: SignedEnvelope) -> Any:
     agency = request.agency
     try:
         response = client.post(url.rstrip("/") + EXTRACT_PATH, content=envelope.to_json(),
@@ -76,15 +76,24 @@ def _post(client: httpx.Client, url: str, request: ExtractRequest, keys: NodeKey
 
 
 def ask_nodes(client: httpx.Client, requests: list[ExtractRequest], *,
-              urls: Mapping[str, str], keys: NodeKeys,
-              run_pids: Set[str]) -> list[Answer]:
-    """Every request's checked answer, in order; the first failure is raised."""
+              urls: Mapping[str, str], node_keys: Mapping[str, Mapping[str, Ed25519PublicKey]],
+              keys: NodeKeys, run_pids: Set[str]) -> list[Answer]:
+    """Every request's checked answer, in order; the first failure is raised.
+
+    ``node_keys``: per agency, its enrolled node signing key by kid — the only key its
+    answers may be signed with.
+    """
     answers = []
     for request in requests:
-        body = _post(client, urls[request.agency], request, keys)
-        table = read_payload(body, request, keys.hpke, run_pids=run_pids)
+        envelope = sign(request, typ=ExtractRequest.TYP, private_key=keys.signing,
+                        ttl_seconds=keys.message_ttl, now=keys.now())
+        body = _post(client, urls[request.agency], request, envelope)
+        sent = SentRequest(request=request, nonce=envelope.nonce,
+                           node_keyring=node_keys.get(request.agency, {}), now=keys.now(),
+                           max_ttl=keys.message_ttl)
+        table = read_payload(body, sent, keys.hpke, run_pids=run_pids)
         answers.append(Answer(agency=request.agency, rows=table.num_rows,
-                              sha256=str(body["header"]["sha256"]), table=table))
+                              sha256=str(body["body"]["header"]["sha256"]), table=table))
     return answers
 
 

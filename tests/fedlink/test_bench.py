@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from fedlink.bench.metrics import link_scores, true_pair_count
+from fedlink.bench.readme import END, START, replace_section
 from fedlink.bench.steps import MISSING, TIMEOUT, run_step
 from fedlink.cli import main
 
@@ -32,21 +33,23 @@ def smoke(tmp_path_factory):
     pointed at an interpreter that does not exist."""
     tmp = tmp_path_factory.mktemp("bench")
     out, raw = tmp / "bench.md", tmp / "bench.json"
+    readme = tmp / "README.md"
+    readme.write_text(f"# Title\n\nBefore.\n\n{START}\nold figures\n{END}\n\nAfter.\n")
     try:
         main([
             "bench", "--people", "300", "--skip-scale", "--only", "accuracy",
             "--datasets", "synth", "--systems", "fedlink,recordlinkage,anonlink",
             "--peers-python", str(tmp / "missing" / "python"), "--cache-dir", str(tmp / "cache"),
-            "--out", str(out), "--json", str(raw),
+            "--out", str(out), "--json", str(raw), "--readme", str(readme),
         ])
     except SystemExit as exit_:
         assert not exit_.code
-    return out.read_text(), json.loads(raw.read_text())
+    return out.read_text(), json.loads(raw.read_text()), readme.read_text()
 
 
 @pytest.mark.slow
 def test_bench_scores_every_agency_pair_for_fedlink(smoke):
-    _, results = smoke
+    _, results, _ = smoke
     runs = results["accuracy"]["synth"]["runs"]
     assert runs["fedlink"]["status"] == "ok", runs["fedlink"]["detail"]
     pairs = runs["fedlink"]["result"]["pairs"]
@@ -62,7 +65,7 @@ def test_bench_scores_every_agency_pair_for_fedlink(smoke):
 
 @pytest.mark.slow
 def test_bench_reports_a_missing_peer_as_not_installed_and_still_runs_the_others(smoke):
-    markdown, results = smoke
+    markdown, results, _ = smoke
     runs = results["accuracy"]["synth"]["runs"]
     assert runs["anonlink"]["status"] == MISSING
     assert results["meta"]["versions"]["anonlink"] is None
@@ -110,6 +113,8 @@ def test_run_step_failure_keeps_the_tail_of_the_log(tmp_path):
         (["--systems", "splink"], "--systems must include fedlink"),
         (["--systems", "fedlink,magic"], "--systems takes a comma-separated subset"),
         (["--people", "0"], "--people must be at least 1"),
+        (["--readme", "pyproject.toml"], "no file with a benchmark section"),
+        (["--readme", "no-such-README.md"], "no file with a benchmark section"),
     ],
 )
 def test_bench_refuses_bad_options_in_one_line(capsys, args, message):
@@ -117,3 +122,21 @@ def test_bench_refuses_bad_options_in_one_line(capsys, args, message):
     assert code == 2
     assert err.startswith("fedlink: error: ") and message in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_bench_rewrites_only_the_readme_section_with_the_date_and_figures(smoke):
+    _, results, readme = smoke
+    assert readme.startswith("# Title\n\nBefore.\n\n" + START)
+    assert readme.endswith(END + "\n\nAfter.\n")
+    assert "old figures" not in readme
+    assert f"Measured {results['meta']['date']}" in readme
+    fedlink = results["accuracy"]["synth"]["runs"]["fedlink"]["result"]["pairs"][0]
+    assert f"{fedlink['f1']:.4f}" in readme
+    assert "[bench.md](bench.md)" in readme
+
+
+def test_readme_section_replacement_needs_both_markers_in_order():
+    assert replace_section(f"a {START} x {END} b", "NEW") == "a NEW b"
+    assert replace_section(f"a {END} x {START} b", "NEW") is None
+    assert replace_section("no markers", "NEW") is None

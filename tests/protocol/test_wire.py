@@ -109,7 +109,8 @@ def extract_response_fields(**changes: Any) -> dict[str, Any]:
         purpose=EXTRACT_PURPOSE,
         **extract_payload_context("P-2026-001", "K12", "run-1"),
     )
-    return {"header": header_fields(), "payload": sealed.model_dump(), **changes}
+    return {"request_nonce": "n" * 22, "header": header_fields(), "payload": sealed.model_dump(),
+            **changes}
 
 
 def decision_fields(**changes: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from types import SimpleNamespace
 
 import pyarrow as pa
@@ -10,10 +11,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fastapi.testclient import TestClient
 
-from protocol.errors import DecryptionError
+from agency_node.keys import load_signing_key
+from protocol.errors import BadSignatureError, DecryptionError
 from protocol.keyfiles import key_id
 from protocol.payload import SealedPayload, open_payload
-from protocol.wire import EXTRACT_PURPOSE, ExtractResponse, extract_payload_context
+from protocol.signing import MemoryReplayGuard, SignedEnvelope, verify
+from protocol.wire import EXTRACT_PURPOSE, ExtractResponse, body_as, extract_payload_context
 
 TYP = "extract_request"
 
@@ -34,13 +37,21 @@ def _extract(api: TestClient, hub: object, wire: SimpleNamespace, assignments, *
     return api.post("/v1/extracts", content=wire.signed(body, TYP, hub.signing))
 
 
+def _verified(answer: object, node_dir: Path) -> ExtractResponse:
+    """The response body, once its envelope verifies with the node's own public key."""
+    node_key = load_signing_key(node_dir).public_key()
+    envelope = verify(answer, keyring={key_id(node_key): node_key},
+                      expected_typ=ExtractResponse.TYP, replay_guard=MemoryReplayGuard())
+    return body_as(envelope, ExtractResponse)
+
+
 def test_extract_returns_sealed_approved_variables(
-    api: TestClient, hub: object, wire: SimpleNamespace, issued: list[str]
+    api: TestClient, hub: object, wire: SimpleNamespace, issued: list[str], served_node: Path
 ) -> None:
     assignments = [(pid, f"person-{n:04d}") for n, pid in enumerate(issued)]
     response = _extract(api, hub, wire, assignments)
     assert response.status_code == 200, response.text
-    answer = ExtractResponse.model_validate(response.json())
+    answer = _verified(response.json(), served_node)
     assert answer.header.rows == 4
     assert answer.header.variables == ("grade_level", "gpa")
     plaintext = open_payload(answer.payload, hub.hpke, purpose=EXTRACT_PURPOSE,
@@ -55,11 +66,27 @@ def test_extract_returns_sealed_approved_variables(
         assert pid.encode() not in plaintext
 
 
+def test_extract_response_is_signed_by_the_node_and_quotes_the_request_nonce(
+    api: TestClient, hub: object, wire: SimpleNamespace, issued: list[str], served_node: Path
+) -> None:
+    body = wire.extract_body([(issued[0], "person-0001")], hub.hpke_kid)
+    request = wire.signed(body, TYP, hub.signing)
+    response = api.post("/v1/extracts", content=request)
+    assert response.status_code == 200, response.text
+    answer = _verified(response.json(), served_node)
+    assert answer.request_nonce == SignedEnvelope.model_validate_json(request).nonce
+    # The signature covers the header: a changed row count no longer verifies.
+    tampered = response.json()
+    tampered["body"]["header"]["rows"] += 1
+    with pytest.raises(BadSignatureError):
+        _verified(tampered, served_node)
+
+
 def test_extract_payload_cannot_be_opened_by_another_key(
     api: TestClient, hub: object, wire: SimpleNamespace, issued: list[str]
 ) -> None:
     response = _extract(api, hub, wire, [(issued[0], "person-0001")])
-    payload = SealedPayload.model_validate(response.json()["payload"])
+    payload = SealedPayload.model_validate(response.json()["body"]["payload"])
     with pytest.raises(DecryptionError):
         open_payload(payload, X25519PrivateKey.generate(), purpose=EXTRACT_PURPOSE,
                      **extract_payload_context(wire.PROJECT, "K12", "run-1"))

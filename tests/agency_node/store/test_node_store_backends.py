@@ -67,6 +67,6 @@ def test_node_store_serves_on_backend(
                                  hub.hpke_kid)
         extract = api.post("/v1/extracts",
                            content=wire.signed(body, "extract_request", hub.signing))
-        assert extract.status_code == 200 and extract.json()["header"]["rows"] == 4
+        assert extract.status_code == 200 and extract.json()["body"]["header"]["rows"] == 4
     with NodeRuntime.open(served_node) as runtime:
         assert runtime.audit.verify().events >= 6

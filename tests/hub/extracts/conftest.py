@@ -106,9 +106,16 @@ class Federation:
     #: Identity values and local record ids the nodes hold: never in an extract.
     source_values: list[bytes] = field(default_factory=lambda: list(SOURCE_VALUES))
 
-    def transport(self, rewrite: Any = None) -> httpx.MockTransport:
-        """Routes the hub's node requests to the node apps (by port); ``rewrite(agency,
-        response_json)`` may tamper with an extract answer."""
+    def transport(self, rewrite: Any = None, *, signer: Any = "node") -> httpx.MockTransport:
+        """Routes the hub's node requests to the node apps (by port).
+
+        ``rewrite(agency, response_body)`` may tamper with an extract answer's body
+        (the :class:`protocol.wire.ExtractResponse`) or return None to leave the answer as
+        it is; a changed body is then signed again by
+        ``signer``: ``"node"`` (the answering node's own key — a node that misbehaves),
+        another :class:`Node` (its key), None (the envelope kept, not re-signed — tampering
+        in transit) or ``"bare"`` (the body alone, no envelope).
+        """
         by_port = {httpx.URL(n.url).port: n for n in self.nodes.values()}
 
         def handle(request: httpx.Request) -> httpx.Response:
@@ -118,15 +125,25 @@ class Federation:
                                          headers={"Content-Type": "application/json"})
             if rewrite is not None and request.url.path == "/v1/extracts" \
                     and answer.status_code == 200:
-                body = rewrite(node.agency, answer.json())
-                return httpx.Response(200, json=body)
+                envelope = answer.json()
+                body = rewrite(node.agency, envelope["body"])
+                if body is None:  # this answer is left as the node sent it
+                    return httpx.Response(200, content=answer.content)
+                if signer == "bare":
+                    return httpx.Response(200, json=body)
+                key_of = node if signer == "node" else signer
+                if key_of is None:
+                    return httpx.Response(200, json={**envelope, "body": body})
+                signed = sign(body, typ=envelope["typ"],
+                              private_key=node_keys.load_signing_key(key_of.dir))
+                return httpx.Response(200, content=signed.to_json())
             return httpx.Response(answer.status_code, headers=answer.headers,
                                   content=answer.content)
 
         return httpx.MockTransport(handle)
 
-    def client(self, rewrite: Any = None) -> httpx.Client:
-        return httpx.Client(transport=self.transport(rewrite))
+    def client(self, rewrite: Any = None, *, signer: Any = "node") -> httpx.Client:
+        return httpx.Client(transport=self.transport(rewrite, signer=signer))
 
     def agreement(self, **overrides: Any) -> dict[str, Any]:
         today = dt.date.today()

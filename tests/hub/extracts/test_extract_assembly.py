@@ -32,8 +32,10 @@ def _caller(fed: Federation) -> Any:
                             email="ada@uni.example"), source="test")
 
 
-def _build(fed: Federation, project: str, rewrite: Any = None, **kwargs: Any) -> Any:
-    with fed.client(rewrite) as client, fed.hub.ctx.session_factory() as session:
+def _build(fed: Federation, project: str, rewrite: Any = None, *, signer: Any = "node",
+           **kwargs: Any) -> Any:
+    with fed.client(rewrite, signer=signer) as client, \
+            fed.hub.ctx.session_factory() as session:
         return build_extract(session, fed.hub.ctx, _caller(fed), project_id=project,
                              client=client, **kwargs)
 
@@ -206,3 +208,37 @@ def test_payload_for_another_project_is_refused(federation: Federation) -> None:
     with pytest.raises(ExtractBuildError) as raised:
         _build(federation, project, rewrite=other)
     assert raised.value.code == "bad_extract_payload"  # header and sealed info disagree
+
+
+def _only_sch(change: Any) -> Any:
+    return lambda agency, body: change(body) if agency == "SCH" else None
+
+
+def test_node_answer_changed_in_transit_is_refused(federation: Federation) -> None:
+    project, _, _ = federation.ready_project()
+    fewer = _only_sch(lambda body: {**body, "header": {**body["header"], "rows": 1}})
+    with pytest.raises(ExtractBuildError) as raised:
+        _build(federation, project, rewrite=fewer, signer=None)
+    assert (raised.value.code, raised.value.agency) == ("bad_node_signature", "SCH")
+
+
+def test_node_answer_signed_by_another_agency_is_refused(federation: Federation) -> None:
+    project, _, _ = federation.ready_project()
+    with pytest.raises(ExtractBuildError) as raised:
+        _build(federation, project, rewrite=_only_sch(dict), signer=federation.nodes["COL"])
+    assert (raised.value.code, raised.value.agency) == ("bad_node_signature", "SCH")
+
+
+def test_node_answer_quoting_another_request_is_refused(federation: Federation) -> None:
+    project, _, _ = federation.ready_project()
+    replayed = _only_sch(lambda body: {**body, "request_nonce": "A" * 22})
+    with pytest.raises(ExtractBuildError) as raised:
+        _build(federation, project, rewrite=replayed)
+    assert (raised.value.code, raised.value.agency) == ("response_not_for_this_request", "SCH")
+
+
+def test_unsigned_node_answer_is_refused(federation: Federation) -> None:
+    project, _, _ = federation.ready_project()
+    with pytest.raises(ExtractBuildError) as raised:
+        _build(federation, project, rewrite=_only_sch(dict), signer="bare")
+    assert (raised.value.code, raised.value.agency) == ("unsigned_extract_response", "SCH")
