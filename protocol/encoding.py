@@ -38,6 +38,7 @@ from protocol.tokens import (
     BLOCKING_KEY_RULES,
     MATCH_KEY_RULES,
     TOKEN_BYTES,
+    TOKEN_PRF,
     RuleTokens,
     TokenEncoder,
 )
@@ -63,6 +64,9 @@ def token_batch_schema() -> pa.Schema:
             "fedlink.protocol_version": PROTOCOL_VERSION,
             "fedlink.token_bytes": str(TOKEN_BYTES),
             "fedlink.bloom_bytes": str(BLOOM_BYTES),
+            # The token PRF: a hub refuses a stream whose metadata differs, so a node still
+            # on another construction fails loudly instead of silently matching nothing.
+            "fedlink.token_prf": TOKEN_PRF,
         },
     )
 

@@ -13,8 +13,9 @@ token of one kind can never be confused with, or used to attack, another kind, a
 of two projects cannot be joined.
 
 :func:`pseudonymous_id` is separate: it is keyed by a *node-local* key, so only the node
-that issued a pseudonym can map it back to its record. :class:`HmacSha256` is the fast
-HMAC the token encoder runs millions of times.
+that issued a pseudonym can map it back to its record (:func:`pseudonymous_ids`: the same
+for a whole page of records). :class:`KeyedBlake2b` is the keyed PRF the token encoder
+runs millions of times; :class:`HmacSha256` the fast HMAC behind the pseudonyms.
 """
 
 from __future__ import annotations
@@ -143,6 +144,24 @@ def pseudonymous_id(node_key: bytes, project_id: str, record_id: str) -> str:
     return hmac.digest(key, message, "sha256")[:PSEUDONYM_BYTES].hex()
 
 
+def pseudonymous_ids(node_key: bytes, project_id: str, record_ids: list[str]) -> list[str]:
+    """``[pseudonymous_id(node_key, project_id, r) for r in record_ids]``, byte for byte,
+    several times faster: the checks and the HMAC pad states are done once per call, not
+    once per record (a match stream issues one pseudonym per record it sends)."""
+    key = _require_bytes(node_key, what="node pseudonym key", minimum=MIN_NODE_KEY_BYTES)
+    if not isinstance(project_id, str) or not project_id:
+        raise EncodingError("project_id must be a non-empty string")
+    if not all(isinstance(r, str) and r for r in record_ids):
+        raise EncodingError("record_id must be a non-empty string")
+    prefix = "fedlink/1 pid|" + frame((project_id,))
+    messages = [f"{prefix}{len(r)}:{r},".encode() for r in record_ids]
+    digests = HmacSha256(key).digest_many(messages)
+    width = 2 * PSEUDONYM_BYTES
+    # One hex() over all digests, then a slice per record: the first 16 of every 32 bytes.
+    text = digests.hex()
+    return [text[i : i + width] for i in range(0, len(text), 64)]
+
+
 class HmacSha256:
     """HMAC-SHA256 (RFC 2104) under one key, with the inner and outer pad states precomputed.
 
@@ -179,4 +198,38 @@ class HmacSha256:
             outer = outer_copy()
             outer.update(inner.digest())
             append(outer.digest())
+        return b"".join(out)
+
+
+class KeyedBlake2b:
+    """BLAKE2b in its keyed mode (RFC 7693 §2.9, a PRF), 16-byte output, under one key.
+
+    The token PRF: one compression-function chain per message instead of HMAC's two
+    SHA-256 chains, and the keyed initial state is built once and copied per message.
+    Byte-for-byte ``hashlib.blake2b(message, key=key, digest_size=16).digest()`` (a test
+    checks it).
+    """
+
+    __slots__ = ("_state",)
+
+    def __init__(self, key: bytes, digest_size: int = 16) -> None:
+        if not 16 <= len(key) <= 64:  # BLAKE2b keys are at most 64 bytes; ours are 32
+            raise KeyDerivationError("a BLAKE2b key must be 16 to 64 bytes")
+        self._state = hashlib.blake2b(key=key, digest_size=digest_size)
+
+    def __call__(self, message: bytes) -> bytes:
+        """The MAC of ``message``."""
+        state = self._state.copy()
+        state.update(message)
+        return state.digest()
+
+    def digest_many(self, messages: list[bytes]) -> bytes:
+        """The MACs of ``messages``, concatenated (the loop is kept lean on purpose)."""
+        copy = self._state.copy
+        out: list[bytes] = []
+        append = out.append
+        for message in messages:
+            state = copy()
+            state.update(message)
+            append(state.digest())
         return b"".join(out)

@@ -126,6 +126,8 @@ def mask(values: list[bytes]) -> BoolArray:
     return np.fromiter(map(bool, values), dtype=np.bool_, count=len(values))
 
 
+# Cached: the same (first, middle, nicknames) triples recur across records.
+@lru_cache(maxsize=1 << 16)
 def first_alternatives(
     first: str, middle: str | None, canonical: tuple[str, ...]
 ) -> tuple[NameParts, ...]:

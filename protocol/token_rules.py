@@ -10,7 +10,10 @@ A part is a name form (``first``, ``first_initial``, ``first_prefix``, ``first_p
 ``birth_month``, ``birth_year``), ``sex``, ``ssn`` or ``postal_code``. Every rule is
 *compound* and includes a part derived from a name or from the SSN, so a low-entropy value
 (sex, birth year, ZIP, even a full date of birth) never becomes a token on its own
-(DESIGN.md trust rule 7); the tests check this table.
+(DESIGN.md trust rule 7) — with one exception decided by the lead engineer: the full date
+of birth *together with* the 5-digit ZIP (:data:`NAME_FREE_RULE_PARTS`), as specific as a
+person and keyed like every token. :func:`meets_trust_rule_7` is the check; the tests
+apply it to this table.
 """
 
 from __future__ import annotations
@@ -69,15 +72,43 @@ BLOCKING_KEY_SPECS: Final = MappingProxyType(
         "name_prefix_dob": Rule(("first_prefix", "dob"), swap=True),
         "initial_street_zip": Rule(("first_initial", "street_prefix3", "postal_code"), swap=True),
         "prefixes_house": Rule(("first_prefix3", "last_prefix3", "house_number"), unordered=True),
+        # The one name-free rule (trust rule 7's exception, NAME_FREE_RULE_PARTS): pairs
+        # whose both names were replaced still meet through the birth date and ZIP.
+        "dob_zip5": Rule(("dob", "postal_code")),
     }
 )
 MATCH_KEY_RULES: Final[tuple[str, ...]] = tuple(MATCH_KEY_SPECS)
 BLOCKING_KEY_RULES: Final[tuple[str, ...]] = tuple(BLOCKING_KEY_SPECS)
 
-#: Parts derived from a name or the SSN; every rule must contain one (tests enforce it).
+#: Parts derived from a name or the SSN; every rule must contain one, or the full date of
+#: birth and ZIP5 (:func:`meets_trust_rule_7`; tests enforce it).
 IDENTIFYING_PARTS: Final = frozenset(
     {"ssn", *(f"first{s}" for s in NAME_CODES), *(f"last{s}" for s in NAME_CODES)}
 )
+
+
+#: The part sets a rule without a name or SSN part must contain: the full date of birth
+#: with the 5-digit ZIP (``postal_code`` is the ZIP5 under the default ``us`` postal
+#: format). Together they are about as specific as a person (Sweeney 2000: date of birth
+#: and ZIP5, with sex, single out most US residents) — more so than the allowed
+#: initial-and-date tokens — and, keyed with the project key the hub never holds, they tell
+#: the hub only that two records share both. Any other name-free combination (sex, birth
+#: year or month, ZIP, a ZIP prefix, house number, city, the date of birth alone, or several
+#: of them without the full pair) is still forbidden.
+NAME_FREE_RULE_PARTS: Final = frozenset({frozenset({"dob", "postal_code"})})
+
+
+def meets_trust_rule_7(parts: tuple[str, ...]) -> bool:
+    """Whether a rule of ``parts`` may be a token (DESIGN.md trust rule 7): it is compound
+    and holds a name or SSN part, or all of an allowed name-free set
+    (:data:`NAME_FREE_RULE_PARTS`: the full date of birth and the ZIP5); ``ssn`` alone is
+    the one single-part rule."""
+    if parts == ("ssn",):
+        return True
+    held = set(parts)
+    if len(parts) < 2 or len(held) != len(parts):
+        return False
+    return bool(held & IDENTIFYING_PARTS) or any(s <= held for s in NAME_FREE_RULE_PARTS)
 
 
 def swapped_part(part: str) -> str:

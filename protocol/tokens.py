@@ -1,16 +1,18 @@
 """Compound deterministic match keys and blocking keys.
 
-A token is HMAC-SHA256(sub-key, "fedlink/1|<kind>|<rule>|" ‖ framed parts) truncated to
-128 bits: the rule name inside the MAC input separates the rules' domains, the framing
-(:func:`protocol.keys.frame`) makes the parts unambiguous, and the sub-key (match or
-blocking, from :class:`~protocol.keys.ProjectKeys`) is per project. The rules are the
+A token is keyed BLAKE2b-128(sub-key, "fedlink/1|<kind>|<rule>|" ‖ framed parts), a PRF
+with a 16-byte output (:class:`~protocol.keys.KeyedBlake2b`): the rule name inside the
+MAC input separates the rules' domains, the framing (:func:`protocol.keys.frame`) makes
+the parts unambiguous, and the sub-key (match or blocking, from
+:class:`~protocol.keys.ProjectKeys`) is per project. The rules are the
 tables of :mod:`protocol.token_rules`; the framed parts come from :mod:`protocol.token_parts`.
 
 Every rule is *compound* and includes a part derived from a name or from the SSN, so a
 low-entropy value (sex, birth year, ZIP, house number, even a full date of birth) never
-becomes a token on its own (DESIGN.md trust rule 7). A rule emits only when the primary
-value of each of its parts is present. Within a rule, extra tokens cover errors agencies
-really make, on the parts the rule lists as *varied*:
+becomes a token on its own (DESIGN.md trust rule 7); the one exception is the full date of
+birth together with the ZIP5 (``dob_zip5``, :data:`~protocol.token_rules.NAME_FREE_RULE_PARTS`).
+A rule emits only when the primary value of each of its parts is present. Within a rule,
+extra tokens cover errors agencies really make, on the parts the rule lists as *varied*:
 
 - ``first`` → also each nickname canonical form (``BILL`` → ``WILLIAM``) and the middle
   name (people known by their middle name; first and middle swapped);
@@ -39,7 +41,7 @@ import numpy.typing as npt
 
 from protocol.columns import IdentityColumns
 from protocol.identity import NormalizedIdentity
-from protocol.keys import HmacSha256, ProjectKeys
+from protocol.keys import KeyedBlake2b, ProjectKeys
 from protocol.token_parts import PART_SOURCES, Columns
 from protocol.token_rules import (
     BLOCKING_KEY_RULES,
@@ -61,6 +63,7 @@ __all__ = [
     "MATCH_KEY_SPECS",
     "MAX_TOKENS_PER_RULE",
     "TOKEN_BYTES",
+    "TOKEN_PRF",
     "Rule",
     "RuleTokens",
     "TokenEncoder",
@@ -69,13 +72,14 @@ __all__ = [
 ]
 
 TOKEN_BYTES: Final = 16
+#: Names the token construction; in every token batch's schema metadata.
+TOKEN_PRF: Final = "blake2b-128"  # noqa: S105 - an algorithm name, not a secret
 CountArray = npt.NDArray[np.int32]
 
 
-def _tokens(prf: HmacSha256, messages: list[bytes]) -> bytes:
+def _tokens(prf: KeyedBlake2b, messages: list[bytes]) -> bytes:
     """The 16-byte tokens of ``messages``, concatenated."""
-    digests = np.frombuffer(prf.digest_many(messages), dtype=np.uint8).reshape(-1, 32)
-    return digests[:, :TOKEN_BYTES].tobytes()  # truncate all at once, not one by one
+    return prf.digest_many(messages)
 
 
 class _CompiledRule(NamedTuple):
@@ -239,14 +243,14 @@ class RuleTokens(NamedTuple):
 class TokenEncoder:
     """The match-key and blocking-key rules bound to one project's keys.
 
-    Build once per batch stream and reuse: the HMAC pad states are computed once.
+    Build once per batch stream and reuse: the keyed BLAKE2b states are computed once.
     """
 
     __slots__ = ("_blocking_prf", "_match_prf")
 
     def __init__(self, keys: ProjectKeys) -> None:
-        self._match_prf = HmacSha256(keys.match_token_key)
-        self._blocking_prf = HmacSha256(keys.blocking_token_key)
+        self._match_prf = KeyedBlake2b(keys.match_token_key, TOKEN_BYTES)
+        self._blocking_prf = KeyedBlake2b(keys.blocking_token_key, TOKEN_BYTES)
 
     def encode_many(
         self, identities: Sequence[NormalizedIdentity]
@@ -262,7 +266,7 @@ class TokenEncoder:
         return match, blocking
 
 
-def _rule_tokens(prf: HmacSha256, rule: _CompiledRule, columns: Columns) -> RuleTokens:
+def _rule_tokens(prf: KeyedBlake2b, rule: _CompiledRule, columns: Columns) -> RuleTokens:
     messages, counts = _messages(rule, columns)
     return RuleTokens(_tokens(prf, messages), counts)
 

@@ -31,7 +31,7 @@ from agency_node.store.records import iter_record_pages, remember_issued_pids
 from protocol.canonical import b64url_decode
 from protocol.encoding import DEFAULT_BATCH_SIZE, token_batch_schema
 from protocol.identity import NormalizedIdentity
-from protocol.keys import ProjectKeys, derive_project_keys, pseudonymous_id
+from protocol.keys import ProjectKeys, derive_project_keys, pseudonymous_ids
 from protocol.wire import MatchRequest
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -103,11 +103,12 @@ def stream_tokens(
         with services.runtime.sessions() as session:
             years = plan.years if services.runtime.settings.node.mapping.year_column else None
             for page in iter_record_pages(session, years=years):
-                for record in page:
-                    if not scope.in_cohort(record.attributes, request.scope.cohort):
-                        continue
-                    pid = pseudonymous_id(services.pseudonym_key, request.project_id,
-                                          record.record_id)
+                chosen = [r for r in page if scope.in_cohort(r.attributes, request.scope.cohort)]
+                # One call per page: the pseudonym key's HMAC state is set up once, not per
+                # record (same pids as protocol.keys.pseudonymous_id).
+                pids = pseudonymous_ids(services.pseudonym_key, request.project_id,
+                                        [r.record_id for r in chosen])
+                for pid, record in zip(pids, chosen, strict=True):
                     issued.append((pid, record.id))
                     yield pid, identity_from_json(record.identity)
 

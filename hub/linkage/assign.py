@@ -27,6 +27,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from hub.linkage.candidates import sorted_unique
+
 _MAX_VECTOR_ROUNDS = 64
 
 
@@ -54,8 +56,8 @@ def one_to_one(left: np.ndarray, right: np.ndarray, weight: np.ndarray) -> np.nd
         if len(idx) == 0:
             break
         # First occurrence of each record among alive links = its best remaining link.
-        _, first_l = np.unique(left_s[idx], return_index=True)
-        _, first_r = np.unique(right_s[idx], return_index=True)
+        _, first_l = sorted_unique(left_s[idx], return_index=True)
+        _, first_r = sorted_unique(right_s[idx], return_index=True)
         best = np.zeros(len(idx), dtype=np.int8)
         best[first_l] += 1
         best[first_r] += 1
@@ -100,10 +102,12 @@ def cluster_records(
     dup = (labels[order][1:] == labels[order][:-1]) & (
         agency_of[order][1:] == agency_of[order][:-1]
     )
-    bad_components = np.unique(labels[order][1:][dup])
+    bad_components = sorted_unique(labels[order][1:][dup])
     refused = 0
     if len(bad_components):
-        in_bad = np.isin(labels[src], bad_components)
+        is_bad = np.zeros(int(labels.max()) + 1, dtype=bool)
+        is_bad[bad_components] = True
+        in_bad = is_bad[labels[src]]
         bad_links = np.flatnonzero(in_bad)
         kept = _constrained_kruskal(agency_of, src[bad_links], dst[bad_links], weight[bad_links])
         used[bad_links[~kept]] = False
@@ -111,7 +115,7 @@ def cluster_records(
         graph = coo_matrix((np.ones(int(used.sum())), (src[used], dst[used])), shape=(n, n))
         _, labels = connected_components(graph, directed=False)
     # Number clusters by their first record, so ids follow input order and are stable.
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    _, first, inverse = sorted_unique(labels, return_index=True, return_inverse=True)
     rank = np.empty(len(first), dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(first))
     return Clustering(rank[inverse], used, len(bad_components), refused)

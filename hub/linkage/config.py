@@ -43,6 +43,13 @@ class LinkageConfig:
         A token shared by more records than this on either side of an agency pair produces
         no candidate pairs (the block is reported as capped). Real people share a key with
         a handful of others; hundreds sharing one means a placeholder or a low-entropy key.
+    ``bloom_max_block``
+        The block cap of the hub-derived Bloom keys (``bloom_blocking``). They are a safety
+        net for true pairs no node key reaches (a wrong or missing birth date); a block of
+        one exact first and last name held by dozens of records a side is a common name,
+        whose pairs are namesakes almost all, and at a million records such blocks made
+        three quarters of all candidates while reaching 0.1 % of the true pairs only
+        through them (``docs/linkage.md``). Capped blocks are reported like any other.
     ``max_candidates``
         Pair budget per agency pair. If the uncapped blocks would still produce more raw
         pairs, the largest blocks are skipped (and reported) until the budget holds, so no
@@ -82,6 +89,7 @@ class LinkageConfig:
     """
 
     max_block: int = 500
+    bloom_max_block: int = 20
     max_candidates: int = 100_000_000
     bloom_blocking: tuple[str, ...] = ("bf_address", "bf_first_name+bf_last_name")
     dice_levels: tuple[float, ...] = (0.95, 0.85, 0.7, 0.5)
@@ -98,9 +106,16 @@ class LinkageConfig:
     em_tol: float = 1e-7
     chunk_pairs: int = 1_000_000
 
+    def block_caps(self, keys: list[str]) -> dict[str, int]:
+        """The block cap of each key column (``bloom_max_block`` for hub-derived keys)."""
+        return {
+            k: self.bloom_max_block if k.startswith(BLOOM_KEY_PREFIX) else self.max_block
+            for k in keys
+        }
+
     def __post_init__(self) -> None:
-        if self.max_block < 1:
-            raise LinkageError("max_block must be at least 1")
+        if self.max_block < 1 or self.bloom_max_block < 1:
+            raise LinkageError("max_block and bloom_max_block must be at least 1")
         if self.max_candidates < 1:
             raise LinkageError("max_candidates must be at least 1")
         levels = self.dice_levels

@@ -107,6 +107,7 @@ def link(
                 block_keys,
                 max_block=config.max_block,
                 max_candidates=config.max_candidates,
+                block_caps=config.block_caps(block_keys),
             )
         )
         report_progress("candidates", i + 1, len(pairs))

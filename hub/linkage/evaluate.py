@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from hub.linkage.candidates import candidate_pairs
+from hub.linkage.candidates import candidate_pairs, sorted_unique
 from hub.linkage.config import LinkageConfig
 from hub.linkage.engine import add_bloom_keys
 from hub.linkage.tokens import prepare
@@ -137,7 +137,7 @@ def _true_codes(truth_a: pd.Series, truth_b: pd.Series, n_b: int) -> np.ndarray:
     b = pd.DataFrame({"t": truth_b.astype("string").to_numpy(), "rb": np.arange(len(truth_b))})
     a, b = a[a["t"].notna() & (a["t"] != "")], b[b["t"].notna() & (b["t"] != "")]
     both = a.merge(b, on="t")
-    return np.unique(both["ra"].to_numpy(np.int64) * n_b + both["rb"].to_numpy(np.int64))
+    return sorted_unique(both["ra"].to_numpy(np.int64) * n_b + both["rb"].to_numpy(np.int64))
 
 
 def reachable_pairs(
@@ -160,7 +160,12 @@ def reachable_pairs(
         found = []
         for key_set in (node_keys, all_keys):
             cand = candidate_pairs(
-                a, b, key_set, max_block=config.max_block, max_candidates=config.max_candidates
+                a,
+                b,
+                key_set,
+                max_block=config.max_block,
+                max_candidates=config.max_candidates,
+                block_caps=config.block_caps(key_set),
             )
             codes = cand.left_rows * b.size + cand.right_rows
             found.append(int(np.isin(true, codes, assume_unique=True).sum()))

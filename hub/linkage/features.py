@@ -14,7 +14,9 @@ knows each rule's parts and which parts emit variants (``protocol.tokens.MATCH_K
   each other's field, and the cross levels are used instead;
 - ``address``: the Bloom Dice level; ``bf_middle_name`` stays a raw Dice feature;
 - ``dob``, ``ssn``, ``sex``, ``postal_code``: same / differs / unknown, read from the rules
-  that hold the field;
+  that hold the field; ``dob`` is first read from the rules holding a name or the SSN, and
+  the nameless ``dob_zip5`` rule (date of birth and ZIP5) adds "same with the ZIP" only
+  where those left it unknown or "differs" (:func:`_dob_levels`);
 - ``birth_month`` (and ``birth_year`` when a rule holds it): same / differs / unknown,
   only when the birth dates differ — a day typo keeps the month;
 - ``postal_code`` is also unknown whenever both address filters are present (the address
@@ -79,8 +81,22 @@ ADDRESS_BLOOM = "bf_address"
 EXACT_LEVELS = ("unknown", "differs", "same")
 #: The birth date seen only through an either-name rule (a name prefix and the date in
 #: common, neither name known to agree) is its own level: such a rule can show "same" but
-#: never "differs", so mixing it into "same" would inflate u(same) for every pair.
-DOB_LEVELS = ("unknown", "differs", "same through one name", "same")
+#: never "differs", so mixing it into "same" would inflate u(same) for every pair. It is
+#: split by whether either name is at least *similar* (Bloom level above the lowest band,
+#: within or across fields): then the shared prefix is most likely that misspelt name's
+#: and the date a real agreement (FEBRL4 candidates: 238 matches / 6 non-matches), not a
+#: coincidental two-letter prefix of unrelated names (6 / 23). One pooled level gave both
+#: the same +8 bits and left misspelt-name, same-date matches below the threshold.
+DOB_LEVELS = (
+    "unknown",
+    "differs",
+    "same through one name",
+    "same through a similar name",
+    "same with the ZIP",
+    "same",
+)
+#: A rule with none of these fields is *nameless* (``dob_zip5``, trust rule 7's exception).
+NAMELESS_EXCLUDES = ("first_name", "last_name", "ssn")
 #: Fields read from rules, in feature order; partial date parts only when dates differ.
 RULE_FIELDS = ("dob", "birth_month", "birth_year", "ssn", "sex", "postal_code")
 DATE_PARTS = ("birth_month", "birth_year")
@@ -101,6 +117,11 @@ class RulePlan:
     varied: frozenset[str]
     either_name: bool = False
     order_free: bool = False
+
+    @property
+    def nameless(self) -> bool:
+        """No part comes from a name or the SSN (the birth date and ZIP5 rule)."""
+        return not any(PART_FIELDS[p][0] in NAMELESS_EXCLUDES for p in self.parts)
 
 
 def _protocol_rules() -> dict[str, RulePlan]:
@@ -211,15 +232,16 @@ class _Evidence:
                     self.top_across[field] = col[SWAPPED_NAMES[field]] == top
         self._cache: dict[tuple[str, str, bool, bool], np.ndarray] = {}
 
-    def same_any(self, field: str) -> np.ndarray:
-        """A rule holding the whole field agreed (possibly through a variant)."""
+    def same_any(self, field: str, named_only: bool = False) -> np.ndarray:
+        """A rule holding the whole field agreed (possibly through a variant); with
+        ``named_only``, a rule holding a name or the SSN."""
         exact = _exact(field)
         out = np.zeros(self.n, dtype=bool)
         for name, plan in self.rules.items():
             # An either-name rule agrees on a weak name form (a prefix) in any field: its
             # agreement would show many non-matches as "same" with no way to show them
             # "differs"; it is read only where informative.
-            if exact in plan.parts and not plan.either_name:
+            if exact in plan.parts and not plan.either_name and not (named_only and plan.nameless):
                 out |= self.agree[name]
         return out
 
@@ -274,14 +296,19 @@ class _Evidence:
         return out
 
     def read(
-        self, part: str, same: np.ndarray | None = None, within: np.ndarray | None = None
+        self,
+        part: str,
+        same: np.ndarray | None = None,
+        within: np.ndarray | None = None,
+        named_only: bool = False,
     ) -> np.ndarray:
-        """Levels of ``part`` (0 unknown, 1 differs, 2 same) from its informative rules,
-        ``same`` also where given (see :func:`derive_levels`), only ``within`` if given."""
+        """Levels of ``part`` (0 unknown, 1 differs, 2 same) from its informative rules
+        (with ``named_only``, those holding a name or the SSN), ``same`` also where given
+        (see :func:`derive_levels`), only ``within`` if given."""
         seen = np.zeros(self.n, dtype=bool) if same is None else same.copy()
         same = seen.copy()
         for name, plan in self.rules.items():
-            if part in plan.parts:
+            if part in plan.parts and not (named_only and plan.nameless):
                 informative = self.informative(name, part)
                 seen |= informative
                 same |= informative & self.agree[name]
@@ -316,9 +343,7 @@ def derive_levels(
         elif spec.name == "address":
             result[:, k] = col[ADDRESS_BLOOM]
         elif spec.name == "dob" and spec.levels == DOB_LEVELS:
-            level = np.where(dob == 2, 3, dob).astype(np.int8)
-            level[(dob == 0) & ev.same_through_one_name("dob")] = 2
-            result[:, k] = level
+            result[:, k] = _dob_levels(ev, dob, names)
         elif spec.name == "dob":
             result[:, k] = dob
         elif spec.name in DATE_PARTS:
@@ -329,6 +354,23 @@ def derive_levels(
                 level[col[ADDRESS_BLOOM] > 0] = 0
             result[:, k] = level
     return result
+
+
+def _dob_levels(ev: _Evidence, dob: np.ndarray, names: dict[str, np.ndarray]) -> np.ndarray:
+    """The ``DOB_LEVELS`` of each pair. The levels are first read from the rules holding a
+    name or the SSN, as if the nameless birth-date-and-ZIP5 rule did not exist; that rule's
+    agreement then makes "same" only the pairs they left unknown or "differs" (``dob``,
+    read from every rule, is "same"): both names replaced, the date and ZIP kept. Letting it
+    also lift "same through (a similar) name" pairs to "same" would empty those levels of
+    the matches that did not move, leaving there mostly the movers: the levels would then
+    say "ZIP differs" too, evidence the address filter already counts."""
+    named = ev.read("dob", ev.same_any("dob", named_only=True), named_only=True)
+    level = np.where(named == 2, len(DOB_LEVELS) - 1, named).astype(np.int8)
+    one_name = (named == 0) & ev.same_through_one_name("dob")
+    level[one_name] = 2
+    level[one_name & _similar_name(names)] = 3
+    level[(dob == 2) & (named != 2) & ~one_name] = DOB_LEVELS.index("same with the ZIP")
+    return level
 
 
 def _name_levels(
@@ -350,6 +392,13 @@ def _name_levels(
         levels["first_name"] = np.where(swapped, first, levels["first_name"])
         levels["last_name"] = np.where(swapped, last, levels["last_name"])
     return levels
+
+
+def _similar_name(names: dict[str, np.ndarray]) -> np.ndarray:
+    """Either name at least at the lowest Dice band above "dissimilar" (level ≥ 2; the
+    name levels already hold the cross comparison where names were swapped)."""
+    similar = [level >= 2 for level in names.values()]
+    return np.logical_or.reduce(similar) if similar else np.bool_(False)
 
 
 def _top_level(raw: tuple[FeatureSpec, ...], column: str) -> int:

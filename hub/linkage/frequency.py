@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hub.linkage.candidates import Candidates
+from hub.linkage.candidates import Candidates, sorted_unique
 from hub.linkage.compare import FeatureSpec
 from hub.linkage.em import FSModel
 from hub.linkage.tokens import AgencyTokens, mix64
@@ -54,8 +54,8 @@ def _value_ids(agencies: list[AgencyTokens], column: str) -> tuple[list[np.ndarr
     stacked = np.concatenate(prints) if prints else np.zeros(0, np.uint64)
     if len(stacked) == 0:
         return [np.full(a.size, -1, np.int64) for a in agencies], np.zeros(0)
-    _, inverse, counts = np.unique(stacked, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
+    _, inverse = sorted_unique(stacked, return_inverse=True)
+    counts = np.bincount(inverse)
     ids, offset = [], 0
     for rows, agency in zip(valid, agencies, strict=True):
         out = np.full(agency.size, -1, np.int64)

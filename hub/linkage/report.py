@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.linkage.candidates import Candidates
+from hub.linkage.candidates import Candidates, sorted_unique
 from hub.linkage.compare import FeatureSpec
 from hub.linkage.config import BLOOM_KEY_PREFIX, LinkageConfig
 from hub.linkage.em import FSModel
@@ -166,9 +166,12 @@ def build_report(
     multi_sets = {}  # agency → ids of its clusters that hold records of 2+ agencies
     for i, a in enumerate(agencies):
         own = slice(bounds[i], bounds[i + 1])
-        multi_sets[a.name] = np.unique(cluster_ids[own][in_multi[own]])
+        multi_sets[a.name] = sorted_unique(cluster_ids[own][in_multi[own]])
     pairs = [
-        _pair_entry(o, len(np.intersect1d(multi_sets[o.left], multi_sets[o.right])))
+        _pair_entry(
+            o,
+            len(np.intersect1d(multi_sets[o.left], multi_sets[o.right], assume_unique=True)),
+        )
         for o in outcomes
     ]
     links = sum(p["links"] for p in pairs)

@@ -97,41 +97,66 @@ def normalize_street_address(value: object) -> Normalized[str]:
     ``123 N MAIN ST APT 4``). No letters → ``NO_LETTERS``; stand-ins (``UNKNOWN``,
     ``HOMELESS``, ``N/A``) → ``PLACEHOLDER``; over 100 characters → ``TOO_LONG``.
     Never raises."""
+    result = street_address_value(value)
+    if type(result) is MissingReason:
+        return Normalized.missing(result)
+    return Normalized.ok(result)
+
+
+def street_address_value(value: object) -> str | MissingReason:
+    """:func:`normalize_street_address` as the bare address or the reason (no result
+    object); :func:`~protocol.normalize.record.normalize_identity` calls it directly."""
     if type(value) is str and len(value) <= MAX_RAW_CHARS:
-        return _address_from_text(value)
+        return address_from_text(value)
     text = coerce_text(value)
     if isinstance(text, MissingReason):
-        return Normalized.missing(text)
-    return _address_from_text(text)
+        return text
+    return address_from_text(text)
 
 
-@functools.lru_cache(maxsize=1 << 15)
-def _address_from_text(text: str) -> Normalized[str]:
-    if not text or text.isspace():
-        return Normalized.missing(MissingReason.ABSENT)
-    tokens = (text if text.isascii() else fold(text)).translate(_ADDRESS_CHARS).split()
+def address_from_text(text: str) -> str | MissingReason:
+    """The address rules on text of at most :data:`MAX_RAW_CHARS` characters.
+
+    Not cached: street addresses are nearly unique per person (in the benchmark's
+    100,000 records, 96,000 distinct), so a cache would cost its bookkeeping on almost
+    every record and save almost nothing.
+    """
+    if text.isascii():
+        if text.replace(" ", "").isalnum():
+            # Only ASCII letters, digits and spaces: what the table below does to them.
+            tokens = text.upper().split()
+        else:
+            tokens = text.translate(_ADDRESS_CHARS).split()
+    elif text.isspace():
+        return MissingReason.ABSENT
+    else:
+        tokens = fold(text).translate(_ADDRESS_CHARS).split()
+    if not tokens:
+        # Blank, or nothing but separators: ABSENT only for blank text.
+        return MissingReason.ABSENT if not text or text.isspace() else MissingReason.NO_LETTERS
     get = _ADDRESS_WORDS.get
     if "#" not in tokens:
-        words = [get(word, word) for word in tokens]
+        address = " ".join(map(get, tokens, tokens))
     else:
-        words = []
+        words: list[str] = []
         for word in tokens:
             if word == "#":
                 if words and words[-1] in _UNIT_CODES:
                     continue
                 word = "APT"  # "#" stands for the unit designator
             words.append(get(word, word))
-    address = " ".join(words)
+        address = " ".join(words)
+    # The words' letters and digits (ASCII only, by construction), before PO BOX unifies.
+    letters = address.replace(" ", "")
     if "BOX" in address:
         address = _PO_BOX.sub("PO BOX", address)
-    letters = "".join(words)  # ASCII letters and digits only, by construction
-    if not letters or letters.isdigit():
-        return Normalized.missing(MissingReason.NO_LETTERS)
+    if letters.isdigit():
+        return MissingReason.NO_LETTERS
     if letters in _ADDRESS_PLACEHOLDERS or not letters.strip("X"):
-        return Normalized.missing(MissingReason.PLACEHOLDER)
+        return MissingReason.PLACEHOLDER
     if len(address) > MAX_ADDRESS_CHARS:
-        return Normalized.missing(MissingReason.TOO_LONG)
-    return Normalized.ok(address)
+        return MissingReason.TOO_LONG
+    return address
 
 
 def normalize_city(value: object) -> Normalized[str]:

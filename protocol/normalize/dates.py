@@ -92,6 +92,27 @@ def normalize_dob(
 
 @functools.lru_cache(maxsize=1 << 16)
 def _dob_from_text(raw: str, order: DateOrder, today: dt.date) -> Normalized[dt.date]:
+    # Fast paths for the three spellings agency exports nearly always use, read exactly as
+    # the patterns below read them (ASCII digits only: fold would not change them).
+    if len(raw) == 8:
+        if raw.isascii() and raw.isdigit():  # 20040307, as _COMPACT
+            if raw[0] == "0" and raw != "00000000":
+                return Normalized.missing(MissingReason.UNPARSEABLE)
+            return _build(int(raw[:4]), int(raw[4:6]), int(raw[6:]), today)
+    elif len(raw) == 10 and raw.isascii():
+        if raw[4] == raw[7] == "-" and (raw[:4] + raw[5:7] + raw[8:]).isdigit():
+            # 2004-03-07, as _YMD
+            return _build(int(raw[:4]), int(raw[5:7]), int(raw[8:]), today)
+        if raw[2] == raw[5] == "/" and (raw[:2] + raw[3:5] + raw[6:]).isdigit():
+            # 03/07/2004, as _NUMERIC (00/00/0000 included: _year("0000") is 0)
+            if order == "DMY":
+                return _build(int(raw[6:]), int(raw[3:5]), int(raw[:2]), today)
+            return _build(int(raw[6:]), int(raw[:2]), int(raw[3:5]), today)
+    return _parse(raw, order, today)
+
+
+def _parse(raw: str, order: DateOrder, today: dt.date) -> Normalized[dt.date]:
+    """Every accepted format (the fast paths above are shortcuts for three of them)."""
     # fold: upper case for month names and AM/PM, and full-width digits become ASCII.
     text = fold(raw).strip()
     if not text:

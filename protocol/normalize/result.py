@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Final, Generic, Literal, Never, TypeVar
 
@@ -42,12 +43,20 @@ class Normalized(Generic[T]):
     @staticmethod
     def missing(reason: MissingReason) -> Normalized[Never]:
         """No usable value, for ``reason`` (a ``Normalized`` of any value type)."""
-        return Normalized(None, reason)
+        # One shared instance per reason (they are immutable): a missing field is common
+        # (a null middle name or suffix on most rows) and needs no new object each time.
+        cached = _MISSING.get(reason)
+        if cached is None:
+            cached = _MISSING[reason] = Normalized(None, reason)
+        return cached
 
     @property
     def is_ok(self) -> bool:
         """True when the field holds a usable value."""
         return self.reason is None
+
+
+_MISSING: dict[MissingReason, Normalized[Never]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +91,25 @@ class NormalizationOptions:
         """The date "today" stands for: ``today`` or the current local date."""
         today = self.today
         if today is None:
-            return dt.date.today()
+            return _current_date()
         if isinstance(today, dt.datetime):
             return today.date()
         return today
+
+
+# The clock is read at most once a second: reading the date for every field of every row
+# cost more than normalising most fields. A value read up to a second before midnight is
+# the previous day's, as it would have been had the row been read a second earlier.
+_CLOCK: list[tuple[float, dt.date]] = [(-1.0, dt.date.min)]
+
+
+def _current_date() -> dt.date:
+    deadline, today = _CLOCK[0]
+    now = time.monotonic()
+    if now >= deadline:
+        today = dt.date.today()
+        _CLOCK[0] = (now + 1.0, today)
+    return today
 
 
 DEFAULT_OPTIONS: Final = NormalizationOptions()

@@ -39,12 +39,24 @@ def normalize_ssn(value: object) -> Normalized[str]:
     ``INVALID_SSN``; known stand-ins (``123456789``, ``111111111``, ``078051120``) →
     ``PLACEHOLDER``. Never raises.
     """
+    result = ssn_value(value)
+    if type(result) is MissingReason:
+        return Normalized.missing(result)
+    return Normalized.ok(result)
+
+
+def ssn_value(value: object) -> str | MissingReason:
+    """:func:`normalize_ssn` as the bare digits or the reason (no result object).
+
+    SSNs are unique per person, so they are not cached: this runs for every record, and
+    :func:`~protocol.normalize.record.normalize_identity` calls it directly.
+    """
     if type(value) is str and len(value) <= MAX_RAW_CHARS:
         text = value
     else:
         coerced = coerce_text(value)
         if isinstance(coerced, MissingReason):
-            return Normalized.missing(coerced)
+            return coerced
         text = coerced
     # Fast path for the two spellings nearly every system uses: 123-45-6789, 123456789.
     if len(text) == 11 and text[3] == "-" and text[6] == "-":
@@ -55,7 +67,7 @@ def normalize_ssn(value: object) -> Normalized[str]:
         return _check(text)
     digits = _digits(text)
     if isinstance(digits, MissingReason):
-        return Normalized.missing(digits)
+        return digits
     return _check(digits)
 
 
@@ -71,10 +83,14 @@ def _digits(text: str) -> str | MissingReason:
     return digits if len(digits) == 9 else MissingReason.UNPARSEABLE
 
 
-def _check(digits: str) -> Normalized[str]:
+def _check(digits: str) -> str | MissingReason:
     if digits in PLACEHOLDER_SSNS:
-        return Normalized.missing(MissingReason.PLACEHOLDER)
-    area, group, serial = digits[:3], digits[3:5], digits[5:]
-    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
-        return Normalized.missing(MissingReason.INVALID_SSN)
-    return Normalized.ok(digits)
+        return MissingReason.PLACEHOLDER
+    if (
+        digits[0] == "9"
+        or digits.startswith(("000", "666"))
+        or digits[3:5] == "00"
+        or digits[5:] == "0000"
+    ):
+        return MissingReason.INVALID_SSN
+    return digits

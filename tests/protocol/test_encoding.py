@@ -67,6 +67,8 @@ def test_schema_columns_types_and_version() -> None:
         assert schema.field(f"bf_{f}").type == pa.binary(BLOOM_BYTES)
         assert schema.field(f"bf_{f}").nullable
     assert schema.metadata[b"fedlink.protocol_version"] == PROTOCOL_VERSION.encode()
+    # The token PRF is named, so a hub refuses a node still on another construction.
+    assert schema.metadata[b"fedlink.token_prf"] == b"blake2b-128"
 
 
 def test_batch_has_one_row_per_record_with_its_tokens_and_filters(keys: ProjectKeys) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import hmac
 import re
 
@@ -14,12 +15,14 @@ from protocol.errors import EncodingError, KeyDerivationError
 from protocol.keys import (
     FEDERATION_SECRET_BYTES,
     HmacSha256,
+    KeyedBlake2b,
     ProjectKeys,
     derive_project_keys,
     frame,
     generate_federation_secret,
     generate_project_salt,
     pseudonymous_id,
+    pseudonymous_ids,
 )
 
 SECRET = bytes(range(32))
@@ -164,3 +167,30 @@ def test_precomputed_hmac_equals_standard_hmac() -> None:
         assert HmacSha256(key).digest_many([message, b"x"]) == (
             hmac.digest(key, message, "sha256") + hmac.digest(key, b"x", "sha256")
         )
+
+
+def test_keyed_blake2b_equals_hashlib_blake2b() -> None:
+    for key in (b"k" * 32, b"x" * 64, b"s" * 16):
+        for message in (b"", b"fedlink/1|mk|rule|4:JOHN,", b"m" * 200):
+            expected = hashlib.blake2b(message, key=key, digest_size=16).digest()
+            assert KeyedBlake2b(key)(message) == expected
+            assert KeyedBlake2b(key).digest_many([message, b"x"]) == (
+                expected + hashlib.blake2b(b"x", key=key, digest_size=16).digest()
+            )
+    for bad in (b"", b"k" * 15, b"k" * 65):
+        with pytest.raises(KeyDerivationError):
+            KeyedBlake2b(bad)
+
+
+def test_batched_pseudonymous_ids_equal_one_by_one() -> None:
+    records = ["S1", "S123", "ÄÖ-7", "x" * 70]
+    assert pseudonymous_ids(NODE_KEY, "P-2026-001", records) == [
+        pseudonymous_id(NODE_KEY, "P-2026-001", r) for r in records
+    ]
+    assert pseudonymous_ids(NODE_KEY, "P1", []) == []
+    with pytest.raises(KeyDerivationError):
+        pseudonymous_ids(b"\x00" * 16, "P1", ["S1"])
+    with pytest.raises(EncodingError):
+        pseudonymous_ids(NODE_KEY, "P1", ["S1", ""])
+    with pytest.raises(EncodingError):
+        pseudonymous_ids(NODE_KEY, "", ["S1"])

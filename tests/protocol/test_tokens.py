@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hmac
+import hashlib
 
 import jellyfish
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from protocol.identity import NormalizedIdentity, Sex
 from protocol.keys import ProjectKeys, derive_project_keys, frame
 from protocol.token_parts import PART_SOURCES, framed, house_number_part, street_prefix_part
-from protocol.token_rules import unordered_pair
+from protocol.token_rules import NAME_FREE_RULE_PARTS, meets_trust_rule_7, unordered_pair
 from protocol.tokens import (
     BLOCKING_KEY_RULES,
     BLOCKING_KEY_SPECS,
@@ -30,6 +30,11 @@ SECRET = b"\x11" * 32
 NAME_RULES = ("name_dob_sex", "phonetic_name_dob")
 #: Rules that agree whichever field holds which name.
 ORDER_FREE = ("phonetic_name_dob", "name_prefix_dob", "initial_street_zip", "prefixes_house")
+
+
+def token_of(key: bytes, message: bytes) -> bytes:
+    """The pinned token construction, written independently of protocol.keys."""
+    return hashlib.blake2b(message, key=key, digest_size=16).digest()
 
 
 @pytest.fixture(scope="module")
@@ -94,14 +99,14 @@ def test_match_and_blocking_domains_are_separate(keys: ProjectKeys) -> None:
     assert mk and bk and not mk & bk
 
 
-def test_token_is_truncated_hmac_sha256_over_rule_and_framed_parts(keys: ProjectKeys) -> None:
+def test_token_is_keyed_blake2b_128_over_rule_and_framed_parts(keys: ProjectKeys) -> None:
     # Pins the token construction: nodes on different versions must agree byte for byte.
     identity = person(middle_name=None, dob=dt.date(2004, 3, 17))
     message = b"fedlink/1|bk|ssn|9:219099999,"
-    expected = hmac.digest(keys.blocking_token_key, message, "sha256")[:16]
+    expected = token_of(keys.blocking_token_key, message)
     assert blocking_keys(identity, keys)["ssn"] == (expected,)
     message = b"fedlink/1|mk|name_dob_sex|7:WILLIAM,5:SMITH,10:2004-03-17,1:M,"
-    expected = hmac.digest(keys.match_token_key, message, "sha256")[:16]
+    expected = token_of(keys.match_token_key, message)
     assert match_keys(identity, keys)["name_dob_sex"] == (expected,)
 
 
@@ -188,7 +193,7 @@ def test_variants_are_capped_per_rule(keys: ProjectKeys) -> None:
     [
         ("sex", {"name_dob_sex"}),
         ("ssn", {"ssn_dob", "ssn_initial_last", "ssn"}),
-        ("postal_code", {"initial_street_zip"}),
+        ("postal_code", {"initial_street_zip", "dob_zip5"}),
         ("street_address", {"initial_street_zip", "prefixes_house"}),
         # Either-name rules still emit from the other name.
         ("first_name", {"name_dob_sex", "phonetic_name_dob", "ssn_initial_last",
@@ -196,7 +201,7 @@ def test_variants_are_capped_per_rule(keys: ProjectKeys) -> None:
         ("last_name", {"name_dob_sex", "phonetic_name_dob", "ssn_initial_last",
                        "prefix_names_birth_month", "prefixes_house"}),
         ("dob", {"name_dob_sex", "phonetic_name_dob", "ssn_dob", "prefix_names_birth_month",
-                 "name_prefix_dob"}),
+                 "name_prefix_dob", "dob_zip5"}),
     ],
 )  # fmt: skip
 def test_rule_with_a_missing_part_emits_nothing(
@@ -209,7 +214,8 @@ def test_rule_with_a_missing_part_emits_nothing(
 
 def test_low_entropy_values_alone_never_make_a_token(keys: ProjectKeys) -> None:
     # Sex, a full birth date (so birth year too), ZIP, city and a street address (so a
-    # house number too), and nothing else.
+    # house number too), and nothing else: only the full date of birth with the ZIP5
+    # (trust rule 7's one exception) makes a token.
     identity = NormalizedIdentity(
         sex=Sex.FEMALE,
         dob=dt.date(2010, 1, 2),
@@ -218,12 +224,69 @@ def test_low_entropy_values_alone_never_make_a_token(keys: ProjectKeys) -> None:
         street_address="12 MAIN ST",
     )
     assert all(not t for t in match_keys(identity, keys).values())
-    assert all(not t for t in blocking_keys(identity, keys).values())
+    emitted = {rule for rule, t in blocking_keys(identity, keys).items() if t}
+    assert emitted == {"dob_zip5"}
+    # Without the ZIP, or without the birth date, nothing at all.
+    for missing in ("postal_code", "dob"):
+        partial = dataclasses.replace(identity, **{missing: None})  # type: ignore[arg-type]
+        assert all(not t for t in match_keys(partial, keys).values())
+        assert all(not t for t in blocking_keys(partial, keys).values())
 
 
-def test_every_rule_is_compound_with_a_name_or_ssn_part() -> None:
+def test_dob_zip5_token_needs_both_parts_and_is_keyed(keys: ProjectKeys) -> None:
+    identity = person(first_name=None, middle_name=None, last_name=None)
+    message = b"fedlink/1|bk|dob_zip5|10:2004-03-07,5:23220,"
+    assert blocking_keys(identity, keys)["dob_zip5"] == (
+        token_of(keys.blocking_token_key, message),
+    )
+    assert not blocking_keys(person(postal_code=None), keys)["dob_zip5"]
+    assert not blocking_keys(person(dob=None), keys)["dob_zip5"]
+    # Both names replaced (FEBRL's hardest errors): the pair still shares this key.
+    renamed = person(first_name="KEISHA", middle_name=None, last_name="OKAFOR", ssn=None)
+    assert shared(blocking_keys(person(), keys), blocking_keys(renamed, keys), "dob_zip5")
+    # One day or one ZIP digit off: no shared token.
+    for other in (person(dob=dt.date(2004, 3, 8)), person(postal_code="23221")):
+        assert not shared(blocking_keys(person(), keys), blocking_keys(other, keys), "dob_zip5")
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("dob",),
+        ("postal_code",),
+        ("sex",),
+        ("birth_year", "postal_code"),
+        ("birth_month", "postal_code"),
+        ("dob", "zip3"),  # a ZIP prefix is not the ZIP5
+        ("dob", "sex"),
+        ("dob", "house_number"),
+        ("dob", "city"),
+        ("sex", "birth_year", "postal_code", "house_number"),
+        ("postal_code", "street_prefix3", "house_number"),
+        ("dob", "dob"),
+        ("first_initial",),  # compound, even with a name part
+    ],
+)
+def test_trust_rule_7_refuses_name_free_low_entropy_tokens(parts: tuple[str, ...]) -> None:
+    assert not meets_trust_rule_7(parts)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [("dob", "postal_code"), ("postal_code", "dob"), ("dob", "postal_code", "sex"),
+     ("first_prefix", "dob"), ("ssn",), ("ssn", "dob")],
+)  # fmt: skip
+def test_trust_rule_7_allows_a_name_ssn_or_the_full_dob_and_zip5(parts: tuple[str, ...]) -> None:
+    assert meets_trust_rule_7(parts)
+
+
+def test_every_rule_meets_trust_rule_7() -> None:
+    assert {frozenset({"dob", "postal_code"})} == NAME_FREE_RULE_PARTS
     for rule in (*MATCH_KEY_SPECS.values(), *BLOCKING_KEY_SPECS.values()):
-        assert set(rule.parts) & IDENTIFYING_PARTS
+        assert meets_trust_rule_7(rule.parts), rule
+        if not set(rule.parts) & IDENTIFYING_PARTS:
+            # The one name-free rule is the full date of birth with the ZIP5, no variant.
+            assert set(rule.parts) == {"dob", "postal_code"} and not rule.varied, rule
         assert len(rule.parts) >= 2 or rule.parts == ("ssn",)
         assert set(rule.varied) <= set(rule.parts)
         names = [p for p in rule.parts if p.startswith(("first", "last"))]
@@ -291,7 +354,7 @@ def test_unordered_rule_frames_its_names_in_byte_order(keys: ProjectKeys) -> Non
     # smaller framed part comes first whatever field it came from.
     identity = person(middle_name=None, dob=dt.date(2004, 3, 17))
     message = b"fedlink/1|mk|phonetic_name_dob|4:SNAT,5:WALAN,10:2004-03-17,"
-    expected = hmac.digest(keys.match_token_key, message, "sha256")[:16]
+    expected = token_of(keys.match_token_key, message)
     assert match_keys(identity, keys)["phonetic_name_dob"] == (expected,)
 
 
@@ -299,7 +362,7 @@ def test_swap_token_is_the_rule_with_the_names_exchanged(keys: ProjectKeys) -> N
     identity = person(middle_name=None)
     label = b"fedlink/1|bk|name_prefix_dob|"
     expected = tuple(
-        hmac.digest(keys.blocking_token_key, label + prefix + b"10:2004-03-07,", "sha256")[:16]
+        token_of(keys.blocking_token_key, label + prefix + b"10:2004-03-07,")
         for prefix in (b"2:WI,", b"2:SM,")
     )
     assert blocking_keys(identity, keys)["name_prefix_dob"] == expected
@@ -382,8 +445,7 @@ def test_unordered_variants_are_the_sorted_pair_of_each_alternative(
     pairs = {(f, identity.last_name) for f in firsts} | {(identity.first_name, s) for s in lasts}
     label, dob = b"fedlink/1|mk|phonetic_name_dob|", framed(identity.dob.isoformat())
     expected = {
-        hmac.digest(keys.match_token_key, label + b"".join(sorted((code(f), code(s)))) + dob,
-                    "sha256")[:16]
+        token_of(keys.match_token_key, label + b"".join(sorted((code(f), code(s)))) + dob)
         for f, s in pairs
     }
     assert set(match_keys(identity, keys)["phonetic_name_dob"]) == expected

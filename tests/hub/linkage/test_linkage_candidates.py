@@ -8,9 +8,11 @@ import itertools
 import numpy as np
 import pyarrow as pa
 
-from hub.linkage.candidates import candidate_pairs, concat_ranges
-from hub.linkage.compare import bloom_levels, key_levels
-from hub.linkage.tokens import bloom_key, prepare
+from hub.linkage.candidates import candidate_pairs, concat_ranges, sorted_unique
+from hub.linkage.compare import bloom_levels, dice_scores, key_levels
+from hub.linkage.config import LinkageConfig
+from hub.linkage.tokens import BloomColumn, bloom_key, prepare, stable_argsort
+from protocol.bloom import BLOOM_BYTES, dice_many
 
 TOKENS = pa.list_(pa.binary(16))
 
@@ -166,3 +168,63 @@ def test_bloom_key_joins_identical_filters_only_where_present():
     cand = candidate_pairs(agencies[0], agencies[1], ["k"], max_block=5, max_candidates=99)
     got = set(zip(cand.left_rows.tolist(), cand.right_rows.tolist(), strict=True))
     assert got == {(0, 0), (0, 2), (2, 0), (2, 2), (1, 1)}
+
+
+def test_sorted_unique_equals_np_unique_on_random_inputs():
+    rng = np.random.default_rng(7)
+    for n, high in ((0, 5), (1, 5), (2, 2), (1000, 10), (5000, 10**12)):
+        values = rng.integers(-high, high, n, dtype=np.int64)
+        expected = np.unique(values, return_index=True, return_inverse=True)
+        got = sorted_unique(values, return_index=True, return_inverse=True)
+        for e, g in zip(expected, got, strict=True):
+            assert np.array_equal(e.ravel(), g)
+        assert np.array_equal(sorted_unique(values), expected[0])
+        assert np.array_equal(sorted_unique(values, return_index=True)[1], expected[1])
+        assert np.array_equal(sorted_unique(values, return_inverse=True)[1], expected[2].ravel())
+        copy = values.copy()
+        assert np.array_equal(sorted_unique(copy, overwrite=True), expected[0])
+
+
+def test_stable_argsort_equals_numpy_stable_argsort_even_when_high_bits_collide():
+    rng = np.random.default_rng(3)
+    wide = rng.integers(-(2**63), 2**63 - 1, 4000, dtype=np.int64)
+    # Values that agree above bit 20 and differ below: the packed keys interleave them.
+    close = (wide[:50] >> 20 << 20)[rng.integers(0, 50, 4000)] + rng.integers(0, 3, 4000)
+    for values in (wide, close, wide[:1], rng.integers(0, 4, 1000), np.zeros(0, np.int64)):
+        assert np.array_equal(stable_argsort(values), np.argsort(values, kind="stable"))
+
+
+def test_dice_scores_equal_dice_many_with_missing_filters_apart():
+    rng = np.random.default_rng(5)
+    n = 300
+    bits = [(rng.random((n, BLOOM_BYTES)) < 0.03).astype(np.uint8) * 255 for _ in range(2)]
+    bits[1][:100] = bits[0][:100]  # some identical filters
+    bits[0][5] = 0  # an empty filter: Dice 0, not an error
+    valid = [rng.random(n) < 0.9 for _ in range(2)]
+    left, right = BloomColumn.of(bits[0], valid[0]), BloomColumn.of(bits[1], valid[1])
+    lr, rr = rng.integers(0, n, 2000), rng.integers(0, n, 2000)
+    scores, present = dice_scores(left, right, lr, rr)
+    assert np.array_equal(present, valid[0][lr] & valid[1][rr])
+    expected = dice_many(bits[0][lr], bits[1][rr])
+    assert np.array_equal(scores[present], expected[present])
+    assert not scores[~present].any()
+
+
+def test_a_key_specific_cap_skips_and_reports_only_that_key_s_blocks():
+    a = table([f"a{i}" for i in range(6)], mk_x=[["crowd"]] * 5 + [["solo"]],
+              bk_y=[["crowd"]] * 5 + [["solo"]])
+    b = table(["b0", "b1"], mk_x=[["crowd"], ["solo"]], bk_y=[["crowd"], ["solo"]])
+    agencies, keys, _ = prepare({"a": a, "b": b})
+    cand = candidate_pairs(agencies[0], agencies[1], keys, max_block=100, max_candidates=100,
+                           block_caps={"bk_y": 4})
+    # The crowd still pairs through mk_x; only bk_y's block is skipped, and reported.
+    assert cand.count == 6
+    (capped,) = cand.capped
+    assert (capped.key, capped.reason, capped.blocks, capped.pairs_skipped) == (
+        "bk_y", "max_block", 1, 5)
+
+
+def test_config_caps_hub_bloom_keys_with_bloom_max_block():
+    config = LinkageConfig(max_block=300, bloom_max_block=7)
+    caps = config.block_caps(["mk_a", "bk_b", "bloom:bf_address"])
+    assert caps == {"mk_a": 300, "bk_b": 300, "bloom:bf_address": 7}

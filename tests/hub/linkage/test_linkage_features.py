@@ -75,20 +75,38 @@ def test_without_a_shared_name_the_birth_date_is_unknown_not_different(fields):
     assert got["first_name"] == "dice<0.5"
 
 
-def test_zip_alone_is_not_compared(fields):
-    # The ZIP travels only with a street (address filter, initial_street_zip), which
-    # already holds it: without a street it is unknown, never "differs".
+def test_zip_is_compared_only_where_the_address_filter_is_not(fields):
+    # Without a street the ZIP is read from the birth-date-and-ZIP5 rule, the birth date
+    # being known from the name rules; with both address filters present it stays
+    # unknown (the address string already holds the ZIP).
     got = fields(dict(BASE, street_address="", postal_code="24401"))
     assert got["address"] == "missing"
+    assert got["postal_code"] == "differs"
+    assert fields(dict(BASE, street_address=""))["postal_code"] == "same"
+    assert fields(dict(BASE, postal_code="24401"))["postal_code"] == "unknown"
+    # No independent evidence of the birth date (other names): the ZIP is not seen.
+    got = fields(dict(BASE, first_name="Ignatius", last_name="Oyelaran", ssn="",
+                      street_address="", postal_code="24401"))
     assert got["postal_code"] == "unknown"
 
 
 def test_birth_date_seen_only_through_a_name_prefix_has_its_own_level(fields):
-    # Other first name, misspelt surname: no name is known to agree, but the first-name
+    # Other first name, other surname: no name is known to agree, but the first-name
     # prefix and the birth date are shared.
-    got = fields(dict(BASE, first_name="Roland", last_name="Fitzgerlad", ssn=""))
+    got = fields(dict(BASE, first_name="Roland", last_name="Okafor", ssn=""))
     assert got["dob"] == "same through one name"
     assert fields(dict(BASE))["dob"] == "same"
+
+
+def test_birth_date_through_a_prefix_of_a_similar_name_is_a_stronger_level(fields):
+    # Other first name, misspelt surname: still no name is known to agree, but the
+    # surname is similar, so the shared prefix and date are most likely this person's.
+    got = fields(dict(BASE, first_name="Roland", last_name="Fitzgerlad", ssn=""))
+    assert got["last_name"] not in ("dice<0.5", "dice≥0.95")
+    assert got["dob"] == "same through a similar name"
+    # A misspelt first name works the same way (KEELY ~ KELEY, another surname).
+    got = fields(dict(BASE, first_name="Robret", last_name="Okafor", ssn=""))
+    assert got["dob"] == "same through a similar name"
 
 
 def test_first_last_swap_compares_names_across_fields(fields):
@@ -119,3 +137,25 @@ def test_middle_name_is_compared_when_both_have_one_in_full(fields):
     assert fields(dict(BASE, middle_name="A"), left=with_middle)["bf_middle_name"] == "missing"
     assert fields(dict(BASE, middle_name="Bartholomew"), left=with_middle)[
         "bf_middle_name"] == "dice<0.5"
+
+
+def test_both_names_replaced_same_birth_date_and_zip_reads_the_birth_date(fields):
+    # FEBRL's hardest errors: both names replaced, another street; the birth date and the
+    # ZIP5 are kept. Only the nameless dob_zip5 key holds the birth date, so it is "same"
+    # at its own level, below the level the name rules give it.
+    other = dict(BASE, first_name="Ignatius", last_name="Oyelaran", ssn="",
+                 street_address="7 BIRCH CT")
+    got = fields(other)
+    assert (got["first_name"], got["last_name"]) == ("dice<0.5", "dice<0.5")
+    assert got["dob"] == "same with the ZIP"
+    # Another ZIP (or another birth date): the key does not agree, the date is unknown.
+    assert fields(dict(other, postal_code="24401"))["dob"] == "unknown"
+    assert fields(dict(other, dob="2001-04-10"))["dob"] == "unknown"
+
+
+def test_dob_zip5_does_not_change_levels_the_name_rules_already_give(fields):
+    # Same person, same ZIP: the name rules make the birth date "same"; through a name
+    # prefix it stays at that level even though the dob_zip5 key agrees too.
+    assert fields(dict(BASE))["dob"] == "same"
+    got = fields(dict(BASE, first_name="Roland", last_name="Okafor", ssn=""))
+    assert got["dob"] == "same through one name"
