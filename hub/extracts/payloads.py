@@ -4,10 +4,10 @@ A node's answer is accepted only if it comes from that node and is exactly what 
 for:
 
 * a signed envelope (:mod:`protocol.signing`) that verifies with the agency's enrolled
-  node key, is fresh and is an ``extract_response`` (``unsigned_extract_response``,
-  ``bad_node_signature``, ``stale_extract_response``) — HPKE hides the payload, but anyone
+  node key, is fresh and is an ``extract_response`` (``unsigned_response``,
+  ``bad_node_signature``, ``stale_response``) — HPKE hides the payload, but anyone
   can seal to the hub's public key, so only the signature says which agency sent it;
-* quoting the nonce of the very request it answers (``response_not_for_this_request``):
+* quoting the nonce of the very request it answers (``wrong_request_nonce``):
   a recorded answer cannot be replayed onto another request, so no replay store is needed;
 * a valid :class:`protocol.wire.ExtractResponse` whose header names this project, agency
   and run, and exactly the requested variables (``payload_mismatch``,
@@ -83,13 +83,13 @@ def _verified_response(answer: Any, sent: SentRequest) -> ExtractResponse:
         envelope = verify(answer, keyring=sent.node_keyring, expected_typ=ExtractResponse.TYP,
                           replay_guard=MemoryReplayGuard(), now=sent.now, max_ttl=sent.max_ttl)
     except (MalformedMessageError, UnsupportedVersionError, WrongMessageTypeError):
-        raise _refuse(request, "unsigned_extract_response",
+        raise _refuse(request, "unsigned_response",
                       "the answer is not a signed extract response") from None
     except (UnknownKeyError, BadSignatureError):
         raise _refuse(request, "bad_node_signature",
                       "the answer is not signed by the agency's enrolled node key") from None
     except ExpiredMessageError:
-        raise _refuse(request, "stale_extract_response",
+        raise _refuse(request, "stale_response",
                       "the answer's signature has expired or is not yet valid") from None
     try:
         response = body_as(envelope, ExtractResponse)
@@ -97,7 +97,7 @@ def _verified_response(answer: Any, sent: SentRequest) -> ExtractResponse:
         raise _refuse(request, "bad_extract_payload",
                       "the answer is not an extract response") from None
     if response.request_nonce != sent.nonce:
-        raise _refuse(request, "response_not_for_this_request",
+        raise _refuse(request, "wrong_request_nonce",
                       "the answer quotes another request")
     return response
 

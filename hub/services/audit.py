@@ -93,8 +93,9 @@ def refuse(
     """Undo whatever the refused call changed, audit the refusal on its own, and raise."""
     session.rollback()
     code = error.code if isinstance(error, HubError) else error.reason
-    detail = {"reason": str(error)[:500], **fields.pop("detail", {})}
-    record(session, ctx, caller, action=action, outcome=f"refused:{code}", detail=detail,
+    detail = {"code": code, "reason": str(error)[:500], **fields.pop("detail", {})}
+    # The outcome column holds 32 characters; the whole code is in the detail.
+    record(session, ctx, caller, action=action, outcome=f"refused:{code}"[:32], detail=detail,
            **fields)
     session.commit()
     raise error

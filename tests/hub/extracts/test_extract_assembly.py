@@ -9,6 +9,7 @@ import secrets
 import zipfile
 from typing import Any
 
+import httpx
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -234,11 +235,38 @@ def test_node_answer_quoting_another_request_is_refused(federation: Federation) 
     replayed = _only_sch(lambda body: {**body, "request_nonce": "A" * 22})
     with pytest.raises(ExtractBuildError) as raised:
         _build(federation, project, rewrite=replayed)
-    assert (raised.value.code, raised.value.agency) == ("response_not_for_this_request", "SCH")
+    assert (raised.value.code, raised.value.agency) == ("wrong_request_nonce", "SCH")
 
 
 def test_unsigned_node_answer_is_refused(federation: Federation) -> None:
     project, _, _ = federation.ready_project()
     with pytest.raises(ExtractBuildError) as raised:
         _build(federation, project, rewrite=_only_sch(dict), signer="bare")
-    assert (raised.value.code, raised.value.agency) == ("unsigned_extract_response", "SCH")
+    assert (raised.value.code, raised.value.agency) == ("unsigned_response", "SCH")
+
+
+def test_node_refusal_with_a_long_code_fails_the_extract_cleanly(federation: Federation) -> None:
+    """A node's error code is its own (up to 64 characters): it must not break the audit
+    record on any database (PostgreSQL enforces the outcome column's length)."""
+    project, _, _ = federation.ready_project()
+    routed = federation.transport()
+    code = "refusal_" + "x" * 56
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/extracts":
+            return httpx.Response(403, json={"error": code, "detail": "no"})
+        return routed.handle_request(request)
+
+    with httpx.Client(transport=httpx.MockTransport(handle)) as client, \
+            federation.hub.ctx.session_factory() as session, \
+            pytest.raises(ExtractBuildError) as raised:
+        build_extract(session, federation.hub.ctx, _caller(federation), project_id=project,
+                      client=client)
+    assert raised.value.code == code
+    with federation.hub.ctx.session_factory() as session:
+        [extract] = extract_store.list_extracts(session, project_ids=[project])
+        assert (extract.status, extract.failure_code) == ("failed", code)
+        events, _ = audit_store.search_events(session, project=project,
+                                              action="extract.failed")
+        assert events[0].outcome == f"refused:{code}"[:32]
+        assert events[0].detail["code"] == code
