@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hub.linkage.tokens import AgencyTokens, TokenColumn, stable_argsort
+from hub.linkage.tokens import AgencyTokens, TokenColumn, run_starts, stable_argsort
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +113,7 @@ def sorted_unique(
         ordered = values
     else:
         ordered = np.sort(values)
-    first = np.ones(n, dtype=bool)
-    if n > 1:
-        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    first = run_starts(ordered)
     unique = ordered[first]
     if not (return_index or return_inverse):
         return unique

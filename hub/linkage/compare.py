@@ -124,10 +124,7 @@ def key_levels(
 
 def _non_candidate_levels(left, right, left_rows, right_rows, skipped) -> np.ndarray:
     levels = np.where(
-        (left.offsets[left_rows + 1] == left.offsets[left_rows])
-        | (right.offsets[right_rows + 1] == right.offsets[right_rows]),
-        0,
-        1,
+        (left.counts(left_rows) == 0) | (right.counts(right_rows) == 0), 0, 1
     ).astype(np.int8)
     if skipped is not None:
         both = np.flatnonzero(skipped[0][left_rows] & skipped[1][right_rows])

@@ -59,13 +59,10 @@ class TokenColumn:
         not kept (a million records hold millions of runs per key column)."""
         return self.hi[self.order[self.group_bounds[:-1]]]
 
-    @property
-    def group_start(self) -> np.ndarray:
-        return self.group_bounds[:-1]
+    def counts(self, rows: np.ndarray) -> np.ndarray:
+        """Tokens of each of ``rows`` (from the offsets: no per-row array is kept)."""
+        return self.offsets[rows + 1] - self.offsets[rows]
 
-    @property
-    def group_size(self) -> np.ndarray:
-        return np.diff(self.group_bounds)
 
 @dataclass(frozen=True, slots=True)
 class BloomColumn:
@@ -152,6 +149,14 @@ def stable_argsort(values: np.ndarray) -> np.ndarray:
     return order
 
 
+def run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Flags of the sorted ``ordered`` values that start a run of equal values."""
+    first = np.ones(len(ordered), dtype=bool)
+    if len(ordered) > 1:
+        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return first
+
+
 def _index(hi: np.ndarray, lo: np.ndarray, parents: np.ndarray, n_rows: int) -> TokenColumn:
     """Deduplicate and index flat tokens (``parents`` non-decreasing)."""
     # ``parents`` is non-decreasing, so a stable sort by token keeps each token's rows in
@@ -171,10 +176,7 @@ def _index(hi: np.ndarray, lo: np.ndarray, parents: np.ndarray, n_rows: int) -> 
     offsets = np.zeros(n_rows + 1, dtype=index_type)
     np.cumsum(np.bincount(parents, minlength=n_rows), out=offsets[1:])
     sorted_hi = hi[order]
-    first = np.ones(len(sorted_hi), dtype=bool)
-    if len(sorted_hi) > 1:
-        np.not_equal(sorted_hi[1:], sorted_hi[:-1], out=first[1:])
-    bounds = np.append(np.flatnonzero(first), len(sorted_hi)).astype(index_type)
+    bounds = np.append(np.flatnonzero(run_starts(sorted_hi)), len(sorted_hi)).astype(index_type)
     return TokenColumn(
         hi=hi,
         lo=lo,
