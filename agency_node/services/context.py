@@ -25,7 +25,7 @@ class NodeServices:
     pseudonym_key: bytes = field(repr=False)
     #: Signs what the node answers with data (extract responses), so the hub can tell
     #: which agency sent it.
-    signing_key: Ed25519PrivateKey | None = field(default=None, repr=False)
+    signing_key: Ed25519PrivateKey = field(repr=False)
     clock: Callable[[], float] = time.time
 
     @classmethod

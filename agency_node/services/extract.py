@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agency_node.config import NodeConfig
 from agency_node.errors import RefusedError
@@ -74,12 +73,6 @@ def _extract_table(
     return pa.table(columns)
 
 
-def _signing_key(services: NodeServices) -> Ed25519PrivateKey:
-    if services.signing_key is None:  # built without keys: a wiring mistake, not input
-        raise RuntimeError("the node services were built without the node signing key")
-    return services.signing_key
-
-
 def answer_extract(services: NodeServices, body: ReceivedBody) -> dict[str, Any]:
     """The ExtractResponse for a verified, approved extract request, as a JSON envelope
     signed by the node key and quoting the request's nonce."""
@@ -119,7 +112,7 @@ def answer_extract(services: NodeServices, body: ReceivedBody) -> dict[str, Any]
     )
     response = ExtractResponse(request_nonce=admitted.envelope.nonce, header=header,
                                payload=sealed)
-    signed = sign(response, typ=ExtractResponse.TYP, private_key=_signing_key(services),
+    signed = sign(response, typ=ExtractResponse.TYP, private_key=services.signing_key,
                   now=int(services.clock()))
     audit.append(
         actor=admitted.actor, typ=ExtractRequest.TYP, project_id=request.project_id,
