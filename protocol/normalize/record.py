@@ -7,7 +7,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from protocol.identity import MissingReason, NormalizedIdentity
+from protocol.identity import IDENTITY_FIELDS, MissingReason, NormalizedIdentity
 from protocol.normalize.address import _city_from_text, normalize_city, street_address_value
 from protocol.normalize.dates import _build as _build_date
 from protocol.normalize.dates import _dob_from_text, normalize_dob
@@ -189,21 +189,7 @@ def normalize_identity(
 
 
 # Every field of NormalizedIdentity, in declaration order: normalize_identity sets each.
-_BUILT_FIELDS: Final = (
-    "first_name",
-    "middle_name",
-    "last_name",
-    "name_suffix",
-    "dob",
-    "sex",
-    "ssn",
-    "postal_code",
-    "street_address",
-    "city",
-    "first_name_canonical",
-    "last_name_parts",
-    "problems",
-)
+_BUILT_FIELDS: Final = (*IDENTITY_FIELDS, "first_name_canonical", "last_name_parts", "problems")
 
 
 def _fast_build_ok() -> bool:
