@@ -16,6 +16,9 @@ from hub.services.context import HubContext
 from protocol.errors import ProtocolError
 
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+#: The outcome column's width. Outcomes may embed a code a node chose (up to 64
+#: characters); callers keep the whole code in the event's detail.
+OUTCOME_CHARS: int = AuditEvent.__table__.c.outcome.type.length
 
 
 def format_ts(moment: dt.datetime) -> str:
@@ -36,7 +39,9 @@ def record(
     agency: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain inside the current transaction (not committed)."""
+    """Append one event to the chain inside the current transaction (not committed).
+
+    ``outcome`` is clipped to :data:`OUTCOME_CHARS` (PostgreSQL enforces the width)."""
     head = store.lock_head(session)
     content: dict[str, Any] = {
         "ts": format_ts(ctx.now()),
@@ -47,7 +52,7 @@ def record(
         "object_id": object_id,
         "project": project,
         "agency": agency,
-        "outcome": outcome,
+        "outcome": outcome[:OUTCOME_CHARS],
         "source": caller.source,
         "detail": detail or {},
     }
@@ -94,8 +99,7 @@ def refuse(
     session.rollback()
     code = error.code if isinstance(error, HubError) else error.reason
     detail = {"code": code, "reason": str(error)[:500], **fields.pop("detail", {})}
-    # The outcome column holds 32 characters; the whole code is in the detail.
-    record(session, ctx, caller, action=action, outcome=f"refused:{code}"[:32], detail=detail,
+    record(session, ctx, caller, action=action, outcome=f"refused:{code}", detail=detail,
            **fields)
     session.commit()
     raise error

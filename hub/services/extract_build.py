@@ -332,10 +332,9 @@ def _fail(session: Session, ctx: HubContext, caller: Caller, job: _Job, path: Pa
     assert extract is not None
     extract.status, extract.finished_at = "failed", ctx.now()
     extract.failure_code, extract.failure_reason = code, reason
-    # A node's own refusal code may be up to 64 characters: the outcome column holds 32,
-    # the whole code stays in the detail.
+    # A node's own refusal code may outgrow the (clipped) outcome: the detail keeps it.
     audit.record(session, ctx, caller, action="extract.failed",
-                 outcome=f"refused:{code}"[:32], object_type="extract",
+                 outcome=f"refused:{code}", object_type="extract",
                  object_id=job.extract_id, project=job.project_id,
                  agency=getattr(exc, "agency", None) or "",
                  detail={"code": code, "reason": reason})

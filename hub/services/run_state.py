@@ -289,7 +289,7 @@ def _fail(session: Session, ctx: HubContext, caller: Caller, job: ClaimedJob | N
                            reason=reason[:500])
     run.steps = _stopped_steps(steps, now)
     audit.record(session, ctx, caller, action="linkage_run.failed",
-                 outcome=f"failed:{code}"[:32],
+                 outcome=f"failed:{code}",
                  object_type="linkage_run", object_id=run.id, project=run.project_id,
                  agency=agency or "", detail={"code": code, "reason": reason[:500],
                                               "attempt": run.attempt})
