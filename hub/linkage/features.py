@@ -48,6 +48,7 @@ import numpy as np
 from hub.linkage.compare import FeatureSpec
 from hub.linkage.config import BLOCKING_KEY_PREFIX, MATCH_KEY_PREFIX
 from protocol import tokens as protocol_tokens
+from protocol.token_rules import IDENTIFYING_PARTS
 
 #: Rule part → (field, granularity). "exact" parts are the field itself; the others are
 #: functions of it (an initial, a phonetic code, the birth month), implied by it.
@@ -95,8 +96,6 @@ DOB_LEVELS = (
     "same with the ZIP",
     "same",
 )
-#: A rule with none of these fields is *nameless* (``dob_zip5``, trust rule 7's exception).
-NAMELESS_EXCLUDES = ("first_name", "last_name", "ssn")
 #: Fields read from rules, in feature order; partial date parts only when dates differ.
 RULE_FIELDS = ("dob", "birth_month", "birth_year", "ssn", "sex", "postal_code")
 DATE_PARTS = ("birth_month", "birth_year")
@@ -121,7 +120,7 @@ class RulePlan:
     @property
     def nameless(self) -> bool:
         """No part comes from a name or the SSN (the birth date and ZIP5 rule)."""
-        return not any(PART_FIELDS[p][0] in NAMELESS_EXCLUDES for p in self.parts)
+        return IDENTIFYING_PARTS.isdisjoint(self.parts)
 
 
 def _protocol_rules() -> dict[str, RulePlan]:
