@@ -1,10 +1,11 @@
 """Offline linkage of local CSV files: the work behind ``fedlink link``.
 
 Each file is one agency (its name is the file stem). Its rows go through exactly the code
-a node runs — :func:`protocol.normalize.normalize_identity`, then
-:func:`agency_node.services.parallel_encoding.encode_batches_parallel` (worker processes
-for large files) with a throwaway federation secret and project
-salt, pids from :func:`protocol.keys.pseudonymous_id` with a throwaway node key — and the
+a node runs — :func:`protocol.normalize.normalize_identity`, then the token encoder, both
+in worker processes for large files
+(:func:`agency_node.services.parallel_encoding.normalize_and_encode_parallel`) — with a
+throwaway federation secret and project salt, pids from
+:func:`protocol.keys.pseudonymous_ids` with a throwaway node key — and the
 token tables go to the hub's engine, :func:`hub.linkage.link`. A local pid → record_id map
 turns the clusters back into ``source,record_id,cluster_id`` rows: every input record
 exactly once, singletons included. The keys live only in memory for the run.
@@ -29,7 +30,7 @@ import pyarrow as pa
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from agency_node.services.parallel_encoding import encode_batches_parallel
+from agency_node.services.parallel_encoding import normalize_and_encode_parallel
 from fedlink.errors import CommandError
 from hub.linkage import LinkageConfig, LinkageError, link, render_html
 from hub.linkage.evaluate import format_scores, pairwise_scores
@@ -38,9 +39,9 @@ from protocol.keys import (
     derive_project_keys,
     generate_federation_secret,
     generate_project_salt,
-    pseudonymous_id,
+    pseudonymous_ids,
 )
-from protocol.normalize import NormalizationOptions, normalize_identity
+from protocol.normalize import NormalizationOptions
 
 RECORD_ID = "record_id"
 OFFLINE_PROJECT = "offline-link"
@@ -127,32 +128,22 @@ def encode_source(
     bars: _Bars | None = None,
 ) -> tuple[pa.Table, dict[str, str]]:
     """Normalise and encode one agency's rows as its node would: the token table and the
-    local pid → record_id map."""
-    fields = [c for c in frame.columns if c != RECORD_ID]
-    columns = [frame[f].tolist() for f in fields]
+    local pid → record_id map. Large files are normalised and encoded in worker processes
+    (:func:`normalize_and_encode_parallel`), each chunk in one go."""
     record_ids = frame[RECORD_ID].tolist()
-    pid_map: dict[str, str] = {}
-    usable = 0
-
-    def records():
-        nonlocal usable
-        for i, (record_id, *values) in enumerate(zip(record_ids, *columns, strict=True)):
-            identity = normalize_identity(dict(zip(fields, values, strict=True)), options)
-            if any(identity.present(f) for f in IDENTITY_FIELDS):
-                usable += 1
-            pid = pseudonymous_id(node_key, OFFLINE_PROJECT, record_id)
-            pid_map[pid] = record_id
-            if bars is not None and (i + 1) % 1000 == 0:
-                bars.update(f"encode {name}", i + 1, len(record_ids))
-            yield pid, identity
-
-    # The node's parallel encoder: worker processes for large files, this one for small.
-    batches = list(encode_batches_parallel(records(), keys))
-    if bars is not None:
-        bars.update(f"encode {name}", len(record_ids), len(record_ids))
+    pids = pseudonymous_ids(node_key, OFFLINE_PROJECT, record_ids)
+    raw = {f: frame[f].tolist() for f in frame.columns if f != RECORD_ID}
+    batches: list[pa.RecordBatch] = []
+    usable = done = 0
+    for chunk in normalize_and_encode_parallel(pids, raw, options, keys):
+        batches.append(chunk.batch)
+        usable += chunk.usable
+        done += chunk.batch.num_rows
+        if bars is not None:
+            bars.update(f"encode {name}", done, len(record_ids))
     if usable == 0:
         raise CommandError(f"{name}: no record has a usable identity value")
-    return pa.Table.from_batches(batches), pid_map
+    return pa.Table.from_batches(batches), dict(zip(pids, record_ids, strict=True))
 
 
 @dataclass(frozen=True, slots=True)

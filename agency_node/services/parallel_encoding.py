@@ -1,17 +1,27 @@
 """Token batches encoded in several processes: the node's match stream and ``fedlink link``.
 
-Encoding is CPU-bound pure Python (one HMAC-SHA256 per token, ~15 tokens per record), so
-one process tops out well below what a node must serve; records are independent, so the
-stream is cut into chunks that worker processes encode with
-:func:`protocol.encoding.encode_batch`, and the batches come back in input order. The
-output is exactly what :func:`protocol.encoding.encode_batches` gives for the same
-records (same rows, same bytes), only cut into batches of at most ``chunk_size`` rows.
+Encoding is CPU-bound Python (normalisation, one keyed BLAKE2b per token, ~13 tokens per
+record), so one process uses one core of a node; records are independent, so the stream
+is cut into chunks that worker processes encode, and the batches come back in input
+order. Two entry points:
+
+- :func:`encode_batches_parallel`: ``(pid, identity)`` records already normalised (the
+  node's match stream, whose identities were normalised at ingest). Exactly what
+  :func:`protocol.encoding.encode_batches` gives for the same records (same rows, same
+  bytes), only cut into batches of at most ``chunk_size`` rows.
+- :func:`normalize_and_encode_parallel`: raw clear-text columns (``fedlink link``, which
+  has no ingest step). Each worker normalises its chunk with
+  :func:`protocol.normalize.normalize_identity` and encodes it, so normalisation runs on
+  every core too and only plain lists of strings cross the pipe (a normalised identity
+  costs several times more to unpickle than to send as text). The same bytes as
+  normalising row by row, then :func:`encode_batches_parallel`.
 
 Small inputs (fewer than :data:`PARALLEL_THRESHOLD` records) are encoded in this process:
 starting workers costs more than it saves there. Workers come from a ``forkserver`` (a
 clean process that never held a request, a database session or a lock; ``spawn`` where
 there is none), and the project keys travel to them through the pool's pipe, on this
-machine only, with each chunk. Nothing here logs a record, a pid or a key.
+machine only, with each chunk. A worker that dies costs speed, not the stream: its chunk
+is encoded in this process. Nothing here logs a record, a pid or a key.
 
 ``protocol`` itself starts no process (``tests/protocol/test_import_rules.py``), so this
 lives on the node; ``fedlink link`` imports it to run the node's exact path.
@@ -25,17 +35,19 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice
-from typing import Final
+from typing import Any, Final, NamedTuple, TypeVar
 
 import pyarrow as pa
 
 from protocol.columns import IdentityColumns
 from protocol.encoding import Record, encode_batches, encode_columns
+from protocol.identity import IDENTITY_FIELDS
 from protocol.keys import ProjectKeys
+from protocol.normalize import NormalizationOptions, normalize_identity
 
 #: Below this many records, encode in this process.
 PARALLEL_THRESHOLD: Final = 20_000
@@ -46,6 +58,7 @@ DEFAULT_CHUNK_SIZE: Final = 10_000
 _IN_FLIGHT_PER_WORKER: Final = 2
 log = logging.getLogger("agency_node.parallel_encoding")
 _WORKER_MODULES: Final = ["protocol.encoding", "agency_node.services.parallel_encoding"]
+_R = TypeVar("_R")
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -84,9 +97,89 @@ def shutdown_pools() -> None:
 atexit.register(shutdown_pools)
 
 
+# -- worker tasks (module-level: a worker process imports them by name) ------------------
+
+
 def _encode_chunk(pids: list[str], batch: IdentityColumns, keys: ProjectKeys) -> pa.RecordBatch:
-    """Worker task: one chunk of records → one token batch."""
+    """Worker task: one chunk of normalised records → one token batch."""
     return encode_columns(pids, batch, keys)
+
+
+class EncodedChunk(NamedTuple):
+    """One chunk of :func:`normalize_and_encode_parallel`: its token batch, and how many of
+    its records have at least one usable identity value."""
+
+    batch: pa.RecordBatch
+    usable: int
+
+
+def _normalize_encode_chunk(
+    pids: list[str],
+    fields: tuple[str, ...],
+    values: list[list[object]],
+    options: NormalizationOptions,
+    keys: ProjectKeys,
+) -> EncodedChunk:
+    """Worker task: raw columns of one chunk → normalised → one token batch."""
+    identities = [
+        normalize_identity(dict(zip(fields, row, strict=True)), options)
+        for row in zip(*values, strict=True)
+    ]
+    usable = sum(1 for x in identities if any(x.present(f) for f in IDENTITY_FIELDS))
+    return EncodedChunk(encode_columns(pids, IdentityColumns.of(identities), keys), usable)
+
+
+# -- the ordered fan-out -----------------------------------------------------------------
+
+
+def _in_order(
+    fn: Callable[..., _R], chunks: Iterator[tuple[Any, ...]], workers: int
+) -> Iterator[_R]:
+    """``fn(*chunk)`` for every chunk, run by the worker pool, yielded in input order.
+
+    At most ``2 × workers`` chunks are held at a time; a consumer that stops early leaves
+    nothing queued behind it."""
+    pool = _pool(workers)
+    pending: deque[tuple[tuple[Any, ...], Future[_R] | None]] = deque()
+    try:
+        for chunk in chunks:
+            pending.append((chunk, _submit(pool, fn, chunk)))
+            if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
+                yield _result(fn, *pending.popleft())
+        while pending:
+            yield _result(fn, *pending.popleft())
+    finally:
+        for _, future in pending:
+            if future is not None:
+                future.cancel()
+
+
+def _submit(
+    pool: ProcessPoolExecutor, fn: Callable[..., _R], chunk: tuple[Any, ...]
+) -> Future[_R] | None:
+    try:
+        return pool.submit(fn, *chunk)
+    except BrokenProcessPool:
+        return None  # run in this process by _result
+
+
+def _result(fn: Callable[..., _R], chunk: tuple[Any, ...], future: Future[_R] | None) -> _R:
+    """The chunk's result; computed in this process if a worker died (killed, out of
+    memory), so a lost worker slows the stream down instead of failing it."""
+    if future is not None:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("an encoding worker process died; encoding in this process instead")
+    return fn(*chunk)
+
+
+def _check_chunk_size(chunk_size: int) -> None:
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+
+
+# -- entry points ------------------------------------------------------------------------
 
 
 def encode_batches_parallel(
@@ -105,8 +198,7 @@ def encode_batches_parallel(
     lazily, holding at most ``2 × workers`` chunks at a time. Raises
     :class:`protocol.errors.EncodingError` as :func:`protocol.encoding.encode_batch` does.
     """
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be at least 1")
+    _check_chunk_size(chunk_size)
     if workers is None:
         workers = os.cpu_count() or 1
     iterator = iter(records)
@@ -116,49 +208,56 @@ def encode_batches_parallel(
         return
     stream = chain(head, iterator)
     del head
-    pool = _pool(workers)
-    pending: deque[tuple[_Chunk, Future[pa.RecordBatch] | None]] = deque()
-    try:
+
+    def chunks() -> Iterator[tuple[list[str], IdentityColumns, ProjectKeys]]:
+        # Pids and identity columns: plain lists pickle several times faster than the
+        # identity dataclasses, and the worker need not rebuild them.
         while records_chunk := list(islice(stream, chunk_size)):
-            chunk = _split(records_chunk)
-            pending.append((chunk, _submit(pool, chunk, keys)))
-            if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
-                yield _result(*pending.popleft(), keys)
-        while pending:
-            yield _result(*pending.popleft(), keys)
-    finally:
-        # A consumer that stops early (a client gone) leaves nothing queued behind it.
-        for _, future in pending:
-            if future is not None:
-                future.cancel()
+            pids = [pid for pid, _ in records_chunk]
+            yield pids, IdentityColumns.of([x for _, x in records_chunk]), keys
+
+    yield from _in_order(_encode_chunk, chunks(), workers)
 
 
-_Chunk = tuple[list[str], IdentityColumns]
+def normalize_and_encode_parallel(
+    pids: Sequence[str],
+    raw: dict[str, Sequence[object]],
+    options: NormalizationOptions,
+    keys: ProjectKeys,
+    workers: int | None = None,
+    *,
+    chunk_size: int | None = None,
+    threshold: int | None = None,
+) -> Iterator[EncodedChunk]:
+    """Normalise and encode raw clear-text columns in ``workers`` processes.
 
-
-def _split(records: list[Record]) -> _Chunk:
-    """Pids and identity columns: plain lists pickle several times faster than the
-    identity dataclasses, and the worker need not rebuild them."""
-    return [pid for pid, _ in records], IdentityColumns.of([x for _, x in records])
-
-
-def _submit(
-    pool: ProcessPoolExecutor, chunk: _Chunk, keys: ProjectKeys
-) -> Future[pa.RecordBatch] | None:
-    try:
-        return pool.submit(_encode_chunk, *chunk, keys)
-    except BrokenProcessPool:
-        return None  # encoded in this process by _result
-
-
-def _result(
-    chunk: _Chunk, future: Future[pa.RecordBatch] | None, keys: ProjectKeys
-) -> pa.RecordBatch:
-    """The chunk's batch; encoded in this process if a worker died (killed, out of
-    memory), so a lost worker slows the stream down instead of failing it."""
-    if future is not None:
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            log.warning("an encoding worker process died; encoding in this process instead")
-    return encode_columns(*chunk, keys)
+    ``raw`` maps canonical identity field names (others are refused) to one raw value per
+    record, aligned with ``pids``. Yields one :class:`EncodedChunk` per ``chunk_size``
+    records (default :data:`DEFAULT_CHUNK_SIZE`), in input order; the batches' rows are
+    byte for byte those of ``normalize_identity`` on each row followed by
+    :func:`encode_batches_parallel`. With one worker, or fewer than ``threshold`` records
+    (default :data:`PARALLEL_THRESHOLD`), runs in this process. Raises
+    :class:`ValueError` for a column that is not an identity field or not aligned with
+    ``pids``, :class:`protocol.errors.EncodingError` as
+    :func:`protocol.encoding.encode_batch` does.
+    """
+    chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+    _check_chunk_size(chunk_size)
+    unknown = sorted(set(raw) - set(IDENTITY_FIELDS))
+    if unknown:
+        raise ValueError(f"not identity fields: {', '.join(unknown)}")
+    fields = tuple(raw)
+    columns = [list(raw[f]) for f in fields]
+    if any(len(c) != len(pids) for c in columns):
+        raise ValueError("every raw column must have one value per pid")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    chunks = (
+        (list(pids[lo : lo + chunk_size]), fields, [c[lo : lo + chunk_size] for c in columns],
+         options, keys)
+        for lo in range(0, len(pids), chunk_size)
+    )
+    if workers < 2 or len(pids) < (PARALLEL_THRESHOLD if threshold is None else threshold):
+        yield from (_normalize_encode_chunk(*chunk) for chunk in chunks)
+        return
+    yield from _in_order(_normalize_encode_chunk, chunks, workers)

@@ -8,6 +8,9 @@ stream holds 20,000 records or more, in this process below that) — and the tok
 go to :func:`hub.linkage.link` with its
 default :class:`~hub.linkage.LinkageConfig`, all agencies in one multi-agency run. The
 clusters are scored per agency pair by :func:`hub.linkage.evaluate.pairwise_scores`.
+Encoding throughput is also measured from clear text as ``fedlink link`` runs it
+(:func:`~agency_node.services.parallel_encoding.normalize_and_encode_parallel`), see
+:func:`throughput`.
 
 The keys are fixed bench keys (derived from a constant), so a run is reproducible; they
 protect nothing and never leave the benchmark.
@@ -27,12 +30,14 @@ from agency_node.services.parallel_encoding import (
     DEFAULT_CHUNK_SIZE,
     PARALLEL_THRESHOLD,
     encode_batches_parallel,
+    normalize_and_encode_parallel,
 )
 from fedlink.bench.datasets import AccuracyData, raw_rows
 from fedlink.bench.worker import stage
 from hub.linkage import LinkageConfig, link
 from hub.linkage.evaluate import pairwise_scores
 from protocol.encoding import token_batch_schema
+from protocol.identity import IDENTITY_FIELDS
 from protocol.keys import ProjectKeys, derive_project_keys, pseudonymous_ids
 from protocol.normalize import NormalizationOptions, normalize_identity
 
@@ -97,33 +102,58 @@ def accuracy(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def throughput(spec: dict[str, Any]) -> dict[str, Any]:
-    """Records per second of the node path on the same records the CLK peer encodes.
+    """Records per second from clear text to token batches, on the records the CLK peer
+    encodes, measured two ways.
 
-    Normalisation runs as the node's ingest runs it (one process, row by row); encoding as
-    its match handler does (pseudonyms, then :func:`encode_batches_parallel`: one worker
-    process per CPU). The worker pool is started by an untimed warm-up stream first: a node
-    starts it on its first large match request and keeps it, so a served request does not
-    pay for it.
+    - ``clear_text``: what ``fedlink link`` runs (:func:`normalize_and_encode_parallel`):
+      pseudonyms, then normalisation and encoding together in one worker process per CPU.
+      This is the encoder's throughput on clear text, as clkhash's is measured.
+    - the node path (``normalize`` + ``encode``): normalisation as the node's ingest runs
+      it (one process, row by row, once per record and stored), then the encoding as its
+      match handler does (pseudonyms, then :func:`encode_batches_parallel`, one worker
+      process per CPU).
+
+    The worker pool is started by an untimed warm-up stream first: a node (or a ``fedlink
+    link`` run) starts it on its first large input and keeps it, so the figures are not
+    those of interpreter start-up.
     """
     frame = pd.read_parquet(spec["raw"])
     keys = bench_keys()
     record_ids = frame["record_id"].tolist()
-    stage(f"normalise {len(frame):,} records")
-    started = time.perf_counter()
-    identities = normalize_frame(frame, NormalizationOptions())
-    normalized = time.perf_counter()
-    stage("start the node's encoding workers (untimed)")
+    options = NormalizationOptions()
+    raw = {f: frame[f].tolist() for f in IDENTITY_FIELDS if f in frame.columns}
+    stage("start the encoding workers (untimed)")
     warm = min(len(record_ids), PARALLEL_THRESHOLD)
-    encode_identities(record_ids[:warm], identities[:warm], keys)
-    stage(f"encode {len(frame):,} records")
+    _clear_text(record_ids[:warm], {f: v[:warm] for f, v in raw.items()}, options, keys)
+    stage(f"clear text to tokens: {len(frame):,} records")
+    started = time.perf_counter()
+    rows = _clear_text(record_ids, raw, options, keys)
+    clear_text = time.perf_counter() - started
+    stage(f"node path: normalise {len(frame):,} records")
+    started = time.perf_counter()
+    identities = normalize_frame(frame, options)
+    normalized = time.perf_counter()
+    stage(f"node path: encode {len(frame):,} records")
     begun = time.perf_counter()
     table, _ = encode_identities(record_ids, identities, keys)
     encoded = time.perf_counter()
+    if table.num_rows != rows:
+        raise RuntimeError("the two encoding paths gave different row counts")
     workers = os.cpu_count() or 1
     parallel = workers > 1 and len(record_ids) >= PARALLEL_THRESHOLD
     return {
         "records": table.num_rows,
-        "seconds": {"normalize": normalized - started, "encode": encoded - begun},
+        "seconds": {"clear_text": clear_text, "normalize": normalized - started,
+                    "encode": encoded - begun},
         # Normalisation: the ingest process; encoding: the match handler's worker processes.
-        "processes": {"normalize": 1, "encode": workers if parallel else 1},
+        "processes": {"clear_text": workers if parallel else 1, "normalize": 1,
+                      "encode": workers if parallel else 1},
     }
+
+
+def _clear_text(record_ids: list[str], raw: dict[str, list[Any]], options: NormalizationOptions,
+                keys: ProjectKeys) -> int:
+    """``fedlink link``'s encoding: pseudonyms, then normalise + encode in the workers."""
+    pids = pseudonymous_ids(NODE_KEY, PROJECT, record_ids)
+    chunks = normalize_and_encode_parallel(pids, raw, options, keys)
+    return pa.Table.from_batches([c.batch for c in chunks], schema=token_batch_schema()).num_rows

@@ -140,6 +140,13 @@ def _rate(records: int, seconds: float) -> str:
     return f"{records / seconds:,.0f}" if seconds else "–"
 
 
+def _clear_text_seconds(result: dict[str, Any]) -> float:
+    """Clear text → tokens: the ``fedlink link`` path when measured (results of earlier
+    versions have only the node path's two steps)."""
+    sec = result["seconds"]
+    return float(sec.get("clear_text", sec["normalize"] + sec["encode"]))
+
+
 def throughput_table(results: dict[str, Any]) -> Table | None:
     tp = results.get("throughput")
     if not tp:
@@ -154,14 +161,19 @@ def throughput_table(results: dict[str, Any]) -> Table | None:
         procs = fed["result"].get("processes", 1)
         if not isinstance(procs, dict):
             procs = {"normalize": procs, "encode": procs}
+        if "clear_text" in sec:
+            t.rows.append(["Fedlink, clear text → tokens (`fedlink link`): normalise + pseudonym "
+                           "+ tokens + Bloom + Arrow", str(procs["clear_text"]),
+                           _s(sec["clear_text"]), _rate(n, sec["clear_text"])])
         path = (str(procs["encode"]) if procs["normalize"] == procs["encode"]
                 else f"{procs['normalize']} + {procs['encode']}")
-        t.rows.append(["Fedlink node path: normalise + pseudonym + tokens + Bloom + Arrow", path,
+        t.rows.append(["Fedlink node path: ingest normalisation, then match encoding", path,
                        _s(both), _rate(n, both)])
-        t.rows.append(["Fedlink, encoding only (pseudonym + tokens + Bloom + Arrow)",
-                       str(procs["encode"]), _s(sec["encode"]), _rate(n, sec["encode"])])
+        t.rows.append(["Fedlink, encoding only (a node's match request: pseudonym + tokens + "
+                       "Bloom + Arrow)", str(procs["encode"]), _s(sec["encode"]),
+                       _rate(n, sec["encode"])])
     else:
-        t.rows.append(["Fedlink node path", "–", "–", _status(fed)])
+        t.rows.append(["Fedlink encoder", "–", "–", _status(fed)])
     clk = tp.get("clkhash")
     if _ok(clk):
         for workers, sec in clk["result"]["seconds"].items():
@@ -169,12 +181,14 @@ def throughput_table(results: dict[str, Any]) -> Table | None:
                            workers, _s(sec), _rate(n, sec)])
     else:
         t.rows.append(["clkhash CLK", "–", "–", _status(clk)])
-    t.notes.append("Normalisation runs as the node's ingest does (one process, row by row, "
-                   "then the encoding); the encoding as the node's match handler does "
-                   "(agency_node.services.parallel_encoding: one worker process per CPU, "
-                   "pool already started), so the node path's processes read "
-                   "'normalise + encode'. clkhash encodes the already normalised values, so "
-                   "compare it with Fedlink's encoding-only row.")
+    t.notes.append("Clear text → tokens is `fedlink link`'s path "
+                   "(agency_node.services.parallel_encoding.normalize_and_encode_parallel): "
+                   "each worker process (one per CPU) normalises and encodes its chunk. A "
+                   "node normalises once, at ingest (one process, row by row), and encodes "
+                   "per match request in worker processes, so its path's processes read "
+                   "'normalise + encode'. Worker pools already started. clkhash encodes "
+                   "values already normalised, so it is strictly comparable with Fedlink's "
+                   "encoding-only row; the clear-text row does more work than it.")
     return t
 
 
@@ -235,9 +249,9 @@ def target_table(results: dict[str, Any]) -> Table:
                        else "yes"])
     tp = results.get("throughput") or {}
     if _ok(tp.get("fedlink")):
-        sec = tp["fedlink"]["result"]["seconds"]
-        rate = tp["records"] / (sec["normalize"] + sec["encode"])
-        t.rows.append([f"node encoding ≥ {ENCODE_TARGET:,} records/s (normalise + encode)",
+        rate = tp["records"] / _clear_text_seconds(tp["fedlink"]["result"])
+        t.rows.append([f"encoding ≥ {ENCODE_TARGET:,} records/s (clear text → tokens, "
+                       "normalisation included)",
                        f"{rate:,.0f} records/s", "yes" if rate >= ENCODE_TARGET else "**no**"])
     sc = (results.get("scale") or {}).get("fedlink")
     if _ok(sc):

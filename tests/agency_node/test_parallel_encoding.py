@@ -11,11 +11,15 @@ import pyarrow.compute as pc
 import pytest
 
 from agency_node.services import parallel_encoding
-from agency_node.services.parallel_encoding import encode_batches_parallel
+from agency_node.services.parallel_encoding import (
+    encode_batches_parallel,
+    normalize_and_encode_parallel,
+)
 from protocol.encoding import encode_batches
 from protocol.errors import EncodingError
-from protocol.identity import NormalizedIdentity, Sex
+from protocol.identity import IDENTITY_FIELDS, NormalizedIdentity, Sex
 from protocol.keys import derive_project_keys, pseudonymous_id
+from protocol.normalize import NormalizationOptions, normalize_identity
 
 KEYS = derive_project_keys(b"\x55" * 32, b"parallel-encoding-salt-012345678")
 FIRST = ["WILLIAM", "BILL", "MARIA", "JOSE", "ANNA", "LI", "KATHERINE", None]
@@ -142,3 +146,107 @@ def test_pid_order_is_kept_across_chunks(monkeypatch) -> None:
 def test_chunk_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="chunk_size"):
         list(encode_batches_parallel(identities(3), KEYS, chunk_size=0))
+
+
+# -- normalize_and_encode_parallel: raw clear text in, token batches out -----------------
+
+RAW_FIELDS = ("first_name", "middle_name", "last_name", "dob", "sex", "ssn", "postal_code",
+              "street_address", "city")
+OPTIONS = NormalizationOptions(today=dt.date(2026, 11, 1))
+
+
+def raw_columns(n: int, seed: int = 5) -> tuple[list[str], dict[str, list[object]]]:
+    """Messy raw rows as an agency exports them: spacing, case, formats, blanks, junk."""
+    rng = random.Random(seed)
+    values: dict[str, list[object]] = {f: [] for f in RAW_FIELDS}
+    choices = {
+        "first_name": [" bill ", "William", "MARÍA", "jose-luis", "", None, "UNKNOWN", "Li"],
+        "middle_name": ["henry", "J.", "", None],
+        "last_name": ["Smith Jr", "García-López", "nguyen", "O'Connor", "", None, "12345"],
+        "dob": ["03/07/2004", "2004-07-03", "1990-12-25", "13/13/2001", "", None, "1900-01-01"],
+        "sex": ["M", "female", "x", "?", "", None],
+        "ssn": ["219-09-9999", "000-12-3456", "219099998", "", None],
+        "postal_code": ["23220-1234", "24401", "2440", "", None],
+        "street_address": ["12 Main Street", "PO Box 4", "4 N. Oak Ave Apt 2", "", None],
+        "city": ["Richmond", "STAUNTON", "", None],
+    }
+    for _ in range(n):
+        for f in RAW_FIELDS:
+            values[f].append(rng.choice(choices[f]))
+    pids = [pseudonymous_id(b"\x66" * 32, "P-9", f"R{i}") for i in range(n)]
+    return pids, values
+
+
+def row_by_row(pids: list[str], raw: dict[str, list[object]]) -> tuple[pa.Table, int]:
+    """The reference: normalise every row, then the one-process encoder."""
+    identities = [
+        normalize_identity({f: raw[f][i] for f in raw}, OPTIONS) for i in range(len(pids))
+    ]
+    usable = sum(any(x.present(f) for f in IDENTITY_FIELDS) for x in identities)
+    return table(encode_batches(zip(pids, identities, strict=True), KEYS)), usable
+
+
+@pytest.mark.slow
+def test_raw_rows_in_worker_processes_give_the_row_by_row_bytes() -> None:
+    pids, raw = raw_columns(2_500)
+    chunks = list(normalize_and_encode_parallel(pids, raw, OPTIONS, KEYS, workers=2,
+                                                chunk_size=300, threshold=1))
+    expected, usable = row_by_row(pids, raw)
+    assert [c.batch.num_rows for c in chunks] == [300] * 8 + [100]
+    assert table(c.batch for c in chunks).equals(expected)
+    assert sum(c.usable for c in chunks) == usable
+    assert 0 < usable < len(pids)  # the messy rows hold some with nothing usable
+
+
+def test_raw_rows_usable_counted_per_chunk(monkeypatch) -> None:
+    monkeypatch.setattr(parallel_encoding, "_pool", lambda workers: _InlinePool())
+    pids, raw = raw_columns(40)
+    for f in RAW_FIELDS:  # rows 10-19: nothing usable at all
+        raw[f][10:20] = [""] * 10
+    chunks = list(normalize_and_encode_parallel(pids, raw, OPTIONS, KEYS, workers=2,
+                                                chunk_size=10, threshold=1))
+    assert chunks[1].usable == 0
+    assert chunks[1].batch.num_rows == 10  # unusable rows are still encoded, never dropped
+    assert table(c.batch for c in chunks).column("pid").to_pylist() == pids
+
+
+def test_raw_rows_small_input_in_this_process(monkeypatch) -> None:
+    def no_pool(workers: int):
+        raise AssertionError("no worker process for a small input")
+
+    monkeypatch.setattr(parallel_encoding, "_pool", no_pool)
+    pids, raw = raw_columns(60)
+    chunks = list(normalize_and_encode_parallel(pids, raw, OPTIONS, KEYS, chunk_size=25))
+    assert [c.batch.num_rows for c in chunks] == [25, 25, 10]
+    assert table(c.batch for c in chunks).equals(row_by_row(pids, raw)[0])
+
+
+def test_raw_rows_survive_dead_workers(monkeypatch) -> None:
+    monkeypatch.setattr(parallel_encoding, "_pool", lambda workers: _DeadPool())
+    pids, raw = raw_columns(50)
+    chunks = list(normalize_and_encode_parallel(pids, raw, OPTIONS, KEYS, workers=2,
+                                                chunk_size=20, threshold=1))
+    assert table(c.batch for c in chunks).equals(row_by_row(pids, raw)[0])
+
+
+def test_raw_rows_unknown_column_refused() -> None:
+    pids, raw = raw_columns(3)
+    raw["record_id"] = ["A", "B", "C"]
+    with pytest.raises(ValueError, match="not identity fields: record_id"):
+        list(normalize_and_encode_parallel(pids, raw, OPTIONS, KEYS))
+
+
+def test_raw_rows_misaligned_column_refused() -> None:
+    pids, raw = raw_columns(3)
+    raw["city"] = raw["city"][:2]
+    with pytest.raises(ValueError, match="one value per pid"):
+        list(normalize_and_encode_parallel(pids, raw, OPTIONS, KEYS))
+
+
+def test_raw_rows_local_record_id_refused(monkeypatch) -> None:
+    monkeypatch.setattr(parallel_encoding, "_pool", lambda workers: _InlinePool())
+    pids, raw = raw_columns(30)
+    pids[12] = "LOCAL-0012"
+    with pytest.raises(EncodingError, match="pseudonym"):
+        list(normalize_and_encode_parallel(pids, raw, OPTIONS, KEYS, workers=2, chunk_size=10,
+                                           threshold=1))

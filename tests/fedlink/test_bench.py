@@ -140,3 +140,28 @@ def test_readme_section_replacement_needs_both_markers_in_order():
     assert replace_section(f"a {START} x {END} b", "NEW") == "a NEW b"
     assert replace_section(f"a {END} x {START} b", "NEW") is None
     assert replace_section("no markers", "NEW") is None
+
+
+@pytest.mark.slow
+def test_bench_speed_measures_clear_text_and_node_paths(tmp_path):
+    """The throughput step encodes the same records both ways and the report's target row
+    reads the clear-text path (normalisation included)."""
+    out, raw = tmp_path / "bench.md", tmp_path / "bench.json"
+    try:
+        main([
+            "bench", "--only", "speed", "--skip-scale", "--throughput-records", "3000",
+            "--systems", "fedlink,anonlink", "--peers-python", str(tmp_path / "no" / "python"),
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--json", str(raw),
+        ])
+    except SystemExit as exit_:
+        assert not exit_.code
+    step = json.loads(raw.read_text())["throughput"]["fedlink"]
+    assert step["status"] == "ok", step["detail"]
+    result = step["result"]
+    assert result["records"] == 3000
+    assert set(result["seconds"]) == {"clear_text", "normalize", "encode"}
+    assert all(s > 0 for s in result["seconds"].values())
+    markdown = out.read_text()
+    rate = 3000 / result["seconds"]["clear_text"]
+    assert "Fedlink, clear text → tokens (`fedlink link`)" in markdown
+    assert f"clear text → tokens, normalisation included) | {rate:,.0f} records/s" in markdown

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from agency_node.services import parallel_encoding
 from fedlink.cli import main
 
 FIELDS = ["record_id", "first_name", "last_name", "dob", "sex", "ssn", "street_address",
@@ -62,6 +63,27 @@ def test_link_writes_every_record_once_with_report(two_files, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "estimated precision" in captured.err
     assert "k12–workforce" in captured.out
+
+
+@pytest.mark.slow
+def test_link_in_worker_processes_gives_the_same_clusters(two_files, tmp_path, monkeypatch):
+    """Large files are normalised and encoded in worker processes: the same clusters as
+    in this process (keys are random per run, so compare the partitions)."""
+    file_a, file_b, a, b = two_files
+
+    def partition(out: Path) -> set[frozenset[tuple[str, str]]]:
+        frame = pd.read_csv(out, dtype=str)
+        groups = frame.groupby("cluster_id")[["source", "record_id"]]
+        return {frozenset(map(tuple, g.to_numpy())) for _, g in groups}
+
+    main(["link", str(file_a), str(file_b), "--out", str(tmp_path / "serial.csv")])
+    monkeypatch.setattr(parallel_encoding, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(parallel_encoding, "DEFAULT_CHUNK_SIZE", 40)
+    monkeypatch.setattr(parallel_encoding.os, "cpu_count", lambda: 2)
+    main(["link", str(file_a), str(file_b), "--out", str(tmp_path / "workers.csv")])
+    assert parallel_encoding._POOL  # the worker pool really ran
+    assert partition(tmp_path / "workers.csv") == partition(tmp_path / "serial.csv")
+    assert len(pd.read_csv(tmp_path / "workers.csv")) == len(a) + len(b)
 
 
 def test_map_renames_local_columns(tmp_path, linkage_population, capsys):
