@@ -32,6 +32,7 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import threading
 from collections import deque
@@ -95,6 +96,13 @@ def shutdown_pools() -> None:
 
 
 atexit.register(shutdown_pools)
+# A multiprocessing child (a uvicorn worker, a benchmark step's pool worker) ends through
+# multiprocessing's own exit path, which skips atexit and then joins every child it
+# started: the pool's idle workers would keep it waiting forever. A finalizer with an
+# exit priority runs before that join; 100 puts it ahead of the pool queues' own
+# finalizers (priority 10), which would otherwise stop the feeder that carries the
+# workers' stop signal.
+multiprocessing.util.Finalize(None, shutdown_pools, exitpriority=100)
 
 
 # -- worker tasks (module-level: a worker process imports them by name) ------------------

@@ -1,11 +1,11 @@
 """The hub at scale: two agencies' token tables of N records each, linked by the engine.
 
 :func:`prepare` builds them once — K-12 and workforce records of one synthetic population
-(:func:`fedlink.bench.datasets.synth_sides`), through the node path, with the two cores
-sharing the encoding (this is data preparation, not a measurement) — and caches them as
-Arrow IPC files under a key that changes with the protocol's and the generator's source,
-so a changed encoding is never linked from a stale cache. :func:`link_tables` runs in a
-fresh process: it reads the tables, times :func:`hub.linkage.link` alone, takes the
+(:func:`fedlink.bench.datasets.synth_sides`), normalised and encoded in the worker
+processes as ``fedlink link`` does it (data preparation, not a measurement) — and caches
+them as Arrow IPC files under a key that changes with the protocol's and the generator's
+source, so a changed encoding is never linked from a stale cache. :func:`link_tables` runs
+in a fresh process: it reads the tables, times :func:`hub.linkage.link` alone, takes the
 process's peak RSS, and only then scores the result against the truth.
 """
 
@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,15 @@ import pyarrow.ipc
 
 import fedlink.synth
 import protocol
+from agency_node.services.parallel_encoding import normalize_and_encode_parallel
 from fedlink.bench.datasets import clean_frame, synth_sides
-from fedlink.bench.fedlink_runner import bench_keys, encode_identities, normalize_frame
+from fedlink.bench.fedlink_runner import NODE_KEY, PROJECT, bench_keys
 from fedlink.bench.worker import peak_rss_bytes, stage
 from hub.linkage import LinkageConfig, link
 from hub.linkage.evaluate import pairwise_scores
 from protocol.encoding import token_batch_schema
+from protocol.identity import IDENTITY_FIELDS
+from protocol.keys import pseudonymous_ids
 from protocol.normalize import NormalizationOptions
 
 SIDES = ("k12", "workforce")
@@ -53,9 +55,17 @@ def cache_path(cache_dir: str | Path, size: int, seed: int) -> Path:
     return Path(cache_dir) / f"scale-{size}-seed{seed}-{source_digest()}"
 
 
-def _encode_chunk(frame: pd.DataFrame) -> tuple[pa.Table, list[str]]:
-    identities = normalize_frame(frame, NormalizationOptions())
-    return encode_identities(frame["record_id"].tolist(), identities, bench_keys())
+def _encode_side(frame: pd.DataFrame) -> Iterator[tuple[pa.RecordBatch, list[str]]]:
+    """One side's token batches and their pids, normalised and encoded as ``fedlink link``
+    does it (:func:`normalize_and_encode_parallel`: both steps in the worker processes)."""
+    keys = bench_keys()
+    for lo in range(0, len(frame), _CHUNK):
+        part = frame.iloc[lo : lo + _CHUNK]
+        pids = pseudonymous_ids(NODE_KEY, PROJECT, part["record_id"].tolist())
+        raw = {f: part[f].tolist() for f in IDENTITY_FIELDS if f in part.columns}
+        batches = [c.batch for c in normalize_and_encode_parallel(
+            pids, raw, NormalizationOptions(), keys)]
+        yield pa.Table.from_batches(batches, schema=token_batch_schema()), pids
 
 
 def prepare(spec: dict[str, Any]) -> dict[str, Any]:
@@ -72,26 +82,22 @@ def prepare(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     stage(f"synthesise {size:,} + {size:,} records")
     sides = dict(zip(SIDES, synth_sides(size, seed), strict=True))
-    workers = max(1, int(spec.get("workers", 2)))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for name, frame in sides.items():
-            stage(f"encode {name} ({size:,} records, {workers} processes)")
-            chunks = [frame.iloc[i : i + _CHUNK] for i in range(0, len(frame), _CHUNK)]
-            pids: list[str] = []
-            with (
-                pa.OSFile(str(out / f"{name}.arrow"), "wb") as sink,
-                pa.ipc.new_file(sink, token_batch_schema()) as writer,
-            ):
-                for table, chunk_pids in pool.map(_encode_chunk, chunks):
-                    writer.write_table(table)
-                    pids += chunk_pids
-            truth = pd.DataFrame({"pid": pids, "truth_id": frame["truth_id"].to_numpy()})
-            truth.to_parquet(out / f"{name}-truth.parquet", index=False)
-            if spec.get("clean"):
-                stage(f"clear text of {name}")
-                clean = clean_frame(frame, NormalizationOptions())
-                clean.to_parquet(out / f"{name}-clean.parquet", index=False)
+    for name, frame in sides.items():
+        stage(f"encode {name} ({size:,} records)")
+        pids: list[str] = []
+        with (
+            pa.OSFile(str(out / f"{name}.arrow"), "wb") as sink,
+            pa.ipc.new_file(sink, token_batch_schema()) as writer,
+        ):
+            for table, chunk_pids in _encode_side(frame):
+                writer.write_table(table)
+                pids += chunk_pids
+        truth = pd.DataFrame({"pid": pids, "truth_id": frame["truth_id"].to_numpy()})
+        truth.to_parquet(out / f"{name}-truth.parquet", index=False)
+        if spec.get("clean"):
+            stage(f"clear text of {name}")
+            clean = clean_frame(frame, NormalizationOptions())
+            clean.to_parquet(out / f"{name}-clean.parquet", index=False)
     meta = {"size": size, "seed": seed, "prepare_seconds": time.perf_counter() - started}
     done.write_text(json.dumps(meta) + "\n")
     return meta | {"dir": str(out), "cached": False}

@@ -250,3 +250,26 @@ def test_raw_rows_local_record_id_refused(monkeypatch) -> None:
     with pytest.raises(EncodingError, match="pseudonym"):
         list(normalize_and_encode_parallel(pids, raw, OPTIONS, KEYS, workers=2, chunk_size=10,
                                            threshold=1))
+
+
+def _encode_in_child() -> None:
+    """Runs in a spawned process: use the worker pool, then return (and exit)."""
+    records = identities(40)
+    got = table(encode_batches_parallel(records, KEYS, workers=2, chunk_size=10, threshold=1))
+    assert got.num_rows == 40
+
+
+@pytest.mark.slow
+def test_a_multiprocessing_child_that_used_the_pool_exits() -> None:
+    """multiprocessing's exit path skips atexit and joins the children a process started;
+    the pool must be shut down before that join, or the child never exits."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("spawn").Process(target=_encode_in_child)
+    child.start()
+    child.join(timeout=90)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail("the child hung at exit, joining its idle pool workers")
+    assert child.exitcode == 0
