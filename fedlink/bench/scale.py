@@ -111,8 +111,10 @@ def link_tables(spec: dict[str, Any]) -> dict[str, Any]:
     tables = {}
     for name in SIDES:
         # Read into memory (not memory-mapped): the hub holds what the nodes streamed.
+        # One chunk per column, as the hub's fetch holds a node's stream
+        # (hub.services.node_fetch).
         with pa.OSFile(str(root / f"{name}.arrow")) as source:
-            tables[name] = pa.ipc.open_file(source).read_all()
+            tables[name] = pa.ipc.open_file(source).read_all().combine_chunks()
     read_s = time.perf_counter() - started
     input_rss = peak_rss_bytes()
     stage(f"link {tables[SIDES[0]].num_rows:,} × {tables[SIDES[1]].num_rows:,}")

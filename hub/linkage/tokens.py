@@ -94,6 +94,11 @@ class AgencyTokens:
         return len(self.pids)
 
 
+def _single_array(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: its only chunk as is (no copy), else the chunks joined."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _fixed_binary_matrix(array: pa.Array, width: int) -> np.ndarray:
     """Bytes of a fixed_size_binary array as an ``(n, width)`` uint8 matrix (null slots
     hold whatever the buffer holds; callers mask them)."""
@@ -107,7 +112,7 @@ def _fixed_binary_matrix(array: pa.Array, width: int) -> np.ndarray:
 
 
 def _token_column(column: pa.ChunkedArray, n_rows: int, name: str) -> TokenColumn:
-    array = column.combine_chunks()
+    array = _single_array(column)
     if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)):
         raise LinkageError(f"column {name} is {array.type}, expected a list of 16-byte tokens")
     values = pc.list_flatten(array)
@@ -188,7 +193,7 @@ def _index(hi: np.ndarray, lo: np.ndarray, parents: np.ndarray, n_rows: int) -> 
 
 
 def _bloom_column(column: pa.ChunkedArray, name: str) -> BloomColumn:
-    array = column.combine_chunks()
+    array = _single_array(column)
     if not pa.types.is_fixed_size_binary(array.type):
         raise LinkageError(f"column {name} is {array.type}, expected fixed-size Bloom filters")
     bits = _fixed_binary_matrix(array, array.type.byte_width)
@@ -264,7 +269,7 @@ def prepare(tables: Mapping[str, pa.Table]) -> tuple[list[AgencyTokens], list[st
     agencies = []
     for agency in sorted(tables):
         table = tables[agency]
-        pids = table.column(PID_COLUMN).combine_chunks()
+        pids = _single_array(table.column(PID_COLUMN))
         if pids.null_count:
             raise LinkageError(f"the token table of {agency} has rows without a pid")
         if len(pc.unique(pids)) != len(pids):

@@ -1,0 +1,54 @@
+"""Reading a node's token stream: every batch kept, held as one chunk per column."""
+
+from __future__ import annotations
+
+import io
+import threading
+from types import SimpleNamespace
+
+import httpx
+import pyarrow as pa
+import pytest
+
+from hub.errors import NodeRequestError
+from hub.services.node_fetch import ARROW_STREAM, _read_stream
+from protocol.encoding import encode_batches
+from protocol.identity import NormalizedIdentity
+from protocol.keys import derive_project_keys, pseudonymous_id
+
+KEYS = derive_project_keys(b"\x21" * 32, b"node-fetch-stream-salt-012345678")
+
+
+def stream_bytes(n: int, batch_size: int) -> tuple[bytes, pa.Table]:
+    records = [
+        (pseudonymous_id(b"\x31" * 32, "P-1", f"R{i}"),
+         NormalizedIdentity(first_name=f"ANNA{'X' * (i % 5)}", last_name="SMITH"))
+        for i in range(n)
+    ]
+    batches = list(encode_batches(records, KEYS, batch_size))
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, batches[0].schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    return sink.getvalue(), pa.Table.from_batches(batches)
+
+
+def read(body: bytes, media: str = ARROW_STREAM):
+    response = httpx.Response(200, headers={"content-type": media}, content=body)
+    target = SimpleNamespace(agency="k12")
+    policy = SimpleNamespace(max_response_bytes=1 << 30)
+    return _read_stream(target, response, policy, threading.Event())
+
+
+def test_token_stream_of_many_batches_is_held_as_one_chunk_per_column() -> None:
+    body, expected = stream_bytes(23, batch_size=5)
+    table, batches, size = read(body)
+    assert batches == 5 and size == len(body)
+    assert all(column.num_chunks == 1 for column in table.columns)
+    assert table.equals(expected)
+
+
+def test_stream_that_is_not_arrow_is_refused_naming_the_node() -> None:
+    with pytest.raises(NodeRequestError, match="k12") as caught:
+        read(b"<html>hello</html>", media="text/html")
+    assert caught.value.code == "bad_token_stream"
