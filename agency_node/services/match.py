@@ -23,14 +23,17 @@ from agency_node.errors import RefusedError
 from agency_node.services import scope
 from agency_node.services.context import NodeServices
 from agency_node.services.gate import Admitted, ReceivedBody, admit
-from agency_node.services.parallel_encoding import DEFAULT_CHUNK_SIZE, encode_batches_parallel
+from agency_node.services.parallel_encoding import (
+    DEFAULT_CHUNK_SIZE,
+    ColumnChunk,
+    encode_column_batches_parallel,
+)
 from agency_node.store.approvals import get_approval, pin_salt, salt_owner
-from agency_node.store.identity_json import identity_from_json
+from agency_node.store.identity_json import identity_columns_from_json
 from agency_node.store.models import Approval
-from agency_node.store.records import iter_record_pages, remember_issued_pids
+from agency_node.store.records import iter_match_pages, remember_issued_pids
 from protocol.canonical import b64url_decode
 from protocol.encoding import DEFAULT_BATCH_SIZE, token_batch_schema
-from protocol.identity import NormalizedIdentity
 from protocol.keys import ProjectKeys, derive_project_keys, pseudonymous_ids
 from protocol.wire import MatchRequest
 
@@ -99,18 +102,23 @@ def stream_tokens(
     issued: list[tuple[str, int]] = []
     counts = {"records": 0, "batches": 0}
 
-    def records() -> Iterator[tuple[str, NormalizedIdentity]]:
+    # Batches of at most min(batch_size, DEFAULT_CHUNK_SIZE) rows: one store page each,
+    # in record order, encoded in one worker process per CPU for large streams.
+    chunk = min(batch_size, DEFAULT_CHUNK_SIZE)
+
+    def chunks() -> Iterator[ColumnChunk]:
         with services.runtime.sessions() as session:
             years = plan.years if services.runtime.settings.node.mapping.year_column else None
-            for page in iter_record_pages(session, years=years):
+            for page in iter_match_pages(session, years=years, page_size=chunk):
                 chosen = [r for r in page if scope.in_cohort(r.attributes, request.scope.cohort)]
+                if not chosen:
+                    continue
                 # One call per page: the pseudonym key's HMAC state is set up once, not per
                 # record (same pids as protocol.keys.pseudonymous_id).
                 pids = pseudonymous_ids(services.pseudonym_key, request.project_id,
                                         [r.record_id for r in chosen])
-                for pid, record in zip(pids, chosen, strict=True):
-                    issued.append((pid, record.id))
-                    yield pid, identity_from_json(record.identity)
+                issued.extend(zip(pids, (r.id for r in chosen), strict=True))
+                yield pids, identity_columns_from_json([r.identity for r in chosen])
 
     def remember(rows: int) -> None:
         # Records are read ahead of the batch being sent (other chunks are being encoded):
@@ -126,10 +134,7 @@ def stream_tokens(
     outcome, reason = "aborted", "client_disconnected"
     try:
         with pa.ipc.new_stream(sink, token_batch_schema()) as writer:
-            # Large streams are encoded in one worker process per CPU, in batches of at
-            # most min(batch_size, DEFAULT_CHUNK_SIZE) rows, in record order.
-            chunk = min(batch_size, DEFAULT_CHUNK_SIZE)
-            for batch in encode_batches_parallel(records(), plan.keys, chunk_size=chunk):
+            for batch in encode_column_batches_parallel(chunks(), plan.keys):
                 # Remember before sending: a pid reaches the hub only once it is recorded.
                 remember(batch.num_rows)
                 writer.write_batch(batch)

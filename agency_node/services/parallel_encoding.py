@@ -227,6 +227,43 @@ def encode_batches_parallel(
     yield from _in_order(_encode_chunk, chunks(), workers)
 
 
+ColumnChunk = tuple[list[str], IdentityColumns]
+
+
+def encode_column_batches_parallel(
+    chunks: Iterable[ColumnChunk],
+    keys: ProjectKeys,
+    workers: int | None = None,
+    *,
+    threshold: int | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Encode records already split into ``(pids, identity columns)`` chunks: one token
+    batch per chunk, in order, each :func:`protocol.encoding.encode_columns` of its chunk
+    (the node's match stream, which reads identities from its store as columns).
+
+    Chunks are read lazily; in this process when there is one worker or fewer than
+    ``threshold`` records (default :data:`PARALLEL_THRESHOLD`) in all.
+    """
+    if workers is None:
+        workers = os.cpu_count() or 1
+    limit = PARALLEL_THRESHOLD if threshold is None else threshold
+    iterator = iter(chunks)
+    head: list[ColumnChunk] = []
+    seen = 0
+    for chunk in iterator:
+        head.append(chunk)
+        seen += len(chunk[0])
+        if seen >= limit:
+            break
+    stream = chain(head, iterator)
+    del head
+    if workers < 2 or seen < limit:
+        for pids, columns in stream:
+            yield encode_columns(pids, columns, keys)
+        return
+    yield from _in_order(_encode_chunk, ((p, c, keys) for p, c in stream), workers)
+
+
 def normalize_and_encode_parallel(
     pids: Sequence[str],
     raw: dict[str, Sequence[object]],

@@ -1,10 +1,13 @@
-"""NormalizedIdentity ⇄ JSON for the ``records.identity`` column."""
+"""NormalizedIdentity ⇄ JSON for the ``records.identity`` column, and JSON → the identity
+columns the encoder reads (a match stream's path: no dataclass per record)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
+from protocol.columns import IdentityColumns
 from protocol.identity import IDENTITY_FIELDS, MissingReason, NormalizedIdentity, Sex
 
 
@@ -35,3 +38,28 @@ def identity_from_json(data: dict[str, Any]) -> NormalizedIdentity:
         last_name_parts=tuple(data.get("last_name_parts", ())),
         problems={k: MissingReason(v) for k, v in data.get("problems", {}).items()},
     )
+
+
+_TEXT_COLUMNS = ("first_name", "middle_name", "last_name", "ssn", "postal_code",
+                 "street_address", "city", "sex")
+
+
+def identity_columns_from_json(identities: Sequence[dict[str, Any]]) -> IdentityColumns:
+    """``IdentityColumns.of([identity_from_json(d) for d in identities])``, without building
+    an identity per record (about 2.5 against 11 µs a record). ``sex`` is stored as its
+    one-letter code, which is what the columns hold; an unknown code is refused as
+    :func:`identity_from_json` refuses it."""
+    columns: dict[str, list[Any]] = {
+        name: [d.get(name) for d in identities] for name in _TEXT_COLUMNS
+    }
+    known_sex = {s.value for s in Sex}
+    for code in columns["sex"]:
+        if code is not None and code not in known_sex:
+            raise ValueError(f"{code!r} is not a valid Sex")
+    fromisoformat = dt.date.fromisoformat
+    columns["dob"] = [None if (v := d.get("dob")) is None else fromisoformat(v)
+                      for d in identities]
+    columns["first_name_canonical"] = [tuple(d.get("first_name_canonical", ()))
+                                       for d in identities]
+    columns["last_name_parts"] = [tuple(d.get("last_name_parts", ())) for d in identities]
+    return IdentityColumns(**columns)

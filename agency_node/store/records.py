@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,6 +55,34 @@ def iter_record_pages(
         last = page[-1].id
         yield page
         session.expunge_all()
+
+
+class MatchRow(NamedTuple):
+    """What a match stream reads of a record: no raw identity, no ORM object."""
+
+    id: int
+    record_id: str
+    identity: dict[str, Any]
+    attributes: dict[str, Any]
+
+
+def iter_match_pages(
+    session: Session, *, years: Collection[int] | None, page_size: int = 5000
+) -> Iterator[list[MatchRow]]:
+    """Like :func:`iter_record_pages`, but only the columns a match stream needs, as plain
+    rows: loading ORM objects (and parsing each record's raw identity) cost more than
+    encoding the record does."""
+    columns = (Record.id, Record.record_id, Record.identity, Record.attributes)
+    last = 0
+    while True:
+        stmt = select(*columns).where(Record.id > last).order_by(Record.id).limit(page_size)
+        if years is not None:
+            stmt = stmt.where(Record.year.in_(sorted(years)))
+        page = [MatchRow(*row) for row in session.execute(stmt)]
+        if not page:
+            return
+        last = page[-1].id
+        yield page
 
 
 def iter_all_records(session: Session) -> Iterator[Record]:

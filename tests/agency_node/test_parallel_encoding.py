@@ -13,9 +13,11 @@ import pytest
 from agency_node.services import parallel_encoding
 from agency_node.services.parallel_encoding import (
     encode_batches_parallel,
+    encode_column_batches_parallel,
     normalize_and_encode_parallel,
 )
-from protocol.encoding import encode_batches
+from protocol.columns import IdentityColumns
+from protocol.encoding import encode_batches, encode_columns
 from protocol.errors import EncodingError
 from protocol.identity import IDENTITY_FIELDS, NormalizedIdentity, Sex
 from protocol.keys import derive_project_keys, pseudonymous_id
@@ -273,3 +275,56 @@ def test_a_multiprocessing_child_that_used_the_pool_exits() -> None:
         child.join()
         pytest.fail("the child hung at exit, joining its idle pool workers")
     assert child.exitcode == 0
+
+
+# -- encode_column_batches_parallel: chunks already in columns (the match stream) --------
+
+
+def column_chunks(sizes: list[int]) -> list[tuple[list[str], IdentityColumns]]:
+    records = identities(sum(sizes), seed=9)
+    out, lo = [], 0
+    for size in sizes:
+        part = records[lo : lo + size]
+        out.append(([p for p, _ in part], IdentityColumns.of([x for _, x in part])))
+        lo += size
+    return out
+
+
+def expected_batches(chunks) -> list[pa.RecordBatch]:
+    return [encode_columns(pids, columns, KEYS) for pids, columns in chunks]
+
+
+@pytest.mark.slow
+def test_column_chunks_in_worker_processes_give_one_batch_each_in_order() -> None:
+    chunks = column_chunks([300, 5, 280, 300, 1])
+    got = list(encode_column_batches_parallel(chunks, KEYS, workers=2, threshold=1))
+    assert [b.num_rows for b in got] == [300, 5, 280, 300, 1]
+    assert all(g.equals(e) for g, e in zip(got, expected_batches(chunks), strict=True))
+
+
+def test_column_chunks_below_the_threshold_stay_in_this_process(monkeypatch) -> None:
+    def no_pool(workers: int):
+        raise AssertionError("no worker process for a small input")
+
+    monkeypatch.setattr(parallel_encoding, "_pool", no_pool)
+    chunks = column_chunks([10, 10, 9])
+    got = list(encode_column_batches_parallel(chunks, KEYS, workers=2, threshold=30))
+    assert all(g.equals(e) for g, e in zip(got, expected_batches(chunks), strict=True))
+
+
+def test_column_chunks_read_lazily_and_survive_dead_workers(monkeypatch) -> None:
+    monkeypatch.setattr(parallel_encoding, "_pool", lambda workers: _DeadPool())
+    read = 0
+
+    def stream():
+        nonlocal read
+        for chunk in column_chunks([10] * 50):
+            read += 1
+            yield chunk
+
+    batches = encode_column_batches_parallel(stream(), KEYS, workers=2, threshold=15)
+    first = next(batches)
+    assert first.num_rows == 10
+    assert read <= 2 + 2 * 2 + 1  # the threshold look-ahead and a bounded window
+    rest = list(batches)
+    assert len(rest) == 49

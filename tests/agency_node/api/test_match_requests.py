@@ -294,3 +294,36 @@ def test_match_request_reusing_another_projects_salt_refused(
     body = wire.match_body(project_id="P-2026-002")  # same salt as P-2026-001
     refusal = _refused(_post(api, wire.signed(body, TYP, hub.signing)), 409, "salt_mismatch")
     assert "another project" in refusal["detail"]
+
+
+@pytest.mark.slow
+def test_match_stream_in_worker_processes_sends_what_one_process_sends(
+    served_node: Path, api: TestClient, hub: object, wire: SimpleNamespace,
+    monkeypatch: pytest.MonkeyPatch, worker_pool,
+) -> None:
+    """Store pages of two records, cohort-filtered, encoded by the worker pool: the same
+    rows as in this process, and every pid sent is remembered."""
+    from agency_node.services import match
+    from agency_node.store.models import IssuedPid
+
+    cohort = {"conditions": [{"kind": "range", "variable": "grade_level", "minimum": 9}]}
+    with NodeRuntime.open(served_node) as runtime:
+        wire.approve_locally(runtime, wire.make_terms(cohort=cohort))
+
+    def stream() -> pa.Table:
+        body = wire.match_body(scope={"cohort": cohort})
+        response = _post(api, wire.signed(body, TYP, hub.signing))
+        assert response.status_code == 200, response.text
+        return pa.ipc.open_stream(io.BytesIO(response.content)).read_all()
+
+    monkeypatch.setattr(match, "DEFAULT_CHUNK_SIZE", 2)
+    in_process = stream()
+    fanned_out = worker_pool()
+    in_workers = stream()
+    assert fanned_out == [2]  # the worker pool really ran
+    assert in_workers.num_rows == 3
+    assert in_workers.to_batches()[0].num_rows <= 2
+    assert in_workers.combine_chunks().equals(in_process.combine_chunks())
+    with NodeRuntime.open(served_node) as runtime, runtime.sessions() as session:
+        remembered = {p.pid for p in session.query(IssuedPid).filter_by(project_id=wire.PROJECT)}
+    assert set(in_workers.column("pid").to_pylist()) <= remembered

@@ -66,7 +66,8 @@ def test_link_writes_every_record_once_with_report(two_files, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_link_in_worker_processes_gives_the_same_clusters(two_files, tmp_path, monkeypatch):
+def test_link_in_worker_processes_gives_the_same_clusters(two_files, tmp_path, monkeypatch,
+                                                         worker_pool):
     """Large files are normalised and encoded in worker processes: the same clusters as
     in this process (keys are random per run, so compare the partitions)."""
     file_a, file_b, a, b = two_files
@@ -77,11 +78,10 @@ def test_link_in_worker_processes_gives_the_same_clusters(two_files, tmp_path, m
         return {frozenset(map(tuple, g.to_numpy())) for _, g in groups}
 
     main(["link", str(file_a), str(file_b), "--out", str(tmp_path / "serial.csv")])
-    monkeypatch.setattr(parallel_encoding, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(parallel_encoding, "DEFAULT_CHUNK_SIZE", 40)
-    monkeypatch.setattr(parallel_encoding.os, "cpu_count", lambda: 2)
+    fanned_out = worker_pool()
     main(["link", str(file_a), str(file_b), "--out", str(tmp_path / "workers.csv")])
-    assert parallel_encoding._POOL  # the worker pool really ran
+    assert fanned_out == [2, 2]  # both files went through the worker pool
     assert partition(tmp_path / "workers.csv") == partition(tmp_path / "serial.csv")
     assert len(pd.read_csv(tmp_path / "workers.csv")) == len(a) + len(b)
 
