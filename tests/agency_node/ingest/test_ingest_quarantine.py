@@ -56,6 +56,8 @@ def bytes_node(tmp_path: Path, make_node: Callable[..., Path]) -> Callable[[byte
          "undecodable"),
         (b"K12-0009,Ann\x00,,Lee,2001-01-01,F,,,2019,9,3.0,no,P9\r\n", "first_name",
          "undecodable"),
+        (b"K12-0009,Ann\x0b,,Lee,2001-01-01,F,,,2019,9,3.0,no,P9\r\n", "first_name",
+         "undecodable"),
         (b"K12-0009," + b"A" * 20_000 + b",,Lee,2001-01-01,F,,,2019,9,3.0,no,P9\r\n",
          "first_name", "field_too_long"),
         (b"K12-0009,,,,not a date,?,000-00-0000,,2019,9,3.0,no,P9\r\n", "*", "no_identity"),
@@ -66,7 +68,8 @@ def bytes_node(tmp_path: Path, make_node: Callable[..., Path]) -> Callable[[byte
         (b"K12-0009,Ann,,Lee,2001-01-01,F,,,last year,9,3.0,no,P9\r\n", "school_year",
          "bad_year"),
     ],
-    ids=["missing_id", "duplicate_id", "ragged", "undecodable", "nul_byte", "too_long",
+    ids=["missing_id", "duplicate_id", "ragged", "undecodable", "nul_byte", "vertical_tab",
+         "too_long",
          "no_identity", "bad_integer", "bad_boolean", "bad_year"],
 )
 def test_ingest_quarantines_bad_row_with_reason(
@@ -87,6 +90,16 @@ def test_ingest_cp1252_fallback_loaded_and_recorded(bytes_node: Callable[[bytes]
     assert summary.encoding_fallbacks == {"cp1252": 1}
     assert records["K12-0002"].encoding == "cp1252"
     assert records["K12-0002"].identity["first_name"] == "JOSE"
+
+
+def test_ingest_utf8_accents_and_tabs_load_as_utf8(bytes_node: Callable[[bytes], Path]) -> None:
+    row = "K12-0002,\"Mar\tía\",,Muñoz,2001-01-01,F,,,2019,9,3.0,no,P2\r\n".encode()
+    summary, quarantine, records = _ingest(bytes_node(HEADER + GOOD + row))
+    assert quarantine == []
+    assert summary.encoding_fallbacks == {}
+    assert records["K12-0002"].encoding == "utf-8"
+    assert records["K12-0002"].identity["first_name"] == "MARIA"
+    assert records["K12-0002"].identity["last_name"] == "MUNOZ"
 
 
 def test_ingest_strict_loads_nothing_on_a_bad_row(bytes_node: Callable[[bytes], Path]) -> None:
