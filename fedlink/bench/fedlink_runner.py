@@ -2,9 +2,10 @@
 
 Records go through what a node runs — :func:`protocol.normalize.normalize_identity` at
 ingest, then per match request :func:`protocol.keys.pseudonymous_ids` and
-:func:`agency_node.services.parallel_encoding.encode_batches_parallel` (what the node's
-match handler, ``agency_node.services.match``, streams: one worker process per CPU once a
-stream holds 20,000 records or more, in this process below that) — and the token tables
+:func:`agency_node.services.parallel_encoding.encode_batches_parallel` (the node's worker
+pool: one process per CPU once a stream holds 20,000 records or more, in this process
+below that; the match handler, ``agency_node.services.match``, hands the same pool its
+store pages as columns, which the bench does not time) — and the token tables
 go to :func:`hub.linkage.link` with its
 default :class:`~hub.linkage.LinkageConfig`, all agencies in one multi-agency run. The
 clusters are scored per agency pair by :func:`hub.linkage.evaluate.pairwise_scores`.
