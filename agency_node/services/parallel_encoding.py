@@ -3,12 +3,14 @@
 Encoding is CPU-bound Python (normalisation, one keyed BLAKE2b per token, ~13 tokens per
 record), so one process uses one core of a node; records are independent, so the stream
 is cut into chunks that worker processes encode, and the batches come back in input
-order. Two entry points:
+order. Three entry points, on one ordered fan-out:
 
-- :func:`encode_batches_parallel`: ``(pid, identity)`` records already normalised (the
-  node's match stream, whose identities were normalised at ingest). Exactly what
-  :func:`protocol.encoding.encode_batches` gives for the same records (same rows, same
-  bytes), only cut into batches of at most ``chunk_size`` rows.
+- :func:`encode_column_batches_parallel`: ``(pids, identity columns)`` chunks, one batch
+  each (the node's match stream, which reads its store a page at a time as columns).
+- :func:`encode_batches_parallel`: ``(pid, identity)`` records already normalised, cut
+  into such chunks. Exactly what :func:`protocol.encoding.encode_batches` gives for the
+  same records (same rows, same bytes), only cut into batches of at most ``chunk_size``
+  rows.
 - :func:`normalize_and_encode_parallel`: raw clear-text columns (``fedlink link``, which
   has no ingest step). Each worker normalises its chunk with
   :func:`protocol.normalize.normalize_identity` and encodes it, so normalisation runs on
@@ -45,7 +47,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 import pyarrow as pa
 
 from protocol.columns import IdentityColumns
-from protocol.encoding import Record, encode_batches, encode_columns
+from protocol.encoding import Record, encode_columns
 from protocol.identity import IDENTITY_FIELDS
 from protocol.keys import ProjectKeys
 from protocol.normalize import NormalizationOptions, normalize_identity
@@ -189,6 +191,8 @@ def _check_chunk_size(chunk_size: int) -> None:
 
 # -- entry points ------------------------------------------------------------------------
 
+ColumnChunk = tuple[list[str], IdentityColumns]
+
 
 def encode_batches_parallel(
     records: Iterable[Record],
@@ -207,27 +211,16 @@ def encode_batches_parallel(
     :class:`protocol.errors.EncodingError` as :func:`protocol.encoding.encode_batch` does.
     """
     _check_chunk_size(chunk_size)
-    if workers is None:
-        workers = os.cpu_count() or 1
     iterator = iter(records)
-    head = list(islice(iterator, max(threshold, 1)))
-    if workers < 2 or len(head) < threshold:
-        yield from encode_batches(chain(head, iterator), keys, chunk_size)
-        return
-    stream = chain(head, iterator)
-    del head
 
-    def chunks() -> Iterator[tuple[list[str], IdentityColumns, ProjectKeys]]:
+    def chunks() -> Iterator[ColumnChunk]:
         # Pids and identity columns: plain lists pickle several times faster than the
         # identity dataclasses, and the worker need not rebuild them.
-        while records_chunk := list(islice(stream, chunk_size)):
+        while records_chunk := list(islice(iterator, chunk_size)):
             pids = [pid for pid, _ in records_chunk]
-            yield pids, IdentityColumns.of([x for _, x in records_chunk]), keys
+            yield pids, IdentityColumns.of([x for _, x in records_chunk])
 
-    yield from _in_order(_encode_chunk, chunks(), workers)
-
-
-ColumnChunk = tuple[list[str], IdentityColumns]
+    yield from encode_column_batches_parallel(chunks(), keys, workers, threshold=threshold)
 
 
 def encode_column_batches_parallel(
