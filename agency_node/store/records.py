@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -40,19 +40,29 @@ def count_records(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Record)) or 0
 
 
+def _keyset_pages(
+    stmt: Select[Any], *, years: Collection[int] | None, page_size: int,
+    fetch: Callable[[Select[Any]], list[Any]],
+) -> Iterator[list[Any]]:
+    """The rows of ``stmt`` (which selects from ``records``) in primary-key order, one
+    short query per page (no long-held cursor); ``fetch`` runs one page's query."""
+    if years is not None:
+        stmt = stmt.where(Record.year.in_(sorted(years)))
+    last = 0
+    while True:
+        page = fetch(stmt.where(Record.id > last).order_by(Record.id).limit(page_size))
+        if not page:
+            return
+        last = page[-1].id
+        yield page
+
+
 def iter_record_pages(
     session: Session, *, years: Collection[int] | None, page_size: int = 5000
 ) -> Iterator[list[Record]]:
     """Records in primary-key order, one short query per page (no long-held cursor)."""
-    last = 0
-    while True:
-        stmt = select(Record).where(Record.id > last).order_by(Record.id).limit(page_size)
-        if years is not None:
-            stmt = stmt.where(Record.year.in_(sorted(years)))
-        page = list(session.scalars(stmt))
-        if not page:
-            return
-        last = page[-1].id
+    for page in _keyset_pages(select(Record), years=years, page_size=page_size,
+                              fetch=lambda stmt: list(session.scalars(stmt))):
         yield page
         session.expunge_all()
 
@@ -72,17 +82,9 @@ def iter_match_pages(
     """Like :func:`iter_record_pages`, but only the columns a match stream needs, as plain
     rows: loading ORM objects (and parsing each record's raw identity) cost more than
     encoding the record does."""
-    columns = (Record.id, Record.record_id, Record.identity, Record.attributes)
-    last = 0
-    while True:
-        stmt = select(*columns).where(Record.id > last).order_by(Record.id).limit(page_size)
-        if years is not None:
-            stmt = stmt.where(Record.year.in_(sorted(years)))
-        page = [MatchRow(*row) for row in session.execute(stmt)]
-        if not page:
-            return
-        last = page[-1].id
-        yield page
+    stmt = select(Record.id, Record.record_id, Record.identity, Record.attributes)
+    yield from _keyset_pages(stmt, years=years, page_size=page_size,
+                             fetch=lambda page: [MatchRow(*row) for row in session.execute(page)])
 
 
 def iter_all_records(session: Session) -> Iterator[Record]:
