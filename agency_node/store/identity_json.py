@@ -42,6 +42,7 @@ def identity_from_json(data: dict[str, Any]) -> NormalizedIdentity:
 
 _TEXT_COLUMNS = ("first_name", "middle_name", "last_name", "ssn", "postal_code",
                  "street_address", "city", "sex")
+_SEX_CODES = frozenset(s.value for s in Sex)
 
 
 def identity_columns_from_json(identities: Sequence[dict[str, Any]]) -> IdentityColumns:
@@ -52,9 +53,8 @@ def identity_columns_from_json(identities: Sequence[dict[str, Any]]) -> Identity
     columns: dict[str, list[Any]] = {
         name: [d.get(name) for d in identities] for name in _TEXT_COLUMNS
     }
-    known_sex = {s.value for s in Sex}
     for code in columns["sex"]:
-        if code is not None and code not in known_sex:
+        if code is not None and code not in _SEX_CODES:
             raise ValueError(f"{code!r} is not a valid Sex")
     fromisoformat = dt.date.fromisoformat
     columns["dob"] = [None if (v := d.get("dob")) is None else fromisoformat(v)

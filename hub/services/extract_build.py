@@ -173,7 +173,7 @@ def start_extract(session: Session, ctx: HubContext, caller: Caller, *, project_
                                     code="agency_not_enrolled")
             node_keys[agency] = (row.signing_kid, row.signing_public_key)
             try:
-                urls[agency] = node_url(ctx.settings, row.url if row else "")
+                urls[agency] = node_url(ctx.settings, row.url)
             except ConfigError as exc:
                 raise ConflictError(str(exc), code="insecure_node_url") from None
             catalog[agency] = {v.name: {"description": v.description, "type": v.type,
