@@ -29,11 +29,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from protocol import PROTOCOL_VERSION
-from protocol.bloom import BLOOM_BYTES, BLOOM_FIELDS, MIN_MIDDLE_NAME_LETTERS, bloom_encode_many
+from protocol.bloom import BLOOM_FIELDS, MIN_MIDDLE_NAME_LETTERS, bloom_encode_many
 from protocol.columns import IdentityColumns
 from protocol.errors import EncodingError
 from protocol.identity import NormalizedIdentity
 from protocol.keys import PSEUDONYM_BYTES, ProjectKeys
+from protocol.salted_bloom import (
+    HOUSEHOLD_FIELDS,
+    SALT_SUFFIXES,
+    SALTED_BLOOM_BYTES,
+    dob_salt,
+    house_salt,
+    salted_field_filters,
+    street_salt,
+)
+from protocol.token_padding import dummy_key, fixed_length, pid_bytes
+from protocol.token_parts import house_number_part, street_prefix_part
 from protocol.tokens import (
     BLOCKING_KEY_RULES,
     MATCH_KEY_RULES,
@@ -44,10 +55,12 @@ from protocol.tokens import (
 )
 
 DEFAULT_BATCH_SIZE: Final = 50_000
+#: Names what a batch holds (``docs/privacy.md``); in every batch's schema metadata.
+ENCODING: Final = "fedlink/2 salted constant-weight bloom, fixed-length token lists"
 _PID_PATTERN: Final = f"^[0-9a-f]{{{2 * PSEUDONYM_BYTES}}}$"
 _TOKEN_TYPE: Final = pa.binary(TOKEN_BYTES)
-_TOKEN_LIST_TYPE: Final = pa.list_(pa.field("item", _TOKEN_TYPE, nullable=False))
-_BLOOM_TYPE: Final = pa.binary(BLOOM_BYTES)
+TOKEN_LIST_TYPE: Final = pa.list_(pa.field("item", _TOKEN_TYPE, nullable=False))
+_BLOOM_TYPE: Final = pa.binary(SALTED_BLOOM_BYTES)
 
 Record = tuple[str, NormalizedIdentity]
 
@@ -55,23 +68,30 @@ Record = tuple[str, NormalizedIdentity]
 def token_batch_schema() -> pa.Schema:
     """The Arrow schema of every token batch; its metadata carries the protocol version."""
     fields = [pa.field("pid", pa.string(), nullable=False)]
-    fields += [pa.field(f"mk_{r}", _TOKEN_LIST_TYPE, nullable=False) for r in MATCH_KEY_RULES]
-    fields += [pa.field(f"bk_{r}", _TOKEN_LIST_TYPE, nullable=False) for r in BLOCKING_KEY_RULES]
+    fields += [pa.field(f"mk_{r}", TOKEN_LIST_TYPE, nullable=False) for r in MATCH_KEY_RULES]
+    fields += [pa.field(f"bk_{r}", TOKEN_LIST_TYPE, nullable=False) for r in BLOCKING_KEY_RULES]
     fields += [pa.field(f"bf_{f}", _BLOOM_TYPE, nullable=True) for f in BLOOM_FIELDS]
+    fields += [
+        pa.field(f"bf_{f}{suffix}", _BLOOM_TYPE, nullable=True)
+        for suffix in SALT_SUFFIXES
+        for f in HOUSEHOLD_FIELDS
+    ]
     return pa.schema(
         fields,
         metadata={
             "fedlink.protocol_version": PROTOCOL_VERSION,
             "fedlink.token_bytes": str(TOKEN_BYTES),
-            "fedlink.bloom_bytes": str(BLOOM_BYTES),
+            "fedlink.bloom_bytes": str(SALTED_BLOOM_BYTES),
             # The token PRF: a hub refuses a stream whose metadata differs, so a node still
             # on another construction fails loudly instead of silently matching nothing.
             "fedlink.token_prf": TOKEN_PRF,
+            # The encoding: a hub refuses batches of the field-level filters it replaced.
+            "fedlink.encoding": ENCODING,
         },
     )
 
 
-def _address(street: str | None, postal_code: str | None, city: str | None) -> str | None:
+def address_value(street: str | None, postal_code: str | None, city: str | None) -> str | None:
     """The address string Bloom-encoded: street and ZIP (city when there is no ZIP).
 
     A street is required: ZIP or city alone is an area, not an address. The ZIP tells apart
@@ -84,12 +104,12 @@ def _address(street: str | None, postal_code: str | None, city: str | None) -> s
     return f"{street} {area}" if area else street
 
 
-def _middle(middle: str | None) -> str | None:
+def middle_value(middle: str | None) -> str | None:
     """The middle name Bloom-encoded: only a full one (an initial is not compared)."""
     return middle if middle and len(middle) >= MIN_MIDDLE_NAME_LETTERS else None
 
 
-def _token_column(rule_tokens: RuleTokens) -> pa.ListArray:
+def token_column(rule_tokens: RuleTokens) -> pa.ListArray:
     """``list<fixed_size_binary(16)>`` built straight from the concatenated tokens."""
     counts = rule_tokens.counts
     offsets = np.zeros(len(counts) + 1, dtype=np.int32)
@@ -97,11 +117,12 @@ def _token_column(rule_tokens: RuleTokens) -> pa.ListArray:
     values = pa.FixedSizeBinaryArray.from_buffers(
         _TOKEN_TYPE, int(offsets[-1]), [None, pa.py_buffer(rule_tokens.tokens)]
     )
-    return cast(pa.ListArray, pa.ListArray.from_arrays(offsets, values, type=_TOKEN_LIST_TYPE))
+    return cast(pa.ListArray, pa.ListArray.from_arrays(offsets, values, type=TOKEN_LIST_TYPE))
 
 
-def _bloom_column(field: str, values: Sequence[str | None], keys: ProjectKeys) -> pa.Array:
-    filters, present = bloom_encode_many(field, values, keys)
+def filter_column(filters: np.ndarray, present: np.ndarray) -> pa.Array:
+    """``(n, SALTED_BLOOM_BYTES)`` filters and their flags as a nullable Arrow column."""
+    values = present
     validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
     return pa.FixedSizeBinaryArray.from_buffers(
         _BLOOM_TYPE,
@@ -119,7 +140,7 @@ def _check_pids(pids: pa.Array) -> None:
         )
 
 
-def _pid_array(pids: Sequence[str]) -> pa.Array:
+def pid_array(pids: Sequence[str]) -> pa.Array:
     try:
         array = pa.array(pids, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
@@ -131,22 +152,39 @@ def _pid_array(pids: Sequence[str]) -> pa.Array:
 def _encode(
     pids: Sequence[str], batch: IdentityColumns, keys: ProjectKeys, encoder: TokenEncoder
 ) -> pa.RecordBatch:
-    pid_array = _pid_array(pids)
-    if len(pid_array) != batch.rows:
+    pid_array_ = pid_array(pids)
+    if len(pid_array_) != batch.rows:
         raise EncodingError("pids and identities must have the same length")
     match, blocking = encoder.encode_columns(batch)
-    columns: list[pa.Array] = [pid_array]
-    columns += [_token_column(t) for t in match]
-    columns += [_token_column(t) for t in blocking]
+    pids_raw = pid_bytes(pids)
+    dummies = dummy_key(keys.match_token_key)
+    columns: list[pa.Array] = [pid_array_]
+    columns += [
+        token_column(fixed_length(rule, tokens, pids_raw, dummies))
+        for rule, tokens in zip((*MATCH_KEY_RULES, *BLOCKING_KEY_RULES), (*match, *blocking),
+                                strict=True)
+    ]
     field_values: dict[str, list[str | None]] = {
         "first_name": batch.first_name,
         "last_name": batch.last_name,
-        "address": list(map(_address, batch.street_address, batch.postal_code, batch.city)),
-        "middle_name": list(map(_middle, batch.middle_name)),
+        "address": list(map(address_value, batch.street_address, batch.postal_code, batch.city)),
+        "middle_name": list(map(middle_value, batch.middle_name)),
         # The first name again, under the last-name key (see protocol.bloom).
         "first_name_as_last": batch.first_name,
     }
-    columns += [_bloom_column(f, field_values[f], keys) for f in BLOOM_FIELDS]
+    dob_salts = list(map(dob_salt, batch.dob))
+    columns += [
+        filter_column(*salted_field_filters(f, field_values[f], dob_salts, keys))
+        for f in BLOOM_FIELDS
+    ]
+    houses = list(map(house_number_part, batch.street_address))
+    streets = list(map(street_prefix_part, batch.street_address))
+    for salt_of in (house_salt, street_salt):
+        salts = list(map(salt_of, batch.postal_code, houses, streets))
+        columns += [
+            filter_column(*salted_field_filters(f, field_values[f], salts, keys))
+            for f in HOUSEHOLD_FIELDS
+        ]
     return pa.RecordBatch.from_arrays(columns, schema=token_batch_schema())
 
 

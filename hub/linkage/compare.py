@@ -29,6 +29,7 @@ import numpy as np
 from hub.linkage.candidates import concat_ranges
 from hub.linkage.config import BLOOM_PREFIX, MATCH_KEY_PREFIX, LinkageConfig
 from hub.linkage.tokens import AgencyTokens, BloomColumn, TokenColumn
+from protocol.salted_bloom import SALT_SUFFIXES
 
 KEY_LEVELS = ("missing", "disagree", "agree")
 #: Bloom columns compared only across fields: the first name under the last-name key
@@ -82,7 +83,7 @@ def feature_specs(keys: list[str], blooms: list[str], config: LinkageConfig) -> 
     specs.extend(
         FeatureSpec(b, "bloom", labels)
         for b in blooms
-        if b.startswith(BLOOM_PREFIX) and b != FIRST_AS_LAST
+        if b.startswith(BLOOM_PREFIX) and b != FIRST_AS_LAST and not b.endswith(SALT_SUFFIXES)
     )
     if FIRST_AS_LAST in blooms and LAST_NAME in blooms:
         specs.extend(FeatureSpec(name, "bloom_cross", labels) for name in SWAP_FEATURES)
@@ -173,6 +174,34 @@ def dice_scores(
     return scores, both
 
 
+def salted_scores(
+    left: AgencyTokens,
+    right: AgencyTokens,
+    columns: tuple[str, str],
+    left_rows: np.ndarray,
+    right_rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dice per pair of one field, the best over the salts both records were encoded under.
+
+    A field's filters are salted by the record's date of birth (``bf_<field>``) and, for
+    names, also by its household (``bf_<field>__home``, ``protocol.salted_bloom``). Two
+    records' filters under one salt compare only when they share that salt; under
+    different salts they score like unrelated values (about 0.2), so the best of the
+    two salts is the field's similarity. Present: present under either salt.
+    """
+    column_l, column_r = columns
+    scores, present = dice_scores(left.blooms[column_l], right.blooms[column_r],
+                                  left_rows, right_rows)
+    for suffix in SALT_SUFFIXES:
+        alt_l, alt_r = column_l + suffix, column_r + suffix
+        if alt_l in left.blooms and alt_r in right.blooms:
+            other, other_present = dice_scores(left.blooms[alt_l], right.blooms[alt_r],
+                                               left_rows, right_rows)
+            np.maximum(scores, other, out=scores)
+            present |= other_present
+    return scores, present
+
+
 def bloom_levels(scores: np.ndarray, present: np.ndarray, dice_levels: tuple[float, ...]):
     """Dice scores → levels: 0 missing, 1 below the lowest threshold, … up to the highest."""
     thresholds = np.asarray(sorted(dice_levels))
@@ -205,8 +234,7 @@ def compare_pairs(
         lr, rr = left_rows[start:stop], right_rows[start:stop]
         for f, spec in enumerate(specs):
             if spec.kind in ("bloom", "bloom_cross"):
-                column_l, column_r = spec.columns
-                s, present = dice_scores(left.blooms[column_l], right.blooms[column_r], lr, rr)
+                s, present = salted_scores(left, right, spec.columns, lr, rr)
                 levels[start:stop, f] = bloom_levels(s, present, config.dice_levels)
             elif non_candidates is None:
                 levels[start:stop, f] = key_levels(

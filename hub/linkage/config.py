@@ -91,7 +91,12 @@ class LinkageConfig:
     max_block: int = 500
     bloom_max_block: int = 20
     max_candidates: int = 100_000_000
-    bloom_blocking: tuple[str, ...] = ("bf_address", "bf_first_name+bf_last_name")
+    bloom_blocking: tuple[str, ...] = (
+        "bf_address",
+        "bf_first_name+bf_last_name",
+        "bf_first_name__house+bf_last_name__house",
+        "bf_first_name__street+bf_last_name__street",
+    )
     dice_levels: tuple[float, ...] = (0.95, 0.85, 0.7, 0.5)
     threshold: float = 0.5
     method: Literal["em", "ecm"] = "em"
@@ -99,7 +104,7 @@ class LinkageConfig:
     compare_blocking_keys: bool = True
     u_source: Literal["random", "candidates"] = "random"
     u_sample: int = 500_000
-    term_frequency: bool = True
+    term_frequency: bool = False
     seed: int = 0
     one_to_one: bool = True
     em_max_iter: int = 500

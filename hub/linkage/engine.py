@@ -29,7 +29,7 @@ from hub.linkage.em import (
     pack_levels,
     probability,
 )
-from hub.linkage.features import field_features
+from hub.linkage.features import field_features, merge_unsalted, unsalted_as_missing
 from hub.linkage.frequency import tf_adjustments
 from hub.linkage.report import PairOutcome, build_report
 from hub.linkage.tokens import AgencyTokens, bloom_key, prepare
@@ -125,11 +125,13 @@ def link(
         sample = None
         if config.u_source == "random":
             sample = _random_sample(agencies, pairs, found, levels_of, config)
+            sample = PairSample(merge_unsalted(sample.patterns, specs), sample.weights)
+        fitted = merge_unsalted(patterns, specs)
         model, _ = fit_em(
-            patterns,
+            fitted,
             counts,
             specs,
-            initial_posterior(patterns, specs),
+            initial_posterior(fitted, specs),
             sample=sample,
             max_iter=config.em_max_iter,
             tol=config.em_tol,
@@ -137,7 +139,7 @@ def link(
     report_progress("fit", 1, 1)
     t = lap("fit", t)
 
-    weights = model.match_weight(patterns)[inverse]
+    weights = model.match_weight(unsalted_as_missing(patterns, specs))[inverse]
     if config.term_frequency and config.method == "em":
         weights = weights + tf_adjustments(agencies, pairs, found, patterns[inverse], model)
     outcomes = _assign(agencies, pairs, found, weights, config)

@@ -79,6 +79,8 @@ NAME_BLOOMS = {"first_name": "bf_first_name", "last_name": "bf_last_name"}
 #: The cross comparisons that show the same two names written in each other's field.
 SWAPPED_NAMES = {"first_name": "swap:first_last", "last_name": "swap:last_first"}
 ADDRESS_BLOOM = "bf_address"
+#: The level of a salted filter scoring low for a pair not known to share its salt.
+UNSALTED_LEVEL = "dissimilar or other salt"
 EXACT_LEVELS = ("unknown", "differs", "same")
 #: The birth date seen only through an either-name rule (a name prefix and the date in
 #: common, neither name known to agree) is its own level: such a rule can show "same" but
@@ -181,12 +183,14 @@ def field_features(raw: list[FeatureSpec]) -> FieldFeatures:
     specs: list[FeatureSpec] = []
     for field, column in NAME_BLOOMS.items():
         if column in blooms:
-            specs.append(FeatureSpec(field, "field", blooms[column].levels))
+            specs.append(FeatureSpec(field, "field", with_salt_level(blooms[column].levels)))
     if ADDRESS_BLOOM in blooms:
-        specs.append(FeatureSpec("address", "field", blooms[ADDRESS_BLOOM].levels))
+        specs.append(
+            FeatureSpec("address", "field", with_salt_level(blooms[ADDRESS_BLOOM].levels))
+        )
     for name, spec in blooms.items():
         if name not in (*NAME_BLOOMS.values(), ADDRESS_BLOOM):
-            passthrough.append(spec)
+            passthrough.append(FeatureSpec(name, "bloom", with_salt_level(spec.levels)))
     for field in RULE_FIELDS:
         if field in parts_seen and (field not in DATE_PARTS or "dob" in parts_seen):
             levels = EXACT_LEVELS
@@ -333,14 +337,17 @@ def derive_levels(
     ev = _Evidence(col, raw)
     result = np.zeros((len(raw_levels), len(specs)), dtype=np.int8)
     dob = ev.read("dob", ev.same_any("dob")) if any(s.name == "dob" for s in specs) else None
+    dob_shared, any_shared = _shared_salts(col, ev)
     names = _name_levels(col, ev, specs)
     for k, spec in enumerate(specs):
-        if spec.kind != "field":
+        if spec.kind == "bloom":
+            result[:, k] = _salt_levels(col[spec.name], any_shared)
+        elif spec.kind != "field":
             result[:, k] = col[spec.name]
         elif spec.name in NAME_BLOOMS:
-            result[:, k] = names[spec.name]
+            result[:, k] = _salt_levels(names[spec.name], any_shared)
         elif spec.name == "address":
-            result[:, k] = col[ADDRESS_BLOOM]
+            result[:, k] = _salt_levels(col[ADDRESS_BLOOM], dob_shared)
         elif spec.name == "dob" and spec.levels == DOB_LEVELS:
             result[:, k] = _dob_levels(ev, dob, names)
         elif spec.name == "dob":
@@ -353,6 +360,73 @@ def derive_levels(
                 level[col[ADDRESS_BLOOM] > 0] = 0
             result[:, k] = level
     return result
+
+
+def _shared_salts(col: dict[str, np.ndarray], ev: _Evidence) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs known to share the birth-date salt, and pairs known to share any salt of the
+    name filters (``protocol.salted_bloom``), from the rules that agreed.
+
+    A rule holding the whole birth date agreed (through any name form): the dates are
+    equal up to a day/month swap, which the salt ignores. ``initial_street_zip`` agreed:
+    same ZIP and street prefix (the street salt). ``prefixes_house`` agreed and a rule
+    holding the ZIP agreed: same ZIP and house number (the house salt).
+    """
+    dob = ev.same_any("dob") | ev.same_through_one_name("dob")
+    shared = dob.copy()
+    street = col.get(BLOCKING_KEY_PREFIX + "initial_street_zip")
+    if street is not None:
+        shared |= street == 2
+    house = col.get(BLOCKING_KEY_PREFIX + "prefixes_house")
+    if house is not None:
+        shared |= (house == 2) & ev.same_any("postal_code")
+    return dob, shared
+
+
+def _salt_levels(level: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """A salted filter's Dice level split by what the hub knows of the salt: "dissimilar"
+    where the two records are known to share a salt, "dissimilar or not comparable"
+    (:data:`UNSALTED_LEVEL`) where they are not — filters under different salts score
+    like unrelated values, so a low score there is much weaker evidence. Levels above
+    the lowest band can only come from a shared salt (or, rarely, chance): shifted up."""
+    out = np.where(level >= 1, level + 1, 0).astype(np.int8)
+    out[(level == 1) & ~shared] = 1
+    return out
+
+
+def is_salted(spec: FeatureSpec) -> bool:
+    """A feature read from salted filters (it carries :data:`UNSALTED_LEVEL`)."""
+    return UNSALTED_LEVEL in spec.levels
+
+
+def merge_unsalted(patterns: np.ndarray, specs: list[FeatureSpec]) -> np.ndarray:
+    """Patterns as the model is *fitted*: :data:`UNSALTED_LEVEL` counted as "dissimilar".
+
+    Random pairs almost never share a salt; fitted on their own, the two levels would tell
+    the model that "dissimilar under a shared salt" never happens to a non-match, and a
+    shared salt (a shared birth date) would be counted as evidence a second time.
+    """
+    out = patterns.copy()
+    for k, spec in enumerate(specs):
+        if is_salted(spec):
+            column = out[:, k]
+            column[column == 1] = 2
+    return out
+
+
+def unsalted_as_missing(patterns: np.ndarray, specs: list[FeatureSpec]) -> np.ndarray:
+    """Patterns as pairs are *scored*: :data:`UNSALTED_LEVEL` is no evidence (missing),
+    since the two filters may not be comparable at all."""
+    out = patterns.copy()
+    for k, spec in enumerate(specs):
+        if is_salted(spec):
+            column = out[:, k]
+            column[column == 1] = 0
+    return out
+
+
+def with_salt_level(levels: tuple[str, ...]) -> tuple[str, ...]:
+    """A Bloom feature's level labels with :data:`UNSALTED_LEVEL` after "missing"."""
+    return (levels[0], UNSALTED_LEVEL, *levels[1:])
 
 
 def _dob_levels(ev: _Evidence, dob: np.ndarray, names: dict[str, np.ndarray]) -> np.ndarray:
@@ -382,7 +456,8 @@ def _name_levels(
     for spec in specs:
         if spec.kind == "field" and spec.name in NAME_BLOOMS:
             level = col[NAME_BLOOMS[spec.name]].copy()
-            level[ev.same_any(spec.name)] = spec.n_levels - 1
+            # The raw Dice level's top (the field spec also has the unsalted level).
+            level[ev.same_any(spec.name)] = spec.n_levels - 1 - is_salted(spec)
             levels[spec.name] = level
     if len(levels) == len(NAME_BLOOMS) and all(c in col for c in SWAPPED_NAMES.values()):
         first, last = (col[SWAPPED_NAMES[f]] for f in ("first_name", "last_name"))

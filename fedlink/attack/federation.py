@@ -1,0 +1,188 @@
+"""One research project as a curious hub receives it, with the truth kept apart.
+
+:func:`build_federation` draws a synthetic state (:func:`fedlink.synth.generate`),
+normalises every agency's records as the node's ingest does
+(:func:`protocol.normalize.normalize_identity`), and encodes them with **random** project
+keys and random pseudonyms through the encoder of a *scheme*:
+
+- ``"legacy"``: :func:`protocol.encoding_legacy.encode_columns_legacy` (the field-level
+  XOR-folded Bloom filters and unpadded token lists; falls back to
+  :func:`protocol.encoding.encode_columns` on a tree that does not have the legacy module);
+- ``"current"``: :func:`protocol.encoding.encode_columns`, whatever it ships today.
+
+The keys are drawn from ``os.urandom`` and dropped: nothing an attack receives can
+reproduce them. The truth (the normalised values the encoder saw) is a separate frame per
+agency, row-aligned with that agency's token table, and is used only for scoring.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+
+from fedlink.bench.datasets import as_strings, raw_rows
+from protocol.bloom import MIN_MIDDLE_NAME_LETTERS
+from protocol.columns import IdentityColumns
+from protocol.identity import NormalizedIdentity
+from protocol.keys import ProjectKeys, derive_project_keys
+from protocol.normalize import NormalizationOptions, normalize_identity
+
+#: ``encoder(pids, columns, keys) -> token batch``: one scheme's node-side encoder.
+Encoder = Callable[[Sequence[str], IdentityColumns, ProjectKeys], pa.RecordBatch]
+
+SCHEMES: tuple[str, ...] = ("legacy", "current")
+
+#: Truth columns kept per record (never inside a token table).
+TRUTH_COLUMNS: tuple[str, ...] = (
+    "first_name",
+    "last_name",
+    "middle_name",
+    "address",
+    "dob",
+    "sex",
+    "nickname",
+    "compound_surname",
+    "has_ssn",
+)
+
+
+def encoder_for(scheme: str) -> Encoder:
+    """The node-side encoder of ``scheme`` (``legacy`` or ``current``).
+
+    Raises ``ValueError`` for another name.
+    """
+    if scheme == "legacy":
+        try:
+            from protocol.encoding_legacy import encode_columns_legacy
+        except ImportError:  # a tree where today's encoding still is the legacy one
+            from protocol.encoding import encode_columns
+
+            return encode_columns
+        return encode_columns_legacy
+    if scheme == "current":
+        from protocol.encoding import encode_columns
+
+        return encode_columns
+    raise ValueError(f"unknown scheme {scheme!r}: choose one of {', '.join(SCHEMES)}")
+
+
+def random_keys() -> ProjectKeys:
+    """Fresh project keys from a random federation secret and salt (never stored)."""
+    return derive_project_keys(os.urandom(32), os.urandom(32))
+
+
+def random_pids(count: int) -> list[str]:
+    """``count`` random pseudonyms (32 lower-case hex digits, as the nodes ship)."""
+    return [os.urandom(16).hex() for _ in range(count)]
+
+
+def address_value(identity: NormalizedIdentity) -> str | None:
+    """The address string exactly as the encoder builds it: street and ZIP (city when
+    there is no ZIP), ``None`` without a street."""
+    street = identity.street_address
+    if not street:
+        return None
+    area = identity.postal_code or identity.city
+    return f"{street} {area}" if area else street
+
+
+def middle_value(identity: NormalizedIdentity) -> str | None:
+    """The middle name as the encoder's filter sees it: only a full one (≥ 2 letters)."""
+    middle = identity.middle_name
+    return middle if middle and len(middle) >= MIN_MIDDLE_NAME_LETTERS else None
+
+
+def truth_frame(identities: Sequence[NormalizedIdentity]) -> pd.DataFrame:
+    """The ground truth of each identity (:data:`TRUTH_COLUMNS`), row-aligned."""
+    rows = [
+        (
+            x.first_name,
+            x.last_name,
+            middle_value(x),
+            address_value(x),
+            x.dob,
+            None if x.sex is None else x.sex.value,
+            bool(x.first_name_canonical),
+            bool(x.last_name_parts),
+            x.ssn is not None,
+        )
+        for x in identities
+    ]
+    return pd.DataFrame(rows, columns=list(TRUTH_COLUMNS), dtype="object")
+
+
+@dataclass(frozen=True)
+class Federation:
+    """One project's token tables as the hub holds them, and (apart) the truth."""
+
+    scheme: str
+    people: int
+    seed: int
+    #: agency → token table (what the hub receives).
+    tables: dict[str, pa.Table]
+    #: agency → truth, row-aligned with ``tables[agency]`` (for scoring only).
+    truth: dict[str, pd.DataFrame]
+
+    def table(self) -> pa.Table:
+        """Every agency's token table, one after the other (the hub pools a project)."""
+        return pa.concat_tables(list(self.tables.values()), promote_options="default")
+
+    def truth_all(self) -> pd.DataFrame:
+        """The truth of :meth:`table`'s rows, in the same order."""
+        return pd.concat(list(self.truth.values()), ignore_index=True)
+
+
+def normalized_agencies(people: int, seed: int) -> dict[str, list[NormalizedIdentity]]:
+    """The synthetic state's agencies, normalised as each node's ingest would."""
+    from fedlink.synth import generate
+
+    frames = generate(people, seed)
+    options = NormalizationOptions()
+    return {
+        agency: [normalize_identity(row, options) for row in raw_rows(as_strings(frame))]
+        for agency, frame in frames.items()
+    }
+
+
+def encode_agencies(
+    agencies: dict[str, list[NormalizedIdentity]], scheme: str, keys: ProjectKeys | None = None
+) -> dict[str, pa.Table]:
+    """Encode each agency's identities with ``scheme`` under ``keys`` (random when None)."""
+    encoder = encoder_for(scheme)
+    keys = keys or random_keys()
+    tables = {}
+    for agency, identities in agencies.items():
+        batch = encoder(random_pids(len(identities)), IdentityColumns.of(identities), keys)
+        tables[agency] = pa.Table.from_batches([batch])
+    return tables
+
+
+def build_federation(
+    people: int,
+    seed: int,
+    scheme: str,
+    *,
+    agencies: dict[str, list[NormalizedIdentity]] | None = None,
+) -> Federation:
+    """One project of a ``people``-person synthetic state encoded with ``scheme`` under
+    random keys. ``agencies`` (from :func:`normalized_agencies`) saves normalising twice
+    when several schemes are built from one state."""
+    if people < 1:
+        raise ValueError(f"people must be at least 1, got {people}")
+    if seed < 0:
+        raise ValueError(f"seed must be 0 or more, got {seed}")
+    if agencies is None:
+        agencies = normalized_agencies(people, seed)
+    tables = encode_agencies(agencies, scheme)
+    truth = {agency: truth_frame(identities) for agency, identities in agencies.items()}
+    return Federation(scheme=scheme, people=people, seed=seed, tables=tables, truth=truth)
+
+
+#: A fixed birth date for the attacker's own simulated identities (a salted encoding
+#: needs one; the attacker has no better guess).
+SIMULATION_DOB = dt.date(1985, 6, 15)
