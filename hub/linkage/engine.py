@@ -195,7 +195,7 @@ class _Comparator:
     ) -> np.ndarray:
         levels = compare_pairs(left, right, lr, rr, self.raw, self.config, non_candidates)
         if self.fields is not None:
-            levels = self.fields.derive(levels)
+            levels = self.fields.derive(levels, random_pairs=non_candidates is not None)
         return pack_levels(levels, self.specs)
 
 

@@ -162,9 +162,10 @@ class FieldFeatures:
     raw: tuple[FeatureSpec, ...]
     specs: tuple[FeatureSpec, ...]
 
-    def derive(self, raw_levels: np.ndarray) -> np.ndarray:
-        """Raw levels ``(n, len(raw))`` → field levels ``(n, len(specs))``."""
-        return derive_levels(raw_levels, self.raw, self.specs)
+    def derive(self, raw_levels: np.ndarray, *, random_pairs: bool = False) -> np.ndarray:
+        """Raw levels ``(n, len(raw))`` → field levels ``(n, len(specs))``; see
+        :func:`derive_levels` for ``random_pairs``."""
+        return derive_levels(raw_levels, self.raw, self.specs, random_pairs=random_pairs)
 
 
 def field_features(raw: list[FeatureSpec]) -> FieldFeatures:
@@ -234,6 +235,22 @@ class _Evidence:
                 if SWAPPED_NAMES[field] in col:
                     self.top_across[field] = col[SWAPPED_NAMES[field]] == top
         self._cache: dict[tuple[str, str, bool, bool], np.ndarray] = {}
+
+    def emitted_any(self, field: str) -> np.ndarray:
+        """Both records emitted some rule holding the whole field."""
+        return self._any(self.emitted, field)
+
+    def agree_any(self, field: str) -> np.ndarray:
+        """Some rule holding the whole field agreed (through any name form)."""
+        return self._any(self.agree, field)
+
+    def _any(self, flags: dict[str, np.ndarray], field: str) -> np.ndarray:
+        exact = _exact(field)
+        out = np.zeros(self.n, dtype=bool)
+        for name, plan in self.rules.items():
+            if exact in plan.parts:
+                out |= flags[name]
+        return out
 
     def same_any(self, field: str, named_only: bool = False) -> np.ndarray:
         """A rule holding the whole field agreed (possibly through a variant); with
@@ -322,7 +339,11 @@ class _Evidence:
 
 
 def derive_levels(
-    raw_levels: np.ndarray, raw: tuple[FeatureSpec, ...], specs: tuple[FeatureSpec, ...]
+    raw_levels: np.ndarray,
+    raw: tuple[FeatureSpec, ...],
+    specs: tuple[FeatureSpec, ...],
+    *,
+    random_pairs: bool = False,
 ) -> np.ndarray:
     """Raw levels ``(n, len(raw))`` → field levels ``(n, len(specs))`` (module docstring).
 
@@ -332,6 +353,13 @@ def derive_levels(
     hard matches. The asymmetry this admits (the "differs" of such a pair stays unknown)
     is small and errs towards smaller weights; partial dates, whose only rule is narrow,
     are read from informative rules alone.
+
+    ``random_pairs``: the pairs are the uniform sample that teaches the model ``u``. A
+    birth-date rule is informative only where a name is known to agree independently, and
+    salted name filters agree only under a shared salt, which random pairs almost never
+    have; so their birth date would almost always be unknown, and ``u`` of "same" would be
+    learnt from candidates alone (where most non-matches share the date). For them, a
+    birth-date rule that both records emitted and that disagrees says "differs".
     """
     col = {s.name: raw_levels[:, i] for i, s in enumerate(raw)}
     ev = _Evidence(col, raw)
@@ -348,10 +376,11 @@ def derive_levels(
             result[:, k] = _salt_levels(names[spec.name], any_shared)
         elif spec.name == "address":
             result[:, k] = _salt_levels(col[ADDRESS_BLOOM], dob_shared)
-        elif spec.name == "dob" and spec.levels == DOB_LEVELS:
-            result[:, k] = _dob_levels(ev, dob, names)
         elif spec.name == "dob":
-            result[:, k] = dob
+            level = _dob_levels(ev, dob, names) if spec.levels == DOB_LEVELS else dob.copy()
+            if random_pairs:
+                level[(level == 0) & ev.emitted_any("dob") & ~ev.agree_any("dob")] = 1
+            result[:, k] = level
         elif spec.name in DATE_PARTS:
             result[:, k] = ev.read(spec.name, within=dob == 1)
         else:
@@ -371,7 +400,7 @@ def _shared_salts(col: dict[str, np.ndarray], ev: _Evidence) -> tuple[np.ndarray
     same ZIP and street prefix (the street salt). ``prefixes_house`` agreed and a rule
     holding the ZIP agreed: same ZIP and house number (the house salt).
     """
-    dob = ev.same_any("dob") | ev.same_through_one_name("dob")
+    dob = ev.agree_any("dob")
     shared = dob.copy()
     street = col.get(BLOCKING_KEY_PREFIX + "initial_street_zip")
     if street is not None:
