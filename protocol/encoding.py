@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from protocol import PROTOCOL_VERSION
-from protocol.bloom import BLOOM_FIELDS, MIN_MIDDLE_NAME_LETTERS, bloom_encode_many
+from protocol.bloom import BLOOM_FIELDS, MIN_MIDDLE_NAME_LETTERS
 from protocol.columns import IdentityColumns
 from protocol.errors import EncodingError
 from protocol.identity import NormalizedIdentity

@@ -21,12 +21,11 @@ import numpy as np
 import pyarrow as pa
 
 from protocol import PROTOCOL_VERSION
-from protocol.bloom import BLOOM_BYTES, BLOOM_FIELDS
+from protocol.bloom import BLOOM_BYTES, BLOOM_FIELDS, bloom_encode_many
 from protocol.columns import IdentityColumns
 from protocol.encoding import (
     TOKEN_LIST_TYPE,
     address_value,
-    bloom_encode_many,
     middle_value,
     pid_array,
     token_column,

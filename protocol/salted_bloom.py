@@ -41,7 +41,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
@@ -150,7 +150,7 @@ def salted_bloom_many(
 
 
 def _encode_chunk(
-    encryptor: object, values: list[str], salt_ids: npt.NDArray[np.uint64], draws: int
+    encryptor: CipherContext, values: list[str], salt_ids: npt.NDArray[np.uint64], draws: int
 ) -> U8Array:
     owner, bigram = _bigrams(values)
     per_value = np.bincount(owner, minlength=len(values))
@@ -160,11 +160,12 @@ def _encode_chunk(
     k = draws // n_own + (rank < draws % n_own)
     blocks_each = (k + _POSITIONS_PER_BLOCK - 1) // _POSITIONS_PER_BLOCK
     instance = np.repeat(np.arange(owner.size), blocks_each)
-    counter = np.arange(instance.size) - np.repeat(np.cumsum(blocks_each) - blocks_each, blocks_each)
+    first_block = np.cumsum(blocks_each) - blocks_each
+    counter = np.arange(instance.size) - np.repeat(first_block, blocks_each)
     blocks = np.zeros((instance.size, 2), dtype=np.uint64)
     blocks[:, 0] = salt_ids[owner[instance]]
     blocks[:, 1] = (bigram[instance] | (counter << 16)).astype(np.uint64)
-    cipher = encryptor.update(blocks.tobytes())  # type: ignore[attr-defined]
+    cipher = encryptor.update(blocks.tobytes())
     words = np.frombuffer(cipher, dtype="<u2").reshape(-1, _POSITIONS_PER_BLOCK)
     # Word j of block c of an instance is its draw c*8 + j; keep the first k draws.
     spare = (counter + 1) * _POSITIONS_PER_BLOCK - k[instance]  # unused words of the block
@@ -202,3 +203,12 @@ def salted_field_filters(
     sub_key, label = FIELD_KEYS[field]
     draws = ADDRESS_DRAWS if field == "address" else DRAWS
     return salted_bloom_many(field_key(keys.bloom_key(sub_key), label), values, salts, draws)
+
+
+def dice(a: bytes, b: bytes) -> float:
+    """Dice coefficient of two salted filters; 0.0 when both are empty."""
+    if len(a) != SALTED_BLOOM_BYTES or len(b) != SALTED_BLOOM_BYTES:
+        raise EncodingError(f"salted Bloom filters must be {SALTED_BLOOM_BYTES} bytes")
+    x, y = int.from_bytes(a, "little"), int.from_bytes(b, "little")
+    total = x.bit_count() + y.bit_count()
+    return 2.0 * (x & y).bit_count() / total if total else 0.0

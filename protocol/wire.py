@@ -342,6 +342,10 @@ class EnrollmentResponse(Message):
     hub_hpke_public_key: X25519Key
     hub_hpke_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)]
     node_token: Token
+    #: The assembly role's HPKE key: the only key a node seals extract payloads to (the
+    #: linkage role never holds it). Pinned by the node at enrollment.
+    assembly_hpke_public_key: X25519Key | None = None
+    assembly_hpke_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)] | None = None
 
     @model_validator(mode="after")
     def _kids_match(self) -> EnrollmentResponse:
@@ -351,6 +355,11 @@ class EnrollmentResponse(Message):
             raise ValueError("hub_signing_kid is not the id of hub_signing_public_key")
         if key_id(x25519_public_from_b64(self.hub_hpke_public_key)) != self.hub_hpke_kid:
             raise ValueError("hub_hpke_kid is not the id of hub_hpke_public_key")
+        if (self.assembly_hpke_public_key is None) != (self.assembly_hpke_kid is None):
+            raise ValueError("assembly_hpke_public_key and assembly_hpke_kid go together")
+        if self.assembly_hpke_public_key is not None and key_id(
+                x25519_public_from_b64(self.assembly_hpke_public_key)) != self.assembly_hpke_kid:
+            raise ValueError("assembly_hpke_kid is not the id of assembly_hpke_public_key")
         return self
 
 

@@ -56,8 +56,10 @@ class LinkageConfig:
         input can make the engine explode.
     ``bloom_blocking``
         Blocking keys the hub derives from Bloom filters: each entry joins records whose
-        filters of the ``+``-separated columns are identical (same address; same first and
-        last name). They reach pairs that share no token, e.g. a wrong birth date.
+        filters of the ``+``-separated columns are identical. Off by default: the filters
+        are salted (``protocol.salted_bloom``), so identical filters mean the same value
+        *and* the same birth date or household, pairs the node keys already reach (no
+        candidate added on FEBRL4 or the synthetic federation, docs/privacy.md).
     ``dice_levels``
         Descending Dice thresholds that cut each Bloom-field similarity into levels.
     ``threshold``
@@ -77,9 +79,6 @@ class LinkageConfig:
         (weighted) — so ``u`` is learnt where the non-matches are and the prior is the
         match share among all pairs; ``"candidates"``: EM on the candidate pairs alone.
         ``method="ecm"`` always fits on the candidates.
-    ``term_frequency``
-        Adjust the weight of an exact name agreement by that name's frequency
-        (:mod:`hub.linkage.frequency`): a rare shared name counts more than a common one.
     ``seed``
         Seed of the random pair sample, so a run is reproducible.
     ``one_to_one``
@@ -91,12 +90,7 @@ class LinkageConfig:
     max_block: int = 500
     bloom_max_block: int = 20
     max_candidates: int = 100_000_000
-    bloom_blocking: tuple[str, ...] = (
-        "bf_address",
-        "bf_first_name+bf_last_name",
-        "bf_first_name__house+bf_last_name__house",
-        "bf_first_name__street+bf_last_name__street",
-    )
+    bloom_blocking: tuple[str, ...] = ()
     dice_levels: tuple[float, ...] = (0.95, 0.85, 0.7, 0.5)
     threshold: float = 0.5
     method: Literal["em", "ecm"] = "em"
@@ -104,7 +98,6 @@ class LinkageConfig:
     compare_blocking_keys: bool = True
     u_source: Literal["random", "candidates"] = "random"
     u_sample: int = 500_000
-    term_frequency: bool = False
     seed: int = 0
     one_to_one: bool = True
     em_max_iter: int = 500

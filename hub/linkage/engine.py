@@ -30,7 +30,6 @@ from hub.linkage.em import (
     probability,
 )
 from hub.linkage.features import field_features, merge_unsalted, unsalted_as_missing
-from hub.linkage.frequency import tf_adjustments
 from hub.linkage.report import PairOutcome, build_report
 from hub.linkage.tokens import AgencyTokens, bloom_key, prepare
 
@@ -140,8 +139,6 @@ def link(
     t = lap("fit", t)
 
     weights = model.match_weight(unsalted_as_missing(patterns, specs))[inverse]
-    if config.term_frequency and config.method == "em":
-        weights = weights + tf_adjustments(agencies, pairs, found, patterns[inverse], model)
     outcomes = _assign(agencies, pairs, found, weights, config)
     clustering = _cluster(agencies, pairs, outcomes)
     report_progress("assign", 1, 1)

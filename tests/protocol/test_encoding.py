@@ -9,12 +9,29 @@ import pyarrow as pa
 import pytest
 
 from protocol import PROTOCOL_VERSION
-from protocol.bloom import BLOOM_BYTES, BLOOM_FIELDS, bloom_encode
+from protocol.bloom import BLOOM_FIELDS
 from protocol.columns import IdentityColumns
-from protocol.encoding import encode_batch, encode_batches, encode_columns, token_batch_schema
+from protocol.encoding import (
+    ENCODING,
+    encode_batch,
+    encode_batches,
+    encode_columns,
+    token_batch_schema,
+)
+from protocol.encoding_legacy import legacy_batch_schema
 from protocol.errors import EncodingError
 from protocol.identity import NormalizedIdentity, Sex
 from protocol.keys import ProjectKeys, derive_project_keys, pseudonymous_id
+from protocol.salted_bloom import (
+    HOUSEHOLD_FIELDS,
+    SALT_SUFFIXES,
+    SALTED_BLOOM_BYTES,
+    dob_salt,
+    house_salt,
+    salted_field_filters,
+)
+from protocol.token_padding import TOKENS_PER_RULE
+from protocol.token_parts import house_number_part, street_prefix_part
 from protocol.tokens import BLOCKING_KEY_RULES, MATCH_KEY_RULES, blocking_keys, match_keys
 
 NODE_KEY = b"\x33" * 32
@@ -57,18 +74,27 @@ def test_schema_columns_types_and_version() -> None:
     expected = ["pid"]
     expected += [f"mk_{r}" for r in MATCH_KEY_RULES]
     expected += [f"bk_{r}" for r in BLOCKING_KEY_RULES]
-    expected += [f"bf_{f}" for f in BLOOM_FIELDS]
-    assert schema.names == expected
+    filters = [f"bf_{f}" for f in BLOOM_FIELDS]
+    filters += [f"bf_{f}{suffix}" for suffix in SALT_SUFFIXES for f in HOUSEHOLD_FIELDS]
+    assert schema.names == expected + filters
     assert schema.field("pid").type == pa.string() and not schema.field("pid").nullable
     token_list = pa.list_(pa.field("item", pa.binary(16), nullable=False))
-    for name in expected[1 : 1 + len(MATCH_KEY_RULES) + len(BLOCKING_KEY_RULES)]:
+    for name in expected[1:]:
         assert schema.field(name).type == token_list
-    for f in BLOOM_FIELDS:
-        assert schema.field(f"bf_{f}").type == pa.binary(BLOOM_BYTES)
-        assert schema.field(f"bf_{f}").nullable
+    for name in filters:
+        assert schema.field(name).type == pa.binary(SALTED_BLOOM_BYTES)
+        assert schema.field(name).nullable
     assert schema.metadata[b"fedlink.protocol_version"] == PROTOCOL_VERSION.encode()
-    # The token PRF is named, so a hub refuses a node still on another construction.
+    # The token PRF and the encoding are named, so a hub refuses a node still on another
+    # construction (the field-level filters of fedlink/1 among them).
     assert schema.metadata[b"fedlink.token_prf"] == b"blake2b-128"
+    assert schema.metadata[b"fedlink.encoding"] == ENCODING.encode()
+    assert legacy_batch_schema() != schema
+
+
+def _salted(field: str, value: str | None, salt: bytes | None, keys: ProjectKeys) -> bytes | None:
+    filters, present = salted_field_filters(field, [value], [salt], keys)
+    return filters[0].tobytes() if present[0] else None
 
 
 def test_batch_has_one_row_per_record_with_its_tokens_and_filters(keys: ProjectKeys) -> None:
@@ -79,23 +105,51 @@ def test_batch_has_one_row_per_record_with_its_tokens_and_filters(keys: ProjectK
     rows = batch.to_pylist()
     for row, (pid, identity) in zip(rows, recs, strict=True):
         assert row["pid"] == pid
-        for rule, tokens in match_keys(identity, keys).items():
-            assert row[f"mk_{rule}"] == list(tokens)
-        for rule, tokens in blocking_keys(identity, keys).items():
-            assert row[f"bk_{rule}"] == list(tokens)
-        assert row["bf_first_name"] == bloom_encode("first_name", identity.first_name, keys)
-        assert row["bf_last_name"] == bloom_encode("last_name", identity.last_name, keys)
-        assert row["bf_first_name_as_last"] == bloom_encode(
-            "first_name_as_last", identity.first_name, keys
+        rules = [("mk", r, t) for r, t in match_keys(identity, keys).items()]
+        rules += [("bk", r, t) for r, t in blocking_keys(identity, keys).items()]
+        for kind, rule, tokens in rules:
+            sent = row[f"{kind}_{rule}"]
+            if not tokens:
+                assert sent == []  # a rule that does not emit still sends nothing
+                continue
+            # Exactly the rule's fixed length, sorted, holding its real tokens (primary
+            # first, cut at the length); the rest are dummies no other record shares.
+            assert len(sent) == TOKENS_PER_RULE[rule]
+            assert sent == sorted(sent)
+            assert set(tokens[: TOKENS_PER_RULE[rule]]) <= set(sent)
+        salt = dob_salt(identity.dob)
+        assert row["bf_first_name"] == _salted("first_name", identity.first_name, salt, keys)
+        assert row["bf_last_name"] == _salted("last_name", identity.last_name, salt, keys)
+        assert row["bf_first_name_as_last"] == _salted(
+            "first_name_as_last", identity.first_name, salt, keys
         )
-    assert rows[0]["bf_middle_name"] == bloom_encode("middle_name", "ODALYS", keys)
-    assert rows[1]["bf_middle_name"] is None
-    assert rows[0]["bf_address"] == bloom_encode(
-        "address", "4417 WOODLARK CRESCENT 22901", keys
+    assert rows[0]["bf_middle_name"] == _salted(
+        "middle_name", "ODALYS", dob_salt(recs[0][1].dob), keys
     )
-    # No street: no address filter, even with city and ZIP.
+    assert rows[1]["bf_middle_name"] is None
+    assert rows[0]["bf_address"] == _salted(
+        "address", "4417 WOODLARK CRESCENT 22901", dob_salt(recs[0][1].dob), keys
+    )
+    street = "4417 WOODLARK CRESCENT"
+    house = house_salt("22901", house_number_part(street), street_prefix_part(street))
+    assert rows[0]["bf_first_name__house"] == _salted(
+        "first_name", recs[0][1].first_name, house, keys
+    )
+    # No street: no address filter, even with city and ZIP; no household salt either.
     assert rows[1]["bf_address"] is None and rows[3]["bf_address"] is None
+    assert rows[3]["bf_first_name__house"] is None
     assert all(row[c] in ([], None) for row in rows[2:] for c in batch.schema.names[1:])
+
+
+def test_dummy_tokens_differ_per_record_and_match_nothing(keys: ProjectKeys) -> None:
+    _, identity = records()[0]
+    pids = [pseudonymous_id(NODE_KEY, "P-7", f"TWIN-{i}") for i in range(2)]
+    rows = encode_batch([(p, identity) for p in pids], keys).to_pylist()
+    real = set(match_keys(identity, keys)["name_dob_sex"])
+    one, two = (set(r["mk_name_dob_sex"]) for r in rows)
+    # The same identity under two pseudonyms: the real tokens agree, the dummies never do.
+    assert one & two == real
+    assert len(one) == TOKENS_PER_RULE["name_dob_sex"] > len(real)
 
 
 def test_middle_initial_is_not_bloom_encoded(keys: ProjectKeys) -> None:

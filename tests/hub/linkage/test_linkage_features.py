@@ -72,6 +72,16 @@ def test_without_a_shared_name_the_birth_date_is_unknown_not_different(fields):
     got = fields(dict(BASE, first_name="Ignatius", last_name="Oyelaran", dob="1987-12-30",
                       ssn=""))
     assert got["dob"] == "unknown"
+    # Another birth date and no shared household: the salted name filters were never
+    # comparable, so a low score is "dissimilar or other salt", not "dissimilar".
+    assert got["first_name"] == "dissimilar or other salt"
+
+
+def test_names_known_to_share_a_salt_read_as_dissimilar(fields):
+    # Same birth date (a date rule agreed): the filters share their salt, so a low score
+    # is a real difference.
+    got = fields(dict(BASE, first_name="Ignatius", ssn=""))
+    assert got["dob"] == "same"
     assert got["first_name"] == "dice<0.5"
 
 

@@ -1,5 +1,5 @@
 """Hard cases the encoding-side keys and the engine's comparisons were built for, and the
-term-frequency adjustment and reach measure behind them (docs/linkage.md)."""
+reach measure behind them (docs/linkage.md)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ import numpy as np
 import pytest
 
 from hub.linkage import LinkageConfig, link
-from hub.linkage.candidates import Candidates
-from hub.linkage.compare import FeatureSpec
-from hub.linkage.em import FSModel
 from hub.linkage.evaluate import reachable_pairs
-from hub.linkage.frequency import tf_adjustments
-from hub.linkage.tokens import prepare
 
-LEVELS = ("missing", "dice<0.5", "dice≥0.5", "dice≥0.7", "dice≥0.85", "dice≥0.95")
 
 
 def _cluster_of(result) -> dict[str, int]:
@@ -70,9 +64,11 @@ def test_same_sex_twins_with_one_initial_stay_apart(linkage_population, run, pid
     assert cluster[pid_of("AT1")] != cluster[pid_of("AT2")]
 
 
-def test_hub_name_key_reaches_a_pair_that_shares_no_token(linkage_population, token_table):
-    # Same names, wrong birth date, moved, no SSN: no node token in common, only the
-    # hub's identical-name Bloom key makes it a candidate.
+def test_a_pair_sharing_only_its_names_is_not_reachable(linkage_population, token_table):
+    # Same names, wrong birth date, moved, no SSN: nothing but the names in common. Making
+    # such a pair a candidate needs a join on the names alone, which would show the hub
+    # which records share a name — the frequencies the salted filters exist to hide. It
+    # is the price of the encoding (docs/privacy.md), measured here so it stays a choice.
     one = {"first_name": "Evangeline", "last_name": "Okonkwo", "dob": "1996-02-23",
            "street_address": "77 QUARRY BEND RD", "postal_code": "24401", "record_id": "AW",
            "truth_id": "W"}
@@ -81,29 +77,6 @@ def test_hub_name_key_reaches_a_pair_that_shares_no_token(linkage_population, to
     a, b = linkage_population(n_people=40, extra_a=[one], extra_b=[two])
     tables = {"a": token_table(a), "b": token_table(b)}
     truth = {"a": [r["truth_id"] for r in a], "b": [r["truth_id"] for r in b]}
-    with_key = reachable_pairs(tables, truth)[0]
-    without = reachable_pairs(tables, truth, LinkageConfig(bloom_blocking=()))[0]
-    assert with_key.by_all_keys == without.by_node_keys + 1
-    assert with_key.true_pairs == without.true_pairs
-    assert 0 < with_key.node_share <= with_key.share <= 1
+    reach = reachable_pairs(tables, truth)[0]
+    assert reach.by_all_keys == reach.by_node_keys == reach.true_pairs - 1
 
-
-def test_rare_shared_name_weighs_more_than_a_common_one(token_table):
-    common = [{"first_name": "James", "last_name": f"Surname{i}"} for i in range(30)]
-    a = token_table([*common, {"first_name": "Zebulon", "last_name": "Ek"}], "A")
-    b = token_table([{"first_name": "James", "last_name": "Other"},
-                     {"first_name": "Zebulon", "last_name": "Other"}], "B")
-    agencies, _, _ = prepare({"a": a, "b": b})
-    spec = FeatureSpec("first_name", "field", LEVELS)
-    u_top = 0.01
-    model = FSModel((spec,), (np.full(6, 0.5),), (np.array([np.nan, 0.9, 0.03, 0.03, 0.03,
-                                                             u_top]),), 1e-4, "em", 1, True)
-    # Pairs: (James_0, James), (Zebulon, Zebulon), (James_0, Zebulon) — all at the top level.
-    found = [Candidates("a", "b", np.array([0, 30, 0]), np.array([0, 1, 1]))]
-    levels = np.array([[5], [5], [5]], dtype=np.int8)
-    adjustment = tf_adjustments(agencies, [(0, 1)], found, levels, model)
-    # James: 31 of 33 first names; Zebulon: 2 of 33.
-    assert adjustment[0] == pytest.approx(np.log2(u_top / (31 / 33)))
-    assert adjustment[1] == pytest.approx(np.log2(u_top / (2 / 33)))
-    assert adjustment[2] == 0.0  # different names: no exact agreement to adjust
-    assert adjustment[1] > adjustment[0]

@@ -52,6 +52,7 @@ def test_report_counts_rates_completeness_and_is_json(linkage_population, token_
     levels = {f["name"]: f["levels"] for f in report["model"]["features"]}
     assert levels["dob"][0]["m"] is None  # missing is ignored, not estimated
     assert levels["dob"][-1]["weight"] > 5
+    assert levels["first_name"][-1]["weight"] > 5
     assert report["assumptions"]
 
 
