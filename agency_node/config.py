@@ -104,6 +104,9 @@ class HubSection(_Section):
     url: str = ""
     signing_kid: str = ""
     hpke_kid: str = ""
+    #: The assembly role's HPKE key pinned at enrollment: extract payloads are sealed to it
+    #: alone ('' = none pinned, extracts refused).
+    assembly_kid: str = ""
     #: CA bundle that verifies the hub's certificate ('' = the system trust store).
     ca_file: str = ""
 
@@ -227,7 +230,8 @@ def write_new_config(node_dir: Path, config: NodeConfig) -> Path:
     return path
 
 
-def update_hub_section(node_dir: Path, *, url: str, signing_kid: str, hpke_kid: str) -> None:
+def update_hub_section(node_dir: Path, *, url: str, signing_kid: str, hpke_kid: str,
+                       assembly_kid: str = "") -> None:
     """Record the enrolled hub, keeping the steward's comments and edits."""
     path = config_path(node_dir)
     doc = tomlkit.parse(path.read_text(encoding="utf-8"))
@@ -238,6 +242,7 @@ def update_hub_section(node_dir: Path, *, url: str, signing_kid: str, hpke_kid: 
     hub["url"] = url
     hub["signing_kid"] = signing_kid
     hub["hpke_kid"] = hpke_kid
+    hub["assembly_kid"] = assembly_kid
     path.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 

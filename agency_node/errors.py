@@ -17,7 +17,8 @@ Subclasses are added beside the services that raise them and listed here::
     └── RefusedError             403/409 — a verified request outside what the steward approved;
                                  ``code`` is one of not_approved, wrong_agency, term_expired,
                                  term_not_started, matching_not_authorised, out_of_scope,
-                                 unknown_pid, unknown_recipient (403) or salt_mismatch (409)
+                                 unknown_pid, unknown_recipient, linkage_key_recipient,
+                                 no_assembly_key (403) or salt_mismatch (409)
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@
 ``pseudonym.key``  32 random bytes — keys the project-scoped pseudonymous ids
 ``secret.key``     the federation secret (raw bytes), imported, never printed
 ``hub.token``      the node API token the hub issued at enrollment
-``hub_keys/``      the enrolled hub's public keys (``signing.pub``, ``hpke.pub``)
+``hub_keys/``      the enrolled hub's public keys (``signing.pub``, ``hpke.pub``) and the
+                   assembly role's HPKE key (``assembly.pub``), the only key extract
+                   payloads are sealed to
 =================  ===========================================================
 """
 
@@ -41,6 +43,7 @@ HUB_TOKEN = "hub.token"  # noqa: S105 - a file name
 HUB_KEYS_DIR = "hub_keys"
 HUB_SIGNING_PUB = f"{HUB_KEYS_DIR}/signing.pub"
 HUB_HPKE_PUB = f"{HUB_KEYS_DIR}/hpke.pub"
+HUB_ASSEMBLY_PUB = f"{HUB_KEYS_DIR}/assembly.pub"
 PRIVATE_FILES = (SIGNING_KEY, PSEUDONYM_KEY, SECRET_KEY, HUB_TOKEN)
 _MAX_SECRET_FILE = 4096
 _MIN_DISTINCT_BYTES = 16
@@ -171,11 +174,18 @@ def load_federation_secret(node_dir: Path) -> bytes:
 
 
 def store_hub_material(node_dir: Path, *, signing_public: Ed25519PublicKey,
-                       hpke_public: X25519PublicKey, token: str) -> None:
-    """Keep what enrollment returned: the hub's public keys (PEM) and the node API token."""
+                       hpke_public: X25519PublicKey, token: str,
+                       assembly_public: X25519PublicKey | None = None) -> None:
+    """Keep what enrollment returned: the hub's public keys (PEM), the assembly key to pin
+    (an older pin is dropped when the hub gave none) and the node API token."""
     ensure_private_dir(node_dir / HUB_KEYS_DIR)
     write_private(node_dir / HUB_SIGNING_PUB, public_key_to_pem(signing_public), replace=True)
     write_private(node_dir / HUB_HPKE_PUB, public_key_to_pem(hpke_public), replace=True)
+    if assembly_public is None:
+        (node_dir / HUB_ASSEMBLY_PUB).unlink(missing_ok=True)
+    else:
+        write_private(node_dir / HUB_ASSEMBLY_PUB, public_key_to_pem(assembly_public),
+                      replace=True)
     write_private(node_dir / HUB_TOKEN, token.encode("utf-8"), replace=True)
 
 
@@ -195,6 +205,16 @@ def load_hub_hpke_key(node_dir: Path) -> X25519PublicKey:
         return x25519_public_from_pem(_enrolled_file(node_dir, HUB_HPKE_PUB))
     except KeyFormatError as exc:
         raise ConfigError(f"{node_dir / HUB_HPKE_PUB}: {exc}") from None
+
+
+def load_assembly_key(node_dir: Path) -> X25519PublicKey | None:
+    """The assembly key pinned at enrollment, or None (extracts are then refused)."""
+    if not (node_dir / HUB_ASSEMBLY_PUB).exists():
+        return None
+    try:
+        return x25519_public_from_pem(read_private(node_dir / HUB_ASSEMBLY_PUB))
+    except KeyFormatError as exc:
+        raise ConfigError(f"{node_dir / HUB_ASSEMBLY_PUB}: {exc}") from None
 
 
 def _enrolled_file(node_dir: Path, name: str) -> bytes:

@@ -9,6 +9,7 @@ HTTP status; network failures one sentence naming the hub.
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -207,13 +208,21 @@ class HubClient:
     # --- extracts and outputs (docs/extracts.md) --------------------------------------
 
     def build_extract(self, project_id: str, *, run_id: str | None = None,
-                      variables: dict[str, list[str]] | None = None) -> dict[str, Any]:
+                      variables: dict[str, list[str]] | None = None, wait: float = 600.0,
+                      poll: float = 0.5) -> dict[str, Any]:
+        """Ask for the extract; the assembly role builds it. Waits up to ``wait`` seconds
+        while it is ``building`` (0: return at once) and returns its metadata."""
         body: dict[str, Any] = {"project_id": project_id}
         if run_id:
             body["run_id"] = run_id
         if variables is not None:
             body["variables"] = variables
-        return dict(self._json("POST", "/v1/extracts", json=body))
+        extract = dict(self._json("POST", "/v1/extracts", json=body))
+        deadline = time.monotonic() + wait
+        while extract.get("status") == "building" and time.monotonic() < deadline:
+            time.sleep(poll)
+            extract = self.get_extract(str(extract["id"]))
+        return extract
 
     def list_extracts(self) -> list[dict[str, Any]]:
         return list(self._json("GET", "/v1/extracts"))

@@ -1,9 +1,14 @@
 """The hub's own key files: an Ed25519 signing key and an X25519 HPKE key.
 
 ``DIR/signing.key`` signs match and extract requests and audit checkpoints; ``DIR/hpke.key``
-receives sealed extract payloads (docs/protocol.md). Both are unencrypted PKCS#8 PEM in
-files of mode 0600 inside a directory of mode 0700; :func:`load_hub_keys` refuses files that
-group or others can read, so a key copied carelessly is noticed at start-up.
+is the linkage role's transport key, which nodes **refuse** to seal extract payloads to
+(docs/extracts.md, "Separation of duties"). Both are unencrypted PKCS#8 PEM in files of
+mode 0600 inside a directory of mode 0700; :func:`load_hub_keys` refuses files that group or
+others can read, so a key copied carelessly is noticed at start-up.
+
+The assembly role's key (``assembly.key``, which opens extract payloads) lives in a
+directory of its own and is handled by :mod:`hub.assembly.keys`; only its public half,
+``DIR/assembly.pub``, is in the hub directory, so enrollment can hand it to the nodes.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from protocol.keyfiles import (
     key_id,
     private_key_to_pem,
     x25519_private_from_pem,
+    x25519_public_from_pem,
 )
 
 SIGNING_KEY_FILE: Final = "signing.key"
 HPKE_KEY_FILE: Final = "hpke.key"
+#: The public half of the assembly role's HPKE key, published for enrollment (not secret).
+ASSEMBLY_PUBLIC_FILE: Final = "assembly.pub"
 
 
 @dataclass(frozen=True)
@@ -96,3 +104,14 @@ def load_hub_keys(directory: Path) -> HubKeys:
         )
     except KeyFormatError as exc:
         raise ConfigError(f"hub key files in {directory}: {exc}") from None
+
+
+def load_assembly_public(directory: Path) -> X25519PublicKey | None:
+    """The assembly role's public HPKE key published in the hub directory, if any."""
+    path = directory / ASSEMBLY_PUBLIC_FILE
+    if not path.is_file():
+        return None
+    try:
+        return x25519_public_from_pem(path.read_bytes())
+    except KeyFormatError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -26,6 +26,8 @@ from hub.errors import ConfigError
 
 CONFIG_FILE: Final = "hub.toml"
 DATABASE_FILE: Final = "hub.db"
+#: The assembly role's private key file (hub.assembly.keys); never in the hub directory.
+ASSEMBLY_KEY_FILE: Final = "assembly.key"
 CLASSIFICATIONS: Final = ("public", "internal", "confidential", "restricted")
 _SUPPORTED_SCHEMES: Final = ("sqlite", "postgresql")
 _LOOPBACK_HOSTS: Final = ("127.0.0.1", "::1", "localhost")
@@ -112,6 +114,25 @@ class HubSettings(BaseSettings):
                 TomlConfigSettingsSource(settings_cls, toml_file=Path(directory) / CONFIG_FILE)
             )
         return tuple(sources)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_assembly_key(cls, data: Any) -> Any:
+        # Separation of duties (docs/extracts.md): the process that holds encodings during
+        # linkage must have no path to the key that opens extract payloads.
+        if isinstance(data, dict):
+            named = sorted(k for k in data if str(k).startswith("assembly"))
+            if named:
+                raise ValueError(
+                    f"{', '.join(named)}: the hub (linkage role) settings may not name the "
+                    "assembly key; only `fedlink hub assembler` is given its directory")
+            directory = data.get("dir")
+            if directory is not None and (Path(directory) / ASSEMBLY_KEY_FILE).exists():
+                raise ValueError(
+                    f"{Path(directory) / ASSEMBLY_KEY_FILE} is in the hub directory: the "
+                    "linkage role must never hold the assembly key; move it to the "
+                    "assembler's own directory")
+        return data
 
     @field_validator("quorum_by_classification")
     @classmethod

@@ -21,12 +21,15 @@ from protocol.signing import Verifier
 class NodeServices:
     runtime: NodeRuntime
     verifier: Verifier
+    #: The hub's linkage-role HPKE key: never a recipient of extract payloads.
     hub_hpke_key: X25519PublicKey
     pseudonym_key: bytes = field(repr=False)
     #: Signs what the node answers with data (extract responses), so the hub can tell
     #: which agency sent it.
     signing_key: Ed25519PrivateKey = field(repr=False)
     clock: Callable[[], float] = time.time
+    #: The assembly role's key pinned at enrollment: the only extract payload recipient.
+    assembly_key: X25519PublicKey | None = None
 
     @classmethod
     def build(cls, runtime: NodeRuntime, *, clock: Callable[[], float] = time.time) -> NodeServices:
@@ -46,6 +49,7 @@ class NodeServices:
             pseudonym_key=keys.load_pseudonym_key(settings.dir),
             signing_key=keys.load_signing_key(settings.dir),
             clock=clock,
+            assembly_key=keys.load_assembly_key(settings.dir),
         )
 
     @property

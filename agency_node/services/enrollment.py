@@ -1,5 +1,7 @@
 """Enrollment (once per node, docs/protocol.md): send the agency's signing key, its
-one-time token and its dictionary; keep the hub's keys and the node API token (0600)."""
+one-time token and its dictionary; keep the hub's keys, the pinned assembly key and the node
+API token (0600). ``expected_assembly_kid`` (given to the agency out of band) makes the
+node refuse a hub that hands out another assembly key."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from protocol.wire import EnrollmentRequest, EnrollmentResponse
 
 
 def enroll(
-    runtime: NodeRuntime, client: HubClient, *, hub_url: str, token: str
+    runtime: NodeRuntime, client: HubClient, *, hub_url: str, token: str,
+    expected_assembly_kid: str | None = None,
 ) -> EnrollmentResponse:
     settings = runtime.settings
     signing_key = keys.load_signing_key(settings.dir)
@@ -40,17 +43,27 @@ def enroll(
         ) from None
     if response.agency != settings.agency:
         raise HubClientError(f"the hub enrolled agency {response.agency}, not {settings.agency}")
+    if expected_assembly_kid and response.assembly_hpke_kid != expected_assembly_kid:
+        raise HubClientError(
+            f"the hub's assembly key is {response.assembly_hpke_kid or 'missing'}, not the "
+            f"{expected_assembly_kid} given out of band; nothing was stored",
+            code="assembly_key_mismatch")
+    assembly = response.assembly_hpke_public_key
     keys.store_hub_material(
         settings.dir,
         signing_public=ed25519_public_from_b64(response.hub_signing_public_key),
         hpke_public=x25519_public_from_b64(response.hub_hpke_public_key),
         token=response.node_token,
+        assembly_public=x25519_public_from_b64(assembly) if assembly else None,
     )
     update_hub_section(settings.dir, url=hub_url, signing_kid=response.hub_signing_kid,
-                       hpke_kid=response.hub_hpke_kid)
+                       hpke_kid=response.hub_hpke_kid,
+                       assembly_kid=response.assembly_hpke_kid or "")
     runtime.audit.append(
         actor="operator", typ="enrollment", outcome="enrolled",
         details={"hub": hub_url, "hub_signing_kid": response.hub_signing_kid,
-                 "hub_hpke_kid": response.hub_hpke_kid, "variables": len(request.dictionary)},
+                 "hub_hpke_kid": response.hub_hpke_kid,
+                 "assembly_kid": response.assembly_hpke_kid or "",
+                 "variables": len(request.dictionary)},
     )
     return response

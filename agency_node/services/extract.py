@@ -1,7 +1,10 @@
-"""Extract requests: the approved variables of linked records, sealed to the hub.
+"""Extract requests: the approved variables of linked records, sealed to the assembly role.
 
 Beyond :func:`~agency_node.services.gate.admit`: the variables and years must be inside
-the approval, the payload must be sealed to the hub HPKE key this node enrolled, and every
+the approval, the payload is sealed only to the **assembly key pinned at enrollment** —
+never to the hub's linkage-role HPKE key, whatever the signed request names (separation of
+duties, docs/extracts.md: whatever holds the encodings during linkage must not be able to
+open attribute payloads) — and every
 pseudonymous id must be one this node issued for this project in a match response. The
 plaintext is an Arrow IPC stream of ``person_id`` (the hub's fresh project person id) plus
 the requested variables for the records in the requested years — never an identity field,
@@ -43,18 +46,33 @@ def _check(services: NodeServices) -> Callable[[ExtractRequest, Approval], None]
     def check(request: ExtractRequest, approval: Approval) -> None:
         scope.require_variables(approval, request.variables)
         scope.require_years(approval, request.first_year, request.last_year)
-        enrolled = key_id(services.hub_hpke_key)
-        if request.recipient_kid != enrolled:
-            raise RefusedError(
-                "unknown_recipient",
-                f"extracts are sealed only to the enrolled hub key {enrolled}",
-            )
+        _require_assembly_recipient(services, request.recipient_kid)
         known = set(services.runtime.settings.node.variables)
         for name in request.variables:
             if name not in known:
                 raise RefusedError("out_of_scope", f"variable {name!r} is not offered here")
 
     return check
+
+
+def _require_assembly_recipient(services: NodeServices, recipient_kid: str) -> None:
+    if recipient_kid == key_id(services.hub_hpke_key):
+        raise RefusedError(
+            "linkage_key_recipient",
+            "extracts are never sealed to the hub's linkage key; only to the assembly key "
+            "pinned at enrollment",
+        )
+    if services.assembly_key is None:
+        raise RefusedError(
+            "no_assembly_key",
+            "no assembly key was pinned at enrollment; re-enroll with a hub whose assembler "
+            "is set up (`fedlink hub assembler init`)",
+        )
+    pinned = key_id(services.assembly_key)
+    if recipient_kid != pinned:
+        raise RefusedError(
+            "unknown_recipient", f"extracts are sealed only to the pinned assembly key {pinned}"
+        )
 
 
 def _column(values: list[Any], type_: str) -> pa.Array:
@@ -104,7 +122,8 @@ def answer_extract(services: NodeServices, body: ReceivedBody) -> dict[str, Any]
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     context = extract_payload_context(request.project_id, request.agency, request.run_id)
-    sealed = seal_payload(sink.getvalue(), services.hub_hpke_key, purpose=EXTRACT_PURPOSE,
+    assert services.assembly_key is not None  # checked on admission
+    sealed = seal_payload(sink.getvalue(), services.assembly_key, purpose=EXTRACT_PURPOSE,
                           **context)
     header = ExtractPayloadHeader(
         project_id=request.project_id, agency=request.agency, run_id=request.run_id,

@@ -57,10 +57,13 @@ def show(extract_id: Annotated[str, typer.Argument(help="The extract id.")],
 def build(project_id: Annotated[str, typer.Argument(help="The project (request) id.")],
           hub: HubUrlOption = None, token: TokenOption = None,
           run: Annotated[str | None, typer.Option(help="A succeeded run (default: the "
-                                                       "newest).")] = None) -> None:
-    """Build the project's extract from its linkage run."""
+                                                       "newest).")] = None,
+          wait: Annotated[float, typer.Option(help="Longest wait, seconds, while the "
+                                                   "assembler builds it (0: do not wait).")]
+          = 600.0) -> None:
+    """Build the project's extract from its linkage run (the hub's assembler does it)."""
     with hub_options.client(hub, token) as client:
-        typer.echo(_line(client.build_extract(project_id, run_id=run)))
+        typer.echo(_line(client.build_extract(project_id, run_id=run, wait=wait)))
 
 
 @extract_app.command()

@@ -178,6 +178,9 @@ def enroll(
     ca_file: Annotated[Path | None, typer.Option(
         "--ca-file", help="CA bundle that verifies the hub's certificate (kept in node.toml).")]
     = None,
+    assembly_kid: Annotated[str | None, typer.Option(
+        "--assembly-kid", help="The assembly key id given out of band by the hub operator; "
+        "enrollment fails if the hub hands out another key.")] = None,
 ) -> None:
     """Enroll this node with the hub: send its key and dictionary, keep the hub's keys."""
     from agency_node.config import update_hub_ca_file
@@ -188,11 +191,13 @@ def enroll(
         _open(node_dir) as runtime,
         _hub_client(runtime, url=hub, token=False, ca_file=ca) as client,
     ):
-        response = enroll_node(runtime, client, hub_url=hub, token=token)
+        response = enroll_node(runtime, client, hub_url=hub, token=token,
+                               expected_assembly_kid=assembly_kid)
         if ca:
             update_hub_ca_file(runtime.settings.dir, ca)
     _out.print(f"enrolled {response.agency} with {hub}; hub signing key "
-               f"{response.hub_signing_kid}, HPKE key {response.hub_hpke_kid}; "
+               f"{response.hub_signing_kid}, HPKE key {response.hub_hpke_kid}; assembly "
+               f"key {response.assembly_hpke_kid or 'none (extracts refused)'} pinned; "
                "node API token stored (0600)")
 
 

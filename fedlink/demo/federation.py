@@ -71,6 +71,12 @@ class Layout:
         return self.root / "hub"
 
     @property
+    def assembly(self) -> Path:
+        """The assembly role's own directory (its key opens node extract payloads); the
+        hub API, which links, is never given it (docs/extracts.md)."""
+        return self.root / "hub-assembly"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

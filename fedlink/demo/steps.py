@@ -49,14 +49,24 @@ def generate_records(demo: Demo) -> None:
 def start_hub(demo: Demo) -> None:
     with demo.steps.step("Set up and start the hub", "hub operator: fedlink hub") as step:
         # The admin token init prints is not needed: the operator works on the hub machine.
-        demo.fedlink("hub", "init", "--dir", str(demo.layout.hub), who="hub operator")
+        hub_dir, assembly_dir = str(demo.layout.hub), str(demo.layout.assembly)
+        demo.fedlink("hub", "init", "--dir", hub_dir, "--assembly-dir", assembly_dir,
+                     who="hub operator")
         demo.hub_port = free_port()
-        demo.supervisor.start("hub", ["hub", "serve", "--dir", str(demo.layout.hub),
+        demo.supervisor.start("hub", ["hub", "serve", "--dir", hub_dir,
                                       "--host", "127.0.0.1", "--port", str(demo.hub_port)],
                               demo.hub_url)
+        # Separation of duties: the API (which links) never holds the assembly key; this
+        # separate process alone opens the nodes' extract payloads.
+        demo.supervisor.start("assembler", ["hub", "assembler", "run", "--dir", hub_dir,
+                                            "--assembly-dir", assembly_dir], "")
         demo.supervisor.wait_ready(["hub"])
+        if not demo.supervisor.services["assembler"].running():
+            raise StepFailed("the assembler stopped: "
+                             + demo.supervisor.services["assembler"].last_log_line())
         demo.write_state()
-        step.done(f"{demo.hub_url} (database {demo.layout.hub / 'hub.db'})")
+        step.done(f"{demo.hub_url} (database {demo.layout.hub / 'hub.db'}); assembler "
+                  f"with its own key in {assembly_dir}")
 
 
 def set_up_nodes(demo: Demo) -> None:

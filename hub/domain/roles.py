@@ -41,6 +41,8 @@ class Principal:
             return "operator"
         if self.kind == "worker":
             return "worker"  # the hub's linkage worker (hub.services.run_worker)
+        if self.kind == "assembler":
+            return "assembler"  # the assembly role (hub.assembly), never a linkage worker
         return f"user:{self.id}"
 
 

@@ -12,11 +12,12 @@ from hub.db.models import Agency
 from hub.domain.roles import Caller
 from hub.domain.tokens import hash_token, new_token
 from hub.errors import ConflictError, EnrollmentError, InvalidInputError
+from hub.keys import load_assembly_public
 from hub.persistence import agencies as store
 from hub.services import audit
 from hub.services.context import HubContext
 from hub.services.users import issue_node_token
-from protocol.keyfiles import public_key_to_b64
+from protocol.keyfiles import key_id, public_key_to_b64
 from protocol.wire import EnrollmentRequest, EnrollmentResponse
 
 ENROLLMENT_TOKEN_PREFIX = "fle_"  # noqa: S105 - a label, not a secret
@@ -108,7 +109,18 @@ def enroll(
         hub_hpke_public_key=public_key_to_b64(ctx.keys.hpke_public),
         hub_hpke_kid=ctx.keys.hpke_kid,
         node_token=issued.token,
+        **_assembly_key(ctx),
     )
+
+
+def _assembly_key(ctx: HubContext) -> dict[str, str]:
+    """The assembly role's public key the nodes pin (hub/assembly); only its public half is
+    in the hub directory — the linkage role never holds the private key."""
+    public = load_assembly_public(ctx.settings.dir)
+    if public is None:
+        return {}
+    return {"assembly_hpke_public_key": public_key_to_b64(public),
+            "assembly_hpke_kid": key_id(public)}
 
 
 def list_agencies(session: Session) -> list[dict[str, Any]]:

@@ -126,10 +126,16 @@ class Hub:
     def __init__(self) -> None:
         self.signing = Ed25519PrivateKey.generate()
         self.hpke = X25519PrivateKey.generate()
+        #: The assembly role's key (docs/extracts.md): the one extract payloads are sealed to.
+        self.assembly = X25519PrivateKey.generate()
 
     @property
     def hpke_kid(self) -> str:
         return key_id(self.hpke.public_key())
+
+    @property
+    def assembly_kid(self) -> str:
+        return key_id(self.assembly.public_key())
 
 
 @pytest.fixture(scope="session")
@@ -169,9 +175,11 @@ def served_template(tmp_path_factory: pytest.TempPathFactory, hub: Hub) -> Path:
     secret_file.write_text(secrets.token_hex(32))
     node_keys.import_federation_secret(node_dir, secret_file)
     node_keys.store_hub_material(node_dir, signing_public=hub.signing.public_key(),
-                                 hpke_public=hub.hpke.public_key(), token="t" * 32)
+                                 hpke_public=hub.hpke.public_key(), token="t" * 32,
+                                 assembly_public=hub.assembly.public_key())
     update_hub_section(node_dir, url="http://hub.invalid",
-                       signing_kid=key_id(hub.signing.public_key()), hpke_kid=hub.hpke_kid)
+                       signing_kid=key_id(hub.signing.public_key()), hpke_kid=hub.hpke_kid,
+                       assembly_kid=hub.assembly_kid)
     with NodeRuntime.open(node_dir) as opened:
         run_ingest(opened.settings.node, opened.sessions, opened.audit)
         approve_locally(opened, make_terms())
@@ -284,6 +292,8 @@ class FakeHub:
                 "hub_signing_kid": key_id(hub.signing.public_key()),
                 "hub_hpke_public_key": public_key_to_b64(hub.hpke.public_key()),
                 "hub_hpke_kid": hub.hpke_kid,
+                "assembly_hpke_public_key": public_key_to_b64(hub.assembly.public_key()),
+                "assembly_hpke_kid": hub.assembly_kid,
                 "node_token": self.node_token,
             }
 

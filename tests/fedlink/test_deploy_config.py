@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from agency_node.config import NodeConfig
 from hub.settings import HubSettings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-SERVICES = {"db", "hub", "node-k12", "node-highered", "node-workforce"}
+SERVICES = {"db", "hub", "hub-assembler", "node-k12", "node-highered", "node-workforce"}
 
 
 def compose_command() -> list[str] | None:
@@ -89,7 +90,8 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
                 assert (root / source).exists(), source
 
 
-@pytest.mark.parametrize("unit", ["fedlink-hub.service", "fedlink-node@.service"])
+@pytest.mark.parametrize("unit", ["fedlink-hub.service", "fedlink-hub-assembler.service",
+                                  "fedlink-node@.service"])
 def test_systemd_units_are_hardened(unit: str) -> None:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
@@ -100,3 +102,23 @@ def test_systemd_units_are_hardened(unit: str) -> None:
         "yes", "strict", "yes")
     assert service["ReadWritePaths"].startswith("/var/lib/fedlink/")
     assert service["CapabilityBoundingSet"] == "" and service["UMask"] == "0077"
+
+
+def test_only_the_assembler_reaches_the_assembly_key() -> None:
+    """Separation of duties: the linkage role (hub) never mounts or reaches the assembly
+    key's directory; the assembler does."""
+    text = (DEPLOY / "docker-compose.yml").read_text().split("\nservices:\n")[1]
+    text = text.split("\nvolumes:\n")[0]
+    blocks = re.split(r"^  ([a-z0-9-]+):\n", text, flags=re.MULTILINE)[1:]
+    mounts = {name: "\n".join(line for line in body.splitlines()
+                              if line.lstrip().startswith("- "))
+              for name, body in zip(blocks[::2], blocks[1::2], strict=True)}
+    assert set(mounts) == SERVICES
+    assert "hub-assembly:" in mounts["hub-assembler"]
+    assert [n for n, m in mounts.items() if "hub-assembly" in m] == ["hub-assembler"]
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(DEPLOY / "systemd" / "fedlink-hub.service")
+    assert "/var/lib/fedlink/assembly" in parser["Service"]["InaccessiblePaths"]
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(DEPLOY / "systemd" / "fedlink-hub-assembler.service")
+    assert "--assembly-dir /var/lib/fedlink/assembly" in parser["Service"]["ExecStart"]

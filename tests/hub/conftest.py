@@ -16,13 +16,20 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import Engine, event, text
 
 from hub.api.app import create_app
+from hub.assembly.build import assemble_extract, assembler_caller
+from hub.assembly.context import AssemblyContext, assembly_context
+from hub.assembly.keys import create_assembly_key
+from hub.assembly.settings import AssemblySettings
+from hub.assembly.worker import Assembler
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade_to_head
 from hub.keys import HubKeys, create_hub_keys
 from hub.services.context import HubContext
+from hub.services.extract_build import start_extract
 from hub.settings import HubSettings
 from protocol.keyfiles import public_key_to_b64
 from protocol.signing import sign
@@ -150,7 +157,36 @@ class Hub:
     ctx: HubContext
     clock: FakeClock
     admin_token: str
+    #: The assembly role (hub/assembly): its own directory and key, never the app's.
+    assembly_dir: Path
+    assembly_key: X25519PrivateKey = field(repr=False)
     agencies: dict[str, Agency] = field(default_factory=dict)
+
+    # --- the assembly role --------------------------------------------------------------
+    def assembler(self) -> AssemblyContext:
+        settings = AssemblySettings.load(self.assembly_dir, hub_dir=self.ctx.settings.dir)
+        return assembly_context(self.ctx, settings, self.assembly_key)
+
+    def assemble(self, transport: Any = None) -> int:
+        """Build every queued extract, as `fedlink hub assembler run` would (in process,
+        node requests through ``transport`` or ``app.state.node_transport``)."""
+        transport = transport or getattr(self.app.state, "node_transport", None)
+        worker = Assembler(self.assembler(), worker_id="assembler:test", transport=transport)
+        built = 0
+        while worker.run_once():
+            built += 1
+        return built
+
+    def build_extract(self, caller: Any, *, project_id: str, client: Any,
+                      **kwargs: Any) -> Any:
+        """Ask for an extract (the API's service) and build it at once with ``client``;
+        the assembler's error, if any, is raised."""
+        with self.ctx.session_factory() as session:
+            extract = start_extract(session, self.ctx, caller, project_id=project_id,
+                                    **kwargs)
+            extract_id = extract.id
+        return assemble_extract(self.assembler(), assembler_caller("assembler:test"),
+                                extract_id=extract_id, client=client)
 
     @staticmethod
     def auth(token: str) -> dict[str, str]:
@@ -292,6 +328,8 @@ def _make_hub(engine: Engine, url: str, tmp_path: Path, **settings: Any) -> Hub:
 
     hub_dir = tmp_path / "hubdir"
     keys: HubKeys = create_hub_keys(hub_dir)
+    assembly_dir = tmp_path / "assembly"
+    assembly_key = create_assembly_key(assembly_dir, hub_dir=hub_dir)
     config = HubSettings.load(hub_dir, database_url=url, **settings)
     clock = FakeClock()
     app = create_app(config, keys=keys, engine=engine, clock=clock)
@@ -300,7 +338,8 @@ def _make_hub(engine: Engine, url: str, tmp_path: Path, **settings: Any) -> Hub:
         _, issued = user_service.create_user(session, ctx, OPERATOR, name="root", role="admin")
     assert issued is not None
     client = TestClient(app)
-    return Hub(app=app, client=client, ctx=ctx, clock=clock, admin_token=issued.token)
+    return Hub(app=app, client=client, ctx=ctx, clock=clock, admin_token=issued.token,
+               assembly_dir=assembly_dir, assembly_key=assembly_key)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from fastapi.responses import StreamingResponse
 from hub.api.deps import (
     ContextDep,
     ExtractBuilderCaller,
-    NodeClientDep,
     RequestReaderCaller,
     ResearcherCaller,
     SessionDep,
@@ -23,14 +22,14 @@ from hub.services.extract_views import extract_view
 router = APIRouter(prefix="/v1/extracts", tags=["extracts"])
 
 
-@router.post("", status_code=201, summary="Build the linked extract of a ready project from "
-             "its newest succeeded run: person ids, node payloads, disclosure control, "
-             "encrypted bundle [researcher (personnel), governance]")
+@router.post("", status_code=202, summary="Ask for the linked extract of a ready project "
+             "from its newest succeeded run; the assembly role (`fedlink hub assembler`) "
+             "builds it — person ids, node payloads, disclosure control, encrypted bundle — "
+             "and the extract leaves `building` [researcher (personnel), governance]")
 def create(body: ExtractCreate, caller: ExtractBuilderCaller, session: SessionDep,
-           ctx: ContextDep, client: NodeClientDep) -> dict[str, Any]:
-    extract = extract_build.build_extract(session, ctx, caller, project_id=body.project_id,
-                                          run_id=body.run_id, variables=body.variables,
-                                          client=client)
+           ctx: ContextDep) -> dict[str, Any]:
+    extract = extract_build.start_extract(session, ctx, caller, project_id=body.project_id,
+                                          run_id=body.run_id, variables=body.variables)
     return extract_view(extract)
 
 

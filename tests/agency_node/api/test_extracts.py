@@ -32,7 +32,7 @@ def issued(api: TestClient, hub: object, wire: SimpleNamespace) -> list[str]:
 
 
 def _extract(api: TestClient, hub: object, wire: SimpleNamespace, assignments, **overrides):
-    kid = overrides.pop("recipient_kid", hub.hpke_kid)
+    kid = overrides.pop("recipient_kid", hub.assembly_kid)
     body = wire.extract_body(assignments, kid, **overrides)
     return api.post("/v1/extracts", content=wire.signed(body, TYP, hub.signing))
 
@@ -54,7 +54,7 @@ def test_extract_returns_sealed_approved_variables(
     answer = _verified(response.json(), served_node)
     assert answer.header.rows == 4
     assert answer.header.variables == ("grade_level", "gpa")
-    plaintext = open_payload(answer.payload, hub.hpke, purpose=EXTRACT_PURPOSE,
+    plaintext = open_payload(answer.payload, hub.assembly, purpose=EXTRACT_PURPOSE,
                              **extract_payload_context(wire.PROJECT, "K12", "run-1"))
     table = pa.ipc.open_stream(io.BytesIO(plaintext)).read_all()
     assert table.column_names == ["person_id", "grade_level", "gpa"]
@@ -69,7 +69,7 @@ def test_extract_returns_sealed_approved_variables(
 def test_extract_response_is_signed_by_the_node_and_quotes_the_request_nonce(
     api: TestClient, hub: object, wire: SimpleNamespace, issued: list[str], served_node: Path
 ) -> None:
-    body = wire.extract_body([(issued[0], "person-0001")], hub.hpke_kid)
+    body = wire.extract_body([(issued[0], "person-0001")], hub.assembly_kid)
     request = wire.signed(body, TYP, hub.signing)
     response = api.post("/v1/extracts", content=request)
     assert response.status_code == 200, response.text
@@ -136,7 +136,7 @@ def test_extract_signed_by_unknown_key_refused(
 ) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    body = wire.extract_body([("a" * 32, "person-1")], hub.hpke_kid)
+    body = wire.extract_body([("a" * 32, "person-1")], hub.assembly_kid)
     envelope = wire.signed(body, TYP, Ed25519PrivateKey.generate())
     response = api.post("/v1/extracts", content=envelope)
     assert (response.status_code, response.json()["error"]) == (401, "unknown_key")

@@ -64,7 +64,7 @@ def test_node_store_serves_on_backend(
         assert api.post("/v1/match-requests", content=envelope).json()["error"] == (
             "replayed_nonce")
         body = wire.extract_body([(pid, f"person-{n}") for n, pid in enumerate(pids)],
-                                 hub.hpke_kid)
+                                 hub.assembly_kid)
         extract = api.post("/v1/extracts",
                            content=wire.signed(body, "extract_request", hub.signing))
         assert extract.status_code == 200 and extract.json()["body"]["header"]["rows"] == 4

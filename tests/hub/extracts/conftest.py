@@ -142,6 +142,19 @@ class Federation:
 
         return httpx.MockTransport(handle)
 
+    def api_extract(self, project: str, **body: Any) -> dict[str, Any]:
+        """``POST /v1/extracts`` as the researcher (202, ``building``), then the assembly
+        role builds it (in process, as `fedlink hub assembler run` would); its metadata."""
+        auth = self.hub.auth(self.researcher[1])
+        response = self.hub.client.post("/v1/extracts", json={"project_id": project, **body},
+                                        headers=auth)
+        assert response.status_code == 202, response.text
+        assert response.json()["status"] == "building"
+        self.hub.assemble(self.transport())
+        extract = self.hub.client.get(f"/v1/extracts/{response.json()['id']}", headers=auth)
+        assert extract.status_code == 200, extract.text
+        return dict(extract.json())
+
     def client(self, rewrite: Any = None, *, signer: Any = "node") -> httpx.Client:
         return httpx.Client(transport=self.transport(rewrite, signer=signer))
 

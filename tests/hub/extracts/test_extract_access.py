@@ -32,10 +32,7 @@ def fed(federation: Federation) -> Iterator[Federation]:
 
 def _build(fed: Federation, **agreement: Any) -> dict[str, Any]:
     project, _, _ = fed.ready_project(**agreement)
-    response = fed.hub.client.post("/v1/extracts", json={"project_id": project},
-                                   headers=fed.hub.auth(fed.researcher[1]))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    return fed.api_extract(project)
 
 
 def _download(fed: Federation, extract_id: str, token: str) -> Any:
@@ -137,11 +134,9 @@ def test_variable_outside_the_approval_refused_and_audited(fed: Federation) -> N
         events, _ = audit_store.search_events(session, project=project,
                                               action="extract.refused")
     assert [e.outcome for e in events] == ["refused:variable_not_approved"]
-    narrowed = fed.hub.client.post(
-        "/v1/extracts", headers=fed.hub.auth(fed.researcher[1]),
-        json={"project_id": project, "variables": {"SCH": ["grade_level"]}})
-    assert narrowed.status_code == 201, narrowed.text
-    assert narrowed.json()["variables"] == {"SCH": ["grade_level"]}
+    narrowed = fed.api_extract(project, variables={"SCH": ["grade_level"]})
+    assert narrowed["status"] == "available"
+    assert narrowed["variables"] == {"SCH": ["grade_level"]}
 
 
 def test_held_extract_waits_for_every_steward(fed: Federation) -> None:

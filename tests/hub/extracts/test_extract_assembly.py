@@ -18,7 +18,6 @@ import pytest
 from hub.errors import ExtractBuildError
 from hub.persistence import audit as audit_store
 from hub.persistence import extracts as extract_store
-from hub.services.extract_build import build_extract
 from protocol.payload import open_payload, seal_payload
 from protocol.wire import EXTRACT_PURPOSE, extract_payload_context
 
@@ -35,10 +34,9 @@ def _caller(fed: Federation) -> Any:
 
 def _build(fed: Federation, project: str, rewrite: Any = None, *, signer: Any = "node",
            **kwargs: Any) -> Any:
-    with fed.client(rewrite, signer=signer) as client, \
-            fed.hub.ctx.session_factory() as session:
-        return build_extract(session, fed.hub.ctx, _caller(fed), project_id=project,
-                             client=client, **kwargs)
+    with fed.client(rewrite, signer=signer) as client:
+        return fed.hub.build_extract(_caller(fed), project_id=project, client=client,
+                                     **kwargs)
 
 
 def _download(fed: Federation, extract_id: str) -> bytes:
@@ -136,8 +134,9 @@ def test_unmatched_records_only_when_the_agreement_says_so(federation: Federatio
     assert extract.tables["agency_SCH"] == 12 and extract.tables["agency_COL"] == 11
 
 
-def _tamper(change: Any, ctx: Any) -> Any:
-    """A rewrite that opens a node's payload, applies ``change`` to its table, reseals it."""
+def _tamper(change: Any, hub: Any) -> Any:
+    """A rewrite that opens a node's payload (a node misbehaving: it holds the plaintext),
+    applies ``change`` to its table, reseals it to the assembly key."""
 
     def rewrite(agency: str, body: dict[str, Any]) -> dict[str, Any]:
         if agency != "SCH":
@@ -146,14 +145,14 @@ def _tamper(change: Any, ctx: Any) -> Any:
         context = extract_payload_context(header["project_id"], agency, header["run_id"])
         from protocol.payload import SealedPayload
 
-        plain = open_payload(SealedPayload.model_validate(body["payload"]), ctx.keys.hpke,
+        plain = open_payload(SealedPayload.model_validate(body["payload"]), hub.assembly_key,
                              purpose=EXTRACT_PURPOSE, **context)
         table = change(pa.ipc.open_stream(io.BytesIO(plain)).read_all())
         sink = io.BytesIO()
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
-        sealed = seal_payload(sink.getvalue(), ctx.keys.hpke_public, purpose=EXTRACT_PURPOSE,
-                              **context)
+        sealed = seal_payload(sink.getvalue(), hub.assembly_key.public_key(),
+                              purpose=EXTRACT_PURPOSE, **context)
         return {**body, "header": {**header, "rows": table.num_rows, "sha256": sealed.sha256},
                 "payload": sealed.model_dump(mode="json")}
 
@@ -176,7 +175,7 @@ def test_node_payload_beyond_the_request_fails_the_extract(
         federation: Federation, change: Any, code: str) -> None:
     project, _, _ = federation.ready_project()
     with pytest.raises(ExtractBuildError) as raised:
-        _build(federation, project, rewrite=_tamper(change, federation.hub.ctx))
+        _build(federation, project, rewrite=_tamper(change, federation.hub))
     assert raised.value.code == code and raised.value.agency == "SCH"
     with federation.hub.ctx.session_factory() as session:
         [extract] = extract_store.list_extracts(session, project_ids=[project])
@@ -196,7 +195,7 @@ def test_node_payload_carrying_a_pid_fails_the_extract(federation: Federation) -
         return table.set_column(table.column_names.index("school"), "school", school)
 
     with pytest.raises(ExtractBuildError) as raised:
-        _build(federation, project, rewrite=_tamper(smuggle, federation.hub.ctx))
+        _build(federation, project, rewrite=_tamper(smuggle, federation.hub))
     assert raised.value.code == "pid_in_payload"
 
 
@@ -258,10 +257,8 @@ def test_node_refusal_with_a_long_code_fails_the_extract_cleanly(federation: Fed
         return routed.handle_request(request)
 
     with httpx.Client(transport=httpx.MockTransport(handle)) as client, \
-            federation.hub.ctx.session_factory() as session, \
             pytest.raises(ExtractBuildError) as raised:
-        build_extract(session, federation.hub.ctx, _caller(federation), project_id=project,
-                      client=client)
+        federation.hub.build_extract(_caller(federation), project_id=project, client=client)
     assert raised.value.code == code
     with federation.hub.ctx.session_factory() as session:
         [extract] = extract_store.list_extracts(session, project_ids=[project])

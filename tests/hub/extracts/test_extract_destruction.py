@@ -34,10 +34,7 @@ def fed(federation: Federation) -> Iterator[Federation]:
 
 def _build(fed: Federation, **agreement: Any) -> dict[str, Any]:
     project, _, _ = fed.ready_project(**agreement)
-    response = fed.hub.client.post("/v1/extracts", json={"project_id": project},
-                                   headers=fed.hub.auth(fed.researcher[1]))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    return fed.api_extract(project)
 
 
 def _path(fed: Federation, extract_id: str) -> Path:
@@ -177,9 +174,7 @@ def test_withheld_and_superseded_extracts_are_destroyed(fed: Federation) -> None
     assert (withheld.json()["status"], withheld.json()["destroyed_reason"]) == (
         "destroyed", "withheld")
     first = _build(fed)
-    second = fed.hub.client.post("/v1/extracts", json={"project_id": first["project_id"]},
-                                 headers=fed.hub.auth(fed.researcher[1]))
-    assert second.status_code == 201
+    assert fed.api_extract(first["project_id"])["status"] == "available"
     old = fed.hub.client.get(f"/v1/extracts/{first['id']}",
                              headers=fed.hub.auth(fed.researcher[1])).json()
     assert (old["status"], old["destroyed_reason"]) == ("destroyed", "superseded")

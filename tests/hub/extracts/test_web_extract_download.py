@@ -39,10 +39,7 @@ def _signed_in(fed: Federation, token: str) -> TestClient:
 
 def test_project_page_offers_the_extract_with_its_countdown_and_downloads_it(fed) -> None:
     project, _, _ = fed.ready_project()
-    built = fed.hub.client.post("/v1/extracts", json={"project_id": project},
-                                headers=fed.hub.auth(fed.researcher[1]))
-    assert built.status_code == 201, built.text
-    extract = built.json()
+    extract = fed.api_extract(project)
     link = f"/projects/{project}/extracts/{extract['id']}/download"
     with _signed_in(fed, fed.researcher[1]) as browser:
         page = browser.get(f"/projects/{project}").text

@@ -3,12 +3,10 @@ reach measure behind them (docs/linkage.md)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from hub.linkage import LinkageConfig, link
 from hub.linkage.evaluate import reachable_pairs
-
 
 
 def _cluster_of(result) -> dict[str, int]:

@@ -1,0 +1,309 @@
+"""Building a linked extract in the assembly role (docs/extracts.md, "Assembly").
+
+:func:`assemble_extract` takes an extract the hub API recorded ``building`` and, with no
+transaction open while nodes are asked:
+
+1. :func:`load_job` reads the approval, the nodes' URLs and enrolled keys, and the run's
+   clusters and links (pseudonymous ids, never a token table);
+2. :func:`_make`: fresh person ids, signed extract requests naming the **assembly key** as
+   recipient, each payload checked and opened with that key, the tables joined in memory,
+   disclosure control, the bundle streamed through AES-256-GCM into
+   ``extracts_dir/<id>.flx`` (0600);
+3. :func:`_finish` (one transaction): ``available`` — or ``held`` when disclosure control
+   blocked it for the stewards — with the wrapped key stored; earlier extracts of the
+   project are destroyed as superseded. On any failure :func:`_fail` ends the extract
+   ``failed`` with the code and reason (audited) and shreds the partial file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from hub.assembly.context import AssemblyContext
+from hub.db.models import Extract
+from hub.domain.dsa import ExtractOptions
+from hub.domain.roles import Caller, Principal
+from hub.errors import ExtractBuildError, HubError
+from hub.extracts.assembly import (
+    AgencyScope,
+    apply_disclosure,
+    extract_requests,
+    links_table,
+    persons_table,
+    plan_persons,
+)
+from hub.extracts.bundle import write_bundle
+from hub.extracts.crypto import EncryptingWriter, KeyWrapper, new_data_key, shred_file
+from hub.extracts.dictionary import build_dictionary
+from hub.keys import secure_directory
+from hub.node_client import make_node_http_client
+from hub.persistence import extracts as store
+from hub.persistence import requests as request_store
+from hub.persistence import runs as run_store
+from hub.services import audit
+from hub.services.context import HubContext
+from hub.services.extract_build import (
+    agency_scopes,
+    extract_terms,
+    node_target,
+    variable_catalog,
+)
+from hub.services.extract_destruction import destroy_extract
+from hub.services.extract_nodes import NodeKeys, agency_tables, ask_nodes
+from hub.services.terms import load_dsa
+from protocol.canonical import b64url_encode
+from protocol.keyfiles import ed25519_public_from_b64, key_id, x25519_public_from_b64
+from protocol.payload import SUITE_NAME, payload_info, seal
+
+
+def assembler_caller(worker_id: str) -> Caller:
+    """How the audit log names the assembly role's work."""
+    return Caller(Principal(kind="assembler", id=None, role="assembler"),
+                  source=worker_id[:64])
+
+
+def extracts_dir(ctx: HubContext) -> Path:
+    directory = Path(ctx.settings.extracts_dir or ctx.settings.dir / "extracts")
+    secure_directory(directory)
+    return directory
+
+
+@dataclass
+class _Job:
+    extract_id: str
+    project_id: str
+    run_id: str
+    agencies: list[str]
+    scopes: dict[str, AgencyScope]
+    urls: dict[str, str]
+    node_keys: dict[str, tuple[str, str]]  # agency → (kid, base64 Ed25519 public key)
+    clusters: list[tuple[str, str, int]]
+    links: list[tuple[str, str, str, str, float, float]]
+    catalog: dict[str, dict[str, dict[str, Any]]]
+    options: ExtractOptions
+    k: int
+    terms: dict[str, Any]
+    quality_report: dict[str, Any]
+    expires_at: dt.datetime
+
+
+@dataclass
+class _Built:
+    path: Path
+    data_key: bytes
+    sha256: str
+    ciphertext_sha256: str
+    size: int
+    tables: dict[str, int]
+    persons: int
+    disclosure: dict[str, Any]
+    held: bool
+    payloads: list[dict[str, Any]]
+
+
+def load_job(session: Session, ctx: HubContext, *, extract_id: str) -> _Job | None:
+    """What building ``extract_id`` needs, or None when it is no longer ``building``."""
+    extract = store.get_extract(session, extract_id=extract_id)
+    if extract is None or extract.status != "building":
+        return None
+    request = request_store.get_request(session, request_id=extract.project_id)
+    run = run_store.get_run(session, run_id=extract.run_id)
+    if request is None or run is None:
+        raise ExtractBuildError("the extract's project or run is gone", code="no_succeeded_run")
+    dsa = load_dsa(request)
+    scopes = agency_scopes(dsa, dict(extract.variables or {}))
+    urls, node_keys, catalog = {}, {}, {}
+    for agency in scopes:
+        urls[agency], node_keys[agency] = node_target(session, ctx, agency)
+        catalog[agency] = variable_catalog(session, agency)
+    return _Job(
+        extract_id=extract.id, project_id=extract.project_id, run_id=run.id,
+        agencies=list(dsa.agencies), scopes=scopes, urls=urls, node_keys=node_keys,
+        clusters=[(c.agency, c.pid, c.cluster_id)
+                  for c in run_store.clusters(session, run_id=run.id)],
+        links=[(x.agency_a, x.pid_a, x.agency_b, x.pid_b, x.weight, x.probability)
+               for x in run_store.links(session, run_id=run.id)],
+        catalog=catalog, options=dsa.extract,
+        k=dsa.extract.k_anonymity or ctx.settings.disclosure_k,
+        terms=extract_terms(request, dsa, extract.expires_at),
+        quality_report=dict(run.report or {}), expires_at=extract.expires_at,
+    )
+
+
+def _frame(table: Any, scope: AgencyScope) -> pd.DataFrame:
+    if table is None:
+        return pd.DataFrame({name: pd.Series(dtype=object)
+                             for name in ("person_id", *scope.variables)})
+    frame = table.to_pandas(date_as_object=True)
+    return frame.sort_values("person_id", ignore_index=True)
+
+
+def _make(job: _Job, actx: AssemblyContext, client: httpx.Client, path: Path) -> _Built:
+    """Ask the nodes, assemble, protect, write the encrypted bundle to ``path``."""
+    ctx = actx.hub
+    plan = plan_persons(job.clusters, agencies=job.agencies,
+                        include_unmatched=job.options.include_unmatched)
+    if not plan.persons:
+        raise ExtractBuildError("the run releases nobody (no linked person)",
+                                code="empty_extract")
+    requests = extract_requests(plan, project_id=job.project_id, run_id=job.run_id,
+                                scopes=job.scopes, recipient_kid=actx.kid)
+    keys = NodeKeys(signing=ctx.keys.signing, hpke=actx.key,
+                    message_ttl=min(ctx.settings.max_message_ttl, 300), now=ctx.now_ts)
+    node_keys = {agency: {kid: ed25519_public_from_b64(public)}
+                 for agency, (kid, public) in job.node_keys.items()}
+    answers = ask_nodes(client, requests, urls=job.urls, node_keys=node_keys, keys=keys,
+                        run_pids={pid for _, pid, _ in job.clusters})
+    arrow = agency_tables(answers)
+    frames = {a: _frame(arrow.get(a), scope) for a, scope in job.scopes.items()}
+    qis = {a: [v for v in s.variables if job.catalog[a][v]["quasi_identifier"]]
+           for a, s in job.scopes.items()}
+    types = {a: {v: m["type"] for v, m in job.catalog[a].items()} for a in job.scopes}
+    released, result = apply_disclosure(frames, quasi_identifiers=qis, types=types, k=job.k,
+                                        policy=job.options.quasi_identifier_policy)
+    tables = {"persons": persons_table(plan, job.agencies), "links": links_table(job.links, plan),
+              **{f"agency_{a}": frame for a, frame in released.items()}}
+    disclosure = {"k": job.k, "policy": job.options.quasi_identifier_policy,
+                  "quasi_identifiers": sorted(f"{a}.{v}" for a, vs in qis.items() for v in vs),
+                  "result": result.report() if result else None,
+                  "held_for_stewards": bool(result and result.blocked)}
+    dictionary = build_dictionary(
+        agencies=job.agencies, released={a: list(s.variables) for a, s in job.scopes.items()},
+        catalog=job.catalog, years={a: (s.first_year, s.last_year) for a, s in job.scopes.items()},
+        disclosure=None if result is None or result.blocked else result)
+    manifest = {"extract_id": job.extract_id, "project_id": job.project_id,
+                "run_id": job.run_id, "created_at": ctx.now().isoformat(),
+                "expires_at": job.expires_at.isoformat(), "persons": len(plan.persons)}
+    data_key = new_data_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as sink:
+        writer = EncryptingWriter(sink, data_key, extract_id=job.extract_id)
+        write_bundle(writer, manifest=manifest, tables=tables, formats=list(job.options.formats),
+                     dictionary=dictionary, quality_report=job.quality_report,
+                     disclosure_report=disclosure, terms=job.terms)
+        writer.close()
+        os.fsync(sink.fileno())
+    return _Built(path=path, data_key=data_key, sha256=writer.sha256,
+                  ciphertext_sha256=writer.ciphertext_sha256, size=writer.size,
+                  tables={n: len(t) for n, t in tables.items()}, persons=len(plan.persons),
+                  disclosure=disclosure, held=bool(result and result.blocked),
+                  payloads=[{"agency": a.agency, "rows": a.rows, "sha256": a.sha256}
+                            for a in answers])
+
+
+def _recipient_key(options: ExtractOptions, data_key: bytes, *, extract_id: str,
+                   project_id: str) -> dict[str, Any] | None:
+    if not options.recipient_public_key:
+        return None
+    public = x25519_public_from_b64(options.recipient_public_key)
+    info = {"purpose": "extract_key", "extract": extract_id, "project": project_id}
+    sealed = seal(data_key, public, info=payload_info("extract_key", extract=extract_id,
+                                                       project=project_id))
+    return {"suite": SUITE_NAME, "kid": key_id(public), "info": info,
+            "ciphertext": b64url_encode(sealed)}
+
+
+def _finish(session: Session, ctx: HubContext, caller: Caller, job: _Job,
+            built: _Built) -> Extract:
+    wrapper = KeyWrapper.from_directory(ctx.settings.dir)
+    extract = store.get_extract(session, extract_id=job.extract_id, lock=True)
+    assert extract is not None
+    extract.status = "held" if built.held else "available"
+    extract.finished_at = ctx.now()
+    extract.file_name = built.path.name
+    extract.size_bytes, extract.sha256 = built.size, built.sha256
+    extract.ciphertext_sha256 = built.ciphertext_sha256
+    extract.tables, extract.persons = built.tables, built.persons
+    extract.disclosure = built.disclosure
+    extract.recipient_key = _recipient_key(job.options, built.data_key,
+                                           extract_id=job.extract_id,
+                                           project_id=job.project_id)
+    store.add_key(session, extract_id=job.extract_id, kwk_id=wrapper.kid,
+                  wrapped_key=wrapper.wrap(built.data_key, extract_id=job.extract_id),
+                  now=ctx.now())
+    fields = {"object_type": "extract", "object_id": job.extract_id,
+              "project": job.project_id}
+    for payload in built.payloads:
+        audit.record(session, ctx, caller, action="extract.node_payload",
+                     agency=payload["agency"], detail={"run_id": job.run_id, **payload},
+                     **fields)
+    audit.record(session, ctx, caller, action="extract.built", detail={
+        "status": extract.status, "persons": built.persons, "tables": built.tables,
+        "sha256": built.sha256, "bytes": built.size, "encryption": extract.encryption},
+        **fields)
+    older = [e.id for e in store.list_extracts(session, project_ids=[job.project_id],
+                                               statuses=["available", "held"])
+             if e.id != job.extract_id]
+    session.commit()
+    for old in older:
+        destroy_extract(ctx, caller, extract_id=old, reason="superseded")
+    return extract
+
+
+def _fail(session: Session, ctx: HubContext, caller: Caller, job: _Job, path: Path,
+          exc: Exception) -> None:
+    code = exc.code if isinstance(exc, HubError) else "internal_error"
+    reason = str(exc)[:1000] if isinstance(exc, HubError) else type(exc).__name__
+    session.rollback()
+    extract = store.get_extract(session, extract_id=job.extract_id, lock=True)
+    assert extract is not None
+    extract.status, extract.finished_at = "failed", ctx.now()
+    extract.failure_code, extract.failure_reason = code, reason
+    # A node's own refusal code may outgrow the (clipped) outcome: the detail keeps it.
+    audit.record(session, ctx, caller, action="extract.failed",
+                 outcome=f"refused:{code}", object_type="extract",
+                 object_id=job.extract_id, project=job.project_id,
+                 agency=getattr(exc, "agency", None) or "",
+                 detail={"code": code, "reason": reason})
+    session.commit()
+    shred_file(path)
+
+
+def assemble_extract(actx: AssemblyContext, caller: Caller, *, extract_id: str,
+                     client: httpx.Client | None = None) -> Extract | None:
+    """Build the ``building`` extract ``extract_id``; None if it is not building (any
+    more). :class:`ExtractBuildError` if a node or the run lets it down (the extract is then
+    ``failed`` with the reason)."""
+    ctx = actx.hub
+    with ctx.session_factory() as session:
+        try:
+            job = load_job(session, ctx, extract_id=extract_id)
+        except HubError as exc:
+            _fail_id(session, ctx, caller, extract_id, exc)
+            raise
+        if job is None:
+            return None
+        session.commit()
+        path = extracts_dir(ctx) / f"{job.extract_id}.flx"
+        http = client or make_node_http_client(ctx.settings)
+        try:
+            built = _make(job, actx, http, path)
+        except Exception as exc:
+            _fail(session, ctx, caller, job, path, exc)
+            raise
+        finally:
+            if client is None:
+                http.close()
+        return _finish(session, ctx, caller, job, built)
+
+
+def _fail_id(session: Session, ctx: HubContext, caller: Caller, extract_id: str,
+             exc: HubError) -> None:
+    session.rollback()
+    extract = store.get_extract(session, extract_id=extract_id, lock=True)
+    if extract is None or extract.status != "building":
+        return
+    extract.status, extract.finished_at = "failed", ctx.now()
+    extract.failure_code, extract.failure_reason = exc.code, str(exc)[:1000]
+    audit.record(session, ctx, caller, action="extract.failed", outcome=f"refused:{exc.code}",
+                 object_type="extract", object_id=extract_id, project=extract.project_id,
+                 detail={"code": exc.code, "reason": str(exc)[:1000]})
+    session.commit()
