@@ -46,6 +46,8 @@ def _results_table(results: dict[str, Any]) -> Table:
 
 
 def _leaks_table(results: dict[str, Any]) -> Table:
+    from fedlink.attack.leaks import strongest_count_leaks
+
     table = Table(title="What the table's shape gives away")
     for name in ("scheme", "leak", "measured"):
         table.add_column(name)
@@ -54,7 +56,7 @@ def _leaks_table(results: dict[str, Any]) -> Table:
         for column, r in leaks["bit_count_vs_length_r"].items():
             shown = "n/a (constant count)" if r is None else f"r = {r:.3f}"
             table.add_row(scheme, f"{column}: feature count vs value length", shown)
-        for item in leaks["token_counts"]:
+        for item in strongest_count_leaks(leaks["token_counts"]).values():
             table.add_row(
                 scheme, f"{item['column']} count → {item['label']}",
                 f"accuracy {item['accuracy']:.3f} (majority guess {item['baseline']:.3f})",
