@@ -38,13 +38,9 @@ from protocol.salted_bloom import (
     HOUSEHOLD_FIELDS,
     SALT_SUFFIXES,
     SALTED_BLOOM_BYTES,
-    dob_salt,
-    house_salt,
-    salted_field_filters,
-    street_salt,
+    salted_filters,
 )
 from protocol.token_padding import dummy_key, fixed_length, pid_bytes
-from protocol.token_parts import house_number_part, street_prefix_part
 from protocol.tokens import (
     BLOCKING_KEY_RULES,
     MATCH_KEY_RULES,
@@ -172,19 +168,7 @@ def _encode(
         # The first name again, under the last-name key (see protocol.bloom).
         "first_name_as_last": batch.first_name,
     }
-    dob_salts = list(map(dob_salt, batch.dob))
-    columns += [
-        filter_column(*salted_field_filters(f, field_values[f], dob_salts, keys))
-        for f in BLOOM_FIELDS
-    ]
-    houses = list(map(house_number_part, batch.street_address))
-    streets = list(map(street_prefix_part, batch.street_address))
-    for salt_of in (house_salt, street_salt):
-        salts = list(map(salt_of, batch.postal_code, houses, streets))
-        columns += [
-            filter_column(*salted_field_filters(f, field_values[f], salts, keys))
-            for f in HOUSEHOLD_FIELDS
-        ]
+    columns += [filter_column(*f) for f in salted_filters(batch, field_values, keys)]
     return pa.RecordBatch.from_arrays(columns, schema=token_batch_schema())
 
 

@@ -45,8 +45,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algori
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
+from protocol.columns import IdentityColumns
 from protocol.errors import EncodingError
 from protocol.keys import ProjectKeys
+from protocol.token_parts import house_number_part, street_prefix_part
 
 SALTED_BLOOM_BITS: Final = 256
 SALTED_BLOOM_BYTES: Final = SALTED_BLOOM_BITS // 8
@@ -192,6 +194,50 @@ FIELD_KEYS: Final = {
 #: person's record at the same address.
 HOUSEHOLD_FIELDS: Final = ("first_name", "last_name", "middle_name", "first_name_as_last")
 SALT_SUFFIXES: Final = ("__house", "__street")
+
+
+#: Fields whose salt also holds the value's first letter (below).
+_NAME_FIELDS: Final = frozenset({"first_name", "last_name", "middle_name", "first_name_as_last"})
+
+
+def with_initial(salts: Sequence[bytes | None], values: Sequence[str | None]) -> list[bytes | None]:
+    """``salts`` extended with each value's first character (None where either is missing).
+
+    A birth date alone is shared by ~300 people of a 10-million-person state: enough for
+    name frequencies to show inside one salt group, were a hub able to isolate it. With
+    the name's initial the group is the people born that day whose name starts with that
+    letter: a few dozen at most. A name whose first letter is wrong no longer compares
+    under that salt; the household salts and the tokens' nickname variants cover most.
+    The first name as last takes the first name's initial, so it meets the other side's
+    last name (salted with the last name's initial) exactly when the names are swapped.
+    """
+    return [
+        None if salt is None or not value else salt + b"|" + value[0].encode("utf-8")
+        for salt, value in zip(salts, values, strict=True)
+    ]
+
+
+def salted_filters(
+    batch: IdentityColumns, values: dict[str, list[str | None]], keys: ProjectKeys
+) -> list[tuple[U8Array, BoolArray]]:
+    """Every filter column of a token batch, in schema order: each field of
+    :data:`protocol.bloom.BLOOM_FIELDS` under the birth-date salt, then each of
+    :data:`HOUSEHOLD_FIELDS` under each household salt (:data:`SALT_SUFFIXES`)."""
+    from protocol.bloom import BLOOM_FIELDS
+
+    houses = list(map(house_number_part, batch.street_address))
+    streets = list(map(street_prefix_part, batch.street_address))
+    salt_sets = [(BLOOM_FIELDS, list(map(dob_salt, batch.dob)))]
+    salt_sets += [
+        (HOUSEHOLD_FIELDS, list(map(salt_of, batch.postal_code, houses, streets)))
+        for salt_of in (house_salt, street_salt)
+    ]
+    out = []
+    for fields, salts in salt_sets:
+        for field in fields:
+            field_salts = with_initial(salts, values[field]) if field in _NAME_FIELDS else salts
+            out.append(salted_field_filters(field, values[field], field_salts, keys))
+    return out
 
 
 def salted_field_filters(

@@ -47,6 +47,7 @@ class BenchOptions:
     datasets: tuple[str, ...] = DATASETS
     systems: tuple[str, ...] = SYSTEMS
     throughput_records: int = 100_000
+    privacy_sizes: tuple[int, ...] = (2_000, 20_000)
     anonlink_scale: int = 50_000
     peers_python: Path | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -92,6 +93,8 @@ class Bench:
         n = len(o.datasets) * len(o.systems) if o.wants("accuracy") else 0
         if o.wants("speed"):
             n += 2 + (0 if o.skip_scale else 5)
+        if o.wants("privacy"):
+            n += len(o.privacy_sizes)
         return max(n, 1)
 
     # -- running -------------------------------------------------------------------------
@@ -212,6 +215,14 @@ class Bench:
             spec, partial(anonlink_runner.score_scale, left, right))
         return out
 
+    def privacy(self) -> dict[str, Any]:
+        """The attack suite on both encodings, one step per project size."""
+        return {
+            str(size): self._main(f"privacy/{size}", f"attacks on a {size:,}-person project",
+                                  "fedlink.privacy", {"people": size, "seed": self.options.seed})
+            for size in self.options.privacy_sizes
+        }
+
     def run(self) -> dict[str, Any]:
         o = self.options
         results: dict[str, Any] = {"meta": machine_info() | {"command": o.command}}
@@ -227,6 +238,8 @@ class Bench:
                 results["throughput"] = self.throughput(installed)
                 if not o.skip_scale:
                     results["scale"] = self.scale(installed)
+            if o.wants("privacy"):
+                results["privacy"] = self.privacy()
             self.display.step("done")
         results["meta"]["load_after"] = load_average()
         return results

@@ -265,12 +265,17 @@ def target_table(results: dict[str, Any]) -> Table:
         t.rows.append([f"peak RSS ≤ {RSS_TARGET / 1e9:.0f} GB (4·10⁹ bytes)",
                        _gb(r["peak_rss_bytes"]),
                        "yes" if r["peak_rss_bytes"] <= RSS_TARGET else "**no**"])
+    from fedlink.bench.privacy_report import target_rows
+
+    t.rows += target_rows(results)
     return t
 
 
 def tables(results: dict[str, Any]) -> list[Table]:
+    from fedlink.bench.privacy_report import privacy_tables
+
     found = [target_table(results), *accuracy_tables(results),
-             throughput_table(results), scale_table(results)]
+             throughput_table(results), scale_table(results), *privacy_tables(results)]
     return [t for t in found if t is not None and t.rows]
 
 

@@ -25,6 +25,7 @@ STEPS: dict[str, str] = {
     "fedlink.scale_link": "fedlink.bench.scale:link_tables",
     "splink.accuracy": "fedlink.bench.splink_runner:accuracy",
     "recordlinkage.accuracy": "fedlink.bench.recordlinkage_runner:accuracy",
+    "fedlink.privacy": "fedlink.bench.privacy:run",
 }
 
 

@@ -43,7 +43,7 @@ def bench(
         False
     ),
     only: Annotated[
-        str | None, typer.Option(help="Run only 'accuracy' or only 'speed'.")
+        str | None, typer.Option(help="Run only 'accuracy', 'speed' or 'privacy'.")
     ] = None,
     out: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path(
         "docs/benchmarks.md"
@@ -82,8 +82,8 @@ def bench(
     from fedlink.bench.readme import END, START, has_section, update_readme
     from fedlink.bench.report import markdown, print_tables
 
-    if only not in (None, "accuracy", "speed"):
-        raise CommandError("--only takes accuracy or speed")
+    if only not in (None, "accuracy", "speed", "privacy"):
+        raise CommandError("--only takes accuracy, speed or privacy")
     for name, value in (("--people", people), ("--scale", scale),
                         ("--throughput-records", throughput_records),
                         ("--anonlink-scale", anonlink_scale)):
