@@ -1,7 +1,7 @@
 """Key material for linkage: the federation secret, per-project keys and pseudonymous ids.
 
 The federation secret is generated once and handed to every agency node out of band; the
-hub never holds it (DESIGN.md, trust rule 2). For each approved project the hub picks a
+hub never holds it (docs/trust-model.md, rule 2). For each approved project the hub picks a
 random salt and signs it into the approval; every node derives the same
 :class:`ProjectKeys` from ``(secret, salt)`` with HKDF-SHA256 (RFC 5869)::
 

@@ -10,7 +10,7 @@ A part is a name form (``first``, ``first_initial``, ``first_prefix``, ``first_p
 ``birth_month``, ``birth_year``), ``sex``, ``ssn`` or ``postal_code``. Every rule is
 *compound* and includes a part derived from a name or from the SSN, so a low-entropy value
 (sex, birth year, ZIP, even a full date of birth) never becomes a token on its own
-(DESIGN.md trust rule 7) — with one exception decided by the lead engineer: the full date
+(docs/trust-model.md, rule 7) — with one exception decided by the lead engineer: the full date
 of birth *together with* the 5-digit ZIP (:data:`NAME_FREE_RULE_PARTS`), as specific as a
 person and keyed like every token. :func:`meets_trust_rule_7` is the check; the tests
 apply it to this table.
@@ -99,7 +99,7 @@ NAME_FREE_RULE_PARTS: Final = frozenset({frozenset({"dob", "postal_code"})})
 
 
 def meets_trust_rule_7(parts: tuple[str, ...]) -> bool:
-    """Whether a rule of ``parts`` may be a token (DESIGN.md trust rule 7): it is compound
+    """Whether a rule of ``parts`` may be a token (docs/trust-model.md, rule 7): it is compound
     and holds a name or SSN part, or all of an allowed name-free set
     (:data:`NAME_FREE_RULE_PARTS`: the full date of birth and the ZIP5); ``ssn`` alone is
     the one single-part rule."""

@@ -9,7 +9,7 @@ tables of :mod:`protocol.token_rules`; the framed parts come from :mod:`protocol
 
 Every rule is *compound* and includes a part derived from a name or from the SSN, so a
 low-entropy value (sex, birth year, ZIP, house number, even a full date of birth) never
-becomes a token on its own (DESIGN.md trust rule 7); the one exception is the full date of
+becomes a token on its own (docs/trust-model.md, rule 7); the one exception is the full date of
 birth together with the ZIP5 (``dob_zip5``, :data:`~protocol.token_rules.NAME_FREE_RULE_PARTS`).
 A rule emits only when the primary value of each of its parts is present. Within a rule,
 extra tokens cover errors agencies really make, on the parts the rule lists as *varied*:

@@ -1,6 +1,6 @@
 """The data sharing agreement (DSA) a research request carries.
 
-The fields are the ones agencies ask for (DESIGN.md, the DQC checklist): purpose, public
+The fields are the ones agencies ask for (the Data Quality Campaign checklist): purpose, public
 summary, scope and deliverables, allowable uses, variables per agency with years, cohort,
 personnel with access, agency points of contact, security plan, term and renewal, refresh
 frequency, matching authorisation, disposition at the end, interim findings plan, IRB.

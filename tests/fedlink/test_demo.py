@@ -3,7 +3,7 @@
 The main test runs the whole demo once (300 people) and checks what the issue asks: it
 finishes, prints P/R/F1, leaves the hub's and nodes' databases where the docs say, verifies
 every audit chain, stops every process — and the hub's directory and log hold no identity
-value from any agency's source (the trust model, DESIGN.md rule 1). The scanner itself is
+value from any agency's source (docs/trust-model.md, rule 1). The scanner itself is
 checked against planted values, so the trust-model test can fail.
 """
 

@@ -5,7 +5,7 @@ A job is ``queued`` until a worker claims it (``running``, ``worker_id``, ``atte
 or ``failed``. A lease that runs out (the worker died) puts the job back to ``queued`` — or
 ends it ``failed`` with the reason once ``max_attempts`` claims have been used — so no job
 hangs in ``running`` forever. ``payload`` and ``result`` hold ids, codes and counts only,
-never an identity value (DESIGN.md, trust rule 1). See :mod:`hub.persistence.jobs`.
+never an identity value (docs/trust-model.md, rule 1). See :mod:`hub.persistence.jobs`.
 """
 
 from __future__ import annotations

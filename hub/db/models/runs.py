@@ -4,7 +4,7 @@ A :class:`LinkageRun` is the governance-visible record of one run; the work itse
 ``linkage_run`` job (:mod:`hub.db.models.jobs`). Its results are rows of project-scoped
 pseudonymous ids (``pid``) only: :class:`RunCluster` places each pid a node sent in a
 cluster, :class:`RunLink` holds the accepted links with their match weight. No identity
-value (name, birth date, SSN, address, local record id) is ever stored (DESIGN.md, trust
+value (name, birth date, SSN, address, local record id) is ever stored (docs/trust-model.md,
 rule 1); ``steps``, ``counts``, ``report`` and the failure fields hold codes, counts and
 timings.
 """

@@ -52,3 +52,20 @@ def test_stream_that_is_not_arrow_is_refused_naming_the_node() -> None:
     with pytest.raises(NodeRequestError, match="k12") as caught:
         read(b"<html>hello</html>", media="text/html")
     assert caught.value.code == "bad_token_stream"
+
+
+def test_stream_of_the_legacy_field_level_encoding_is_refused() -> None:
+    # A node still on fedlink/1 (deterministic field-level filters, variable-length lists)
+    # is refused by its schema and metadata, never linked.
+    from protocol.columns import IdentityColumns
+    from protocol.encoding_legacy import encode_columns_legacy
+
+    people = [NormalizedIdentity(first_name="ANNA", last_name="SMITH")] * 3
+    pids = [pseudonymous_id(b"\x31" * 32, "P-1", f"R{i}") for i in range(3)]
+    batch = encode_columns_legacy(pids, IdentityColumns.of(people), KEYS)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    with pytest.raises(NodeRequestError, match="k12") as caught:
+        read(sink.getvalue())
+    assert caught.value.code == "bad_token_stream"
