@@ -61,6 +61,9 @@ def bench(
     anonlink_scale: Annotated[int, typer.Option(help="Records per side for anonlink.")] = (
         50_000
     ),
+    privacy_sizes: Annotated[
+        str, typer.Option(help="People in each project the attack suite attacks.")
+    ] = "2000,20000",
     peers_python: Annotated[
         Path | None, typer.Option(help="Interpreter of the anonlink + clkhash environment.")
     ] = None,
@@ -92,6 +95,13 @@ def bench(
     if readme is not None and not has_section(readme):
         raise CommandError(f"--readme {readme}: no file with a benchmark section (the lines "
                            f"{START} and {END})")
+    try:
+        sizes = tuple(int(x) for x in privacy_sizes.split(",") if x.strip())
+    except ValueError:
+        raise CommandError(f"--privacy-sizes takes whole numbers separated by commas "
+                           f"(got {privacy_sizes!r})") from None
+    if not sizes or min(sizes) < 50:
+        raise CommandError("--privacy-sizes needs at least one size of 50 people or more")
     chosen_systems = _choices(systems, SYSTEMS, "--systems")
     if "fedlink" not in chosen_systems:
         raise CommandError("--systems must include fedlink")
@@ -105,6 +115,7 @@ def bench(
         systems=chosen_systems,
         throughput_records=throughput_records,
         anonlink_scale=anonlink_scale,
+        privacy_sizes=sizes,
         peers_python=peers_python,
         cache_dir=cache_dir or default_cache_dir(),
         timeout=timeout,

@@ -165,3 +165,28 @@ def test_bench_speed_measures_clear_text_and_node_paths(tmp_path):
     rate = 3000 / result["seconds"]["clear_text"]
     assert "Fedlink, clear text → tokens (`fedlink link`)" in markdown
     assert f"clear text → tokens, normalisation included) | {rate:,.0f} records/s" in markdown
+
+
+def test_bench_privacy_prints_both_encodings_and_the_target(tmp_path, capsys):
+    out, raw = tmp_path / "bench.md", tmp_path / "bench.json"
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{START}\nold\n{END}\n")
+    main(["bench", "--only", "privacy", "--privacy-sizes", "300", "--out", str(out),
+          "--json", str(raw), "--readme", str(readme)])
+    results = json.loads(raw.read_text())
+    step = results["privacy"]["300"]
+    assert step["status"] == "ok", step["detail"]
+    assert set(step["result"]["schemes"]) == {"legacy", "current"}
+    text = out.read_text()
+    assert "Privacy: what a curious hub recovers" in text
+    assert "legacy · 300 people" in text and "current · 300 people" in text
+    assert "every attack on the current encoding < 0.5%" in text
+    assert "Privacy: what a curious hub recovers" in readme.read_text()
+
+
+@pytest.mark.parametrize("sizes", ["two", "10", ""])
+def test_bench_refuses_bad_privacy_sizes(capsys, sizes):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--only", "privacy", "--privacy-sizes", sizes])
+    assert exit_.value.code != 0
+    assert "--privacy-sizes" in capsys.readouterr().err
