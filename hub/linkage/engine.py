@@ -29,8 +29,9 @@ from hub.linkage.em import (
     pack_levels,
     probability,
 )
-from hub.linkage.features import field_features, merge_unsalted, unsalted_as_missing
+from hub.linkage.features import field_features
 from hub.linkage.report import PairOutcome, build_report
+from hub.linkage.salts import merge_unsalted, unsalted_as_missing
 from hub.linkage.tokens import AgencyTokens, bloom_key, prepare
 
 CLUSTERS_SCHEMA = pa.schema(

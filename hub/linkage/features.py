@@ -47,6 +47,7 @@ import numpy as np
 
 from hub.linkage.compare import FeatureSpec
 from hub.linkage.config import BLOCKING_KEY_PREFIX, MATCH_KEY_PREFIX
+from hub.linkage.salts import is_salted, salt_levels, with_salt_level
 from protocol import tokens as protocol_tokens
 from protocol.token_rules import IDENTIFYING_PARTS
 
@@ -79,8 +80,6 @@ NAME_BLOOMS = {"first_name": "bf_first_name", "last_name": "bf_last_name"}
 #: The cross comparisons that show the same two names written in each other's field.
 SWAPPED_NAMES = {"first_name": "swap:first_last", "last_name": "swap:last_first"}
 ADDRESS_BLOOM = "bf_address"
-#: The level of a salted filter scoring low for a pair not known to share its salt.
-UNSALTED_LEVEL = "dissimilar or other salt"
 EXACT_LEVELS = ("unknown", "differs", "same")
 #: The birth date seen only through an either-name rule (a name prefix and the date in
 #: common, neither name known to agree) is its own level: such a rule can show "same" but
@@ -369,13 +368,13 @@ def derive_levels(
     names = _name_levels(col, ev, specs)
     for k, spec in enumerate(specs):
         if spec.kind == "bloom":
-            result[:, k] = _salt_levels(col[spec.name], any_shared)
+            result[:, k] = salt_levels(col[spec.name], any_shared)
         elif spec.kind != "field":
             result[:, k] = col[spec.name]
         elif spec.name in NAME_BLOOMS:
-            result[:, k] = _salt_levels(names[spec.name], any_shared)
+            result[:, k] = salt_levels(names[spec.name], any_shared)
         elif spec.name == "address":
-            result[:, k] = _salt_levels(col[ADDRESS_BLOOM], dob_shared)
+            result[:, k] = salt_levels(col[ADDRESS_BLOOM], dob_shared)
         elif spec.name == "dob":
             level = _dob_levels(ev, dob, names) if spec.levels == DOB_LEVELS else dob.copy()
             if random_pairs:
@@ -409,53 +408,6 @@ def _shared_salts(col: dict[str, np.ndarray], ev: _Evidence) -> tuple[np.ndarray
     if house is not None:
         shared |= (house == 2) & ev.same_any("postal_code")
     return dob, shared
-
-
-def _salt_levels(level: np.ndarray, shared: np.ndarray) -> np.ndarray:
-    """A salted filter's Dice level split by what the hub knows of the salt: "dissimilar"
-    where the two records are known to share a salt, "dissimilar or not comparable"
-    (:data:`UNSALTED_LEVEL`) where they are not — filters under different salts score
-    like unrelated values, so a low score there is much weaker evidence. Levels above
-    the lowest band can only come from a shared salt (or, rarely, chance): shifted up."""
-    out = np.where(level >= 1, level + 1, 0).astype(np.int8)
-    out[(level == 1) & ~shared] = 1
-    return out
-
-
-def is_salted(spec: FeatureSpec) -> bool:
-    """A feature read from salted filters (it carries :data:`UNSALTED_LEVEL`)."""
-    return UNSALTED_LEVEL in spec.levels
-
-
-def merge_unsalted(patterns: np.ndarray, specs: list[FeatureSpec]) -> np.ndarray:
-    """Patterns as the model is *fitted*: :data:`UNSALTED_LEVEL` counted as "dissimilar".
-
-    Random pairs almost never share a salt; fitted on their own, the two levels would tell
-    the model that "dissimilar under a shared salt" never happens to a non-match, and a
-    shared salt (a shared birth date) would be counted as evidence a second time.
-    """
-    out = patterns.copy()
-    for k, spec in enumerate(specs):
-        if is_salted(spec):
-            column = out[:, k]
-            column[column == 1] = 2
-    return out
-
-
-def unsalted_as_missing(patterns: np.ndarray, specs: list[FeatureSpec]) -> np.ndarray:
-    """Patterns as pairs are *scored*: :data:`UNSALTED_LEVEL` is no evidence (missing),
-    since the two filters may not be comparable at all."""
-    out = patterns.copy()
-    for k, spec in enumerate(specs):
-        if is_salted(spec):
-            column = out[:, k]
-            column[column == 1] = 0
-    return out
-
-
-def with_salt_level(levels: tuple[str, ...]) -> tuple[str, ...]:
-    """A Bloom feature's level labels with :data:`UNSALTED_LEVEL` after "missing"."""
-    return (levels[0], UNSALTED_LEVEL, *levels[1:])
 
 
 def _dob_levels(ev: _Evidence, dob: np.ndarray, names: dict[str, np.ndarray]) -> np.ndarray:
