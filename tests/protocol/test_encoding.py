@@ -29,6 +29,7 @@ from protocol.salted_bloom import (
     dob_salt,
     house_salt,
     salted_field_filters,
+    with_initial,
 )
 from protocol.token_padding import TOKENS_PER_RULE
 from protocol.token_parts import house_number_part, street_prefix_part
@@ -93,6 +94,8 @@ def test_schema_columns_types_and_version() -> None:
 
 
 def _salted(field: str, value: str | None, salt: bytes | None, keys: ProjectKeys) -> bytes | None:
+    if field != "address":  # name salts also hold the value's initial
+        (salt,) = with_initial([salt], [value])
     filters, present = salted_field_filters(field, [value], [salt], keys)
     return filters[0].tobytes() if present[0] else None
 
