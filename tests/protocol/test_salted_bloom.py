@@ -18,6 +18,7 @@ from protocol.salted_bloom import (
     house_salt,
     salted_field_filters,
     street_salt,
+    with_initial,
 )
 
 
@@ -105,3 +106,16 @@ def test_refusals(keys):
 def test_non_ascii_values_are_encoded_as_utf8(keys):
     accented = encode("first_name", "JOSÉ", SALT, keys)
     assert accented is not None and accented != encode("first_name", "JOSE", SALT, keys)
+
+
+def test_name_salts_hold_the_initial_and_swaps_still_meet(keys):
+    (m,) = with_initial([SALT], ["MORGAN"])
+    (l,) = with_initial([SALT], ["LEE"])
+    assert m != l and with_initial([None], ["MORGAN"]) == [None]
+    assert with_initial([SALT], [None]) == [None]
+    # A: MORGAN LEE; B: LEE MORGAN. A's first name as last meets B's last name.
+    a_first_as_last = encode("first_name_as_last", "MORGAN", m, keys)
+    b_last = encode("last_name", "MORGAN", m, keys)
+    assert a_first_as_last == b_last
+    # The same name under another initial's salt is another encoding.
+    assert dice(encode("last_name", "MORGAN", l, keys), b_last) < 0.4
