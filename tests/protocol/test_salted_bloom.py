@@ -109,13 +109,13 @@ def test_non_ascii_values_are_encoded_as_utf8(keys):
 
 
 def test_name_salts_hold_the_initial_and_swaps_still_meet(keys):
-    (m,) = with_initial([SALT], ["MORGAN"])
-    (l,) = with_initial([SALT], ["LEE"])
-    assert m != l and with_initial([None], ["MORGAN"]) == [None]
+    (m_salt,) = with_initial([SALT], ["MORGAN"])
+    (l_salt,) = with_initial([SALT], ["LEE"])
+    assert m_salt != l_salt and with_initial([None], ["MORGAN"]) == [None]
     assert with_initial([SALT], [None]) == [None]
     # A: MORGAN LEE; B: LEE MORGAN. A's first name as last meets B's last name.
-    a_first_as_last = encode("first_name_as_last", "MORGAN", m, keys)
-    b_last = encode("last_name", "MORGAN", m, keys)
+    a_first_as_last = encode("first_name_as_last", "MORGAN", m_salt, keys)
+    b_last = encode("last_name", "MORGAN", m_salt, keys)
     assert a_first_as_last == b_last
     # The same name under another initial's salt is another encoding.
-    assert dice(encode("last_name", "MORGAN", l, keys), b_last) < 0.4
+    assert dice(encode("last_name", "MORGAN", l_salt, keys), b_last) < 0.4
