@@ -29,18 +29,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from protocol import PROTOCOL_VERSION
-from protocol.bloom import BLOOM_FIELDS, MIN_MIDDLE_NAME_LETTERS
+from protocol.bloom import MIN_MIDDLE_NAME_LETTERS
 from protocol.columns import IdentityColumns
 from protocol.errors import EncodingError
 from protocol.identity import NormalizedIdentity
 from protocol.keys import PSEUDONYM_BYTES, ProjectKeys
 from protocol.salted_bloom import (
-    HOUSEHOLD_FIELDS,
-    SALT_SUFFIXES,
     SALTED_BLOOM_BYTES,
+    filter_columns,
     salted_filters,
 )
 from protocol.token_padding import dummy_key, fixed_length, pid_bytes
+from protocol.token_parts import Columns
 from protocol.tokens import (
     BLOCKING_KEY_RULES,
     MATCH_KEY_RULES,
@@ -66,12 +66,7 @@ def token_batch_schema() -> pa.Schema:
     fields = [pa.field("pid", pa.string(), nullable=False)]
     fields += [pa.field(f"mk_{r}", TOKEN_LIST_TYPE, nullable=False) for r in MATCH_KEY_RULES]
     fields += [pa.field(f"bk_{r}", TOKEN_LIST_TYPE, nullable=False) for r in BLOCKING_KEY_RULES]
-    fields += [pa.field(f"bf_{f}", _BLOOM_TYPE, nullable=True) for f in BLOOM_FIELDS]
-    fields += [
-        pa.field(f"bf_{f}{suffix}", _BLOOM_TYPE, nullable=True)
-        for suffix in SALT_SUFFIXES
-        for f in HOUSEHOLD_FIELDS
-    ]
+    fields += [pa.field(name, _BLOOM_TYPE, nullable=True) for name in filter_columns()]
     return pa.schema(
         fields,
         metadata={
@@ -151,7 +146,8 @@ def _encode(
     pid_array_ = pid_array(pids)
     if len(pid_array_) != batch.rows:
         raise EncodingError("pids and identities must have the same length")
-    match, blocking = encoder.encode_columns(batch)
+    parts = Columns(batch)  # framed parts: the tokens' input, and the household salts'
+    match, blocking = encoder.encode_columns(batch, parts)
     pids_raw = pid_bytes(pids)
     dummies = dummy_key(keys.match_token_key)
     columns: list[pa.Array] = [pid_array_]
@@ -168,7 +164,8 @@ def _encode(
         # The first name again, under the last-name key (see protocol.bloom).
         "first_name_as_last": batch.first_name,
     }
-    columns += [filter_column(*f) for f in salted_filters(batch, field_values, keys)]
+    filters = salted_filters(batch, field_values, keys, parts=parts.primary)
+    columns += [filter_column(*f) for f in filters]
     return pa.RecordBatch.from_arrays(columns, schema=token_batch_schema())
 
 

@@ -258,9 +258,13 @@ class TokenEncoder:
         """``(match, blocking)`` tokens of a batch: one :class:`RuleTokens` per rule, in order."""
         return self.encode_columns(IdentityColumns.of(identities))
 
-    def encode_columns(self, batch: IdentityColumns) -> tuple[list[RuleTokens], list[RuleTokens]]:
-        """:meth:`encode_many` of a batch already split into columns."""
-        columns = Columns(batch)
+    def encode_columns(
+        self, batch: IdentityColumns, columns: Columns | None = None
+    ) -> tuple[list[RuleTokens], list[RuleTokens]]:
+        """:meth:`encode_many` of a batch already split into columns (``columns``: its
+        framed parts, if the caller built them)."""
+        if columns is None:
+            columns = Columns(batch)
         match = [_rule_tokens(self._match_prf, rule, columns) for rule in _MATCH_RULES]
         blocking = [_rule_tokens(self._blocking_prf, rule, columns) for rule in _BLOCKING_RULES]
         return match, blocking

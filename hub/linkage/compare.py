@@ -29,7 +29,7 @@ import numpy as np
 from hub.linkage.candidates import concat_ranges
 from hub.linkage.config import BLOOM_PREFIX, MATCH_KEY_PREFIX, LinkageConfig
 from hub.linkage.tokens import AgencyTokens, BloomColumn, TokenColumn
-from protocol.salted_bloom import SALT_SUFFIXES
+from protocol.salts import SALT_SUFFIXES
 
 KEY_LEVELS = ("missing", "disagree", "agree")
 #: Bloom columns compared only across fields: the first name under the last-name key

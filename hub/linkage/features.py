@@ -364,7 +364,7 @@ def derive_levels(
     ev = _Evidence(col, raw)
     result = np.zeros((len(raw_levels), len(specs)), dtype=np.int8)
     dob = ev.read("dob", ev.same_any("dob")) if any(s.name == "dob" for s in specs) else None
-    dob_shared, any_shared = _shared_salts(col, ev)
+    address_shared, any_shared = _shared_salts(col, ev)
     names = _name_levels(col, ev, specs)
     for k, spec in enumerate(specs):
         if spec.kind == "bloom":
@@ -374,7 +374,7 @@ def derive_levels(
         elif spec.name in NAME_BLOOMS:
             result[:, k] = salt_levels(names[spec.name], any_shared)
         elif spec.name == "address":
-            result[:, k] = salt_levels(col[ADDRESS_BLOOM], dob_shared)
+            result[:, k] = salt_levels(col[ADDRESS_BLOOM], address_shared)
         elif spec.name == "dob":
             level = _dob_levels(ev, dob, names) if spec.levels == DOB_LEVELS else dob.copy()
             if random_pairs:
@@ -391,23 +391,26 @@ def derive_levels(
 
 
 def _shared_salts(col: dict[str, np.ndarray], ev: _Evidence) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs known to share the birth-date salt, and pairs known to share any salt of the
-    name filters (``protocol.salted_bloom``), from the rules that agreed.
+    """Pairs known to share a salt of the address filter (birth date, house), and pairs
+    known to share any salt of the name filters (``protocol.salted_bloom``), from the rules
+    that agreed.
 
     A rule holding the whole birth date agreed (through any name form): the dates are
     equal up to a day/month swap, which the salt ignores. ``initial_street_zip`` agreed:
     same ZIP and street prefix (the street salt). ``prefixes_house`` agreed and a rule
-    holding the ZIP agreed: same ZIP and house number (the house salt).
+    holding the ZIP agreed: same ZIP and house number (the house salt). A name's initial,
+    also in its salts, is known to agree when the name's filters scored high anywhere; a
+    low score where only the initial differs is read as "dissimilar", as before.
     """
-    dob = ev.agree_any("dob")
-    shared = dob.copy()
-    street = col.get(BLOCKING_KEY_PREFIX + "initial_street_zip")
-    if street is not None:
-        shared |= street == 2
+    address = ev.agree_any("dob")
     house = col.get(BLOCKING_KEY_PREFIX + "prefixes_house")
     if house is not None:
-        shared |= (house == 2) & ev.same_any("postal_code")
-    return dob, shared
+        address |= (house == 2) & ev.same_any("postal_code")
+    names = address.copy()
+    street = col.get(BLOCKING_KEY_PREFIX + "initial_street_zip")
+    if street is not None:
+        names |= street == 2
+    return address, names
 
 
 def _dob_levels(ev: _Evidence, dob: np.ndarray, names: dict[str, np.ndarray]) -> np.ndarray:

@@ -22,15 +22,8 @@ from protocol.encoding_legacy import legacy_batch_schema
 from protocol.errors import EncodingError
 from protocol.identity import NormalizedIdentity, Sex
 from protocol.keys import ProjectKeys, derive_project_keys, pseudonymous_id
-from protocol.salted_bloom import (
-    HOUSEHOLD_FIELDS,
-    SALT_SUFFIXES,
-    SALTED_BLOOM_BYTES,
-    dob_salt,
-    house_salt,
-    salted_field_filters,
-    with_initial,
-)
+from protocol.salted_bloom import SALTED_BLOOM_BYTES, salted_field_filters
+from protocol.salts import dob_salt_ids, house_salt, salt_ids
 from protocol.token_padding import TOKENS_PER_RULE
 from protocol.token_parts import house_number_part, street_prefix_part
 from protocol.tokens import BLOCKING_KEY_RULES, MATCH_KEY_RULES, blocking_keys, match_keys
@@ -76,7 +69,10 @@ def test_schema_columns_types_and_version() -> None:
     expected += [f"mk_{r}" for r in MATCH_KEY_RULES]
     expected += [f"bk_{r}" for r in BLOCKING_KEY_RULES]
     filters = [f"bf_{f}" for f in BLOOM_FIELDS]
-    filters += [f"bf_{f}{suffix}" for suffix in SALT_SUFFIXES for f in HOUSEHOLD_FIELDS]
+    names = ("first_name", "last_name", "middle_name", "first_name_as_last")
+    filters += [f"bf_{f}__house" for f in (*names, "address")]
+    filters += [f"bf_{f}__street" for f in names]
+    filters += [f"bf_{f}__place" for f in ("first_name", "last_name", "address")]
     assert schema.names == expected + filters
     assert schema.field("pid").type == pa.string() and not schema.field("pid").nullable
     token_list = pa.list_(pa.field("item", pa.binary(16), nullable=False))
@@ -93,10 +89,10 @@ def test_schema_columns_types_and_version() -> None:
     assert legacy_batch_schema() != schema
 
 
-def _salted(field: str, value: str | None, salt: bytes | None, keys: ProjectKeys) -> bytes | None:
-    if field != "address":  # name salts also hold the value's initial
-        (salt,) = with_initial([salt], [value])
-    filters, present = salted_field_filters(field, [value], [salt], keys)
+def _salted(field: str, value: str | None, salt, keys: ProjectKeys) -> bytes | None:
+    """``salt``: a date (the birth-date salt) or household salt bytes."""
+    ids = dob_salt_ids([salt]) if isinstance(salt, dt.date) else salt_ids([salt])
+    filters, present = salted_field_filters(field, [value], ids, keys)
     return filters[0].tobytes() if present[0] else None
 
 
@@ -120,21 +116,21 @@ def test_batch_has_one_row_per_record_with_its_tokens_and_filters(keys: ProjectK
             assert len(sent) == TOKENS_PER_RULE[rule]
             assert sent == sorted(sent)
             assert set(tokens[: TOKENS_PER_RULE[rule]]) <= set(sent)
-        salt = dob_salt(identity.dob)
+        salt = identity.dob
         assert row["bf_first_name"] == _salted("first_name", identity.first_name, salt, keys)
         assert row["bf_last_name"] == _salted("last_name", identity.last_name, salt, keys)
         assert row["bf_first_name_as_last"] == _salted(
             "first_name_as_last", identity.first_name, salt, keys
         )
     assert rows[0]["bf_middle_name"] == _salted(
-        "middle_name", "ODALYS", dob_salt(recs[0][1].dob), keys
+        "middle_name", "ODALYS", recs[0][1].dob, keys
     )
     assert rows[1]["bf_middle_name"] is None
     assert rows[0]["bf_address"] == _salted(
-        "address", "4417 WOODLARK CRESCENT 22901", dob_salt(recs[0][1].dob), keys
+        "address", "4417 WOODLARK CRESCENT 22901", recs[0][1].dob, keys
     )
     street = "4417 WOODLARK CRESCENT"
-    house = house_salt("22901", house_number_part(street), street_prefix_part(street))
+    house = house_salt("22901", None, house_number_part(street), street_prefix_part(street))
     assert rows[0]["bf_first_name__house"] == _salted(
         "first_name", recs[0][1].first_name, house, keys
     )

@@ -235,7 +235,8 @@ def test_low_entropy_values_alone_never_make_a_token(keys: ProjectKeys) -> None:
 
 def test_dob_zip5_token_needs_both_parts_and_is_keyed(keys: ProjectKeys) -> None:
     identity = person(first_name=None, middle_name=None, last_name=None)
-    message = b"fedlink/1|bk|dob_zip5|10:2004-03-07,5:23220,"
+    # The ZIP as its digits in order (23220 → 02223): a transposed ZIP keeps the token.
+    message = b"fedlink/1|bk|dob_zip5|10:2004-03-07,5:02223,"
     assert blocking_keys(identity, keys)["dob_zip5"] == (
         token_of(keys.blocking_token_key, message),
     )
@@ -244,6 +245,8 @@ def test_dob_zip5_token_needs_both_parts_and_is_keyed(keys: ProjectKeys) -> None
     # Both names replaced (FEBRL's hardest errors): the pair still shares this key.
     renamed = person(first_name="KEISHA", middle_name=None, last_name="OKAFOR", ssn=None)
     assert shared(blocking_keys(person(), keys), blocking_keys(renamed, keys), "dob_zip5")
+    assert shared(blocking_keys(person(), keys), blocking_keys(person(postal_code="22320"), keys),
+                  "dob_zip5")
     # One day or one ZIP digit off: no shared token.
     for other in (person(dob=dt.date(2004, 3, 8)), person(postal_code="23221")):
         assert not shared(blocking_keys(person(), keys), blocking_keys(other, keys), "dob_zip5")
