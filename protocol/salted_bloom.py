@@ -21,7 +21,7 @@ about 90 % of full names that way. This construction removes both footholds:
 
 Positions come from AES-256 in ECB mode over the 16-byte blocks ``salt id (8) ‖ bigram
 (2) ‖ counter (1) ‖ initial (4, 0 for the address) ‖ 0 (1)`` under a per-field key
-(HKDF-Expand of the project's Bloom sub-key), read as 16-bit words mod 256 (unbiased).
+(HKDF-Expand of the project's Bloom sub-key), read as 16-bit words mod 128 (unbiased).
 AES is a PRP on distinct blocks — a PRF for this use — and one call encrypts a whole
 column's blocks. The bigrams of a column of values are found once (:class:`_Plan`) and
 reused for every salt and key that column is encoded under.
@@ -45,12 +45,12 @@ from protocol.errors import EncodingError
 from protocol.keys import ProjectKeys
 from protocol.salts import HOUSEHOLD_SALTS, NAME_FIELDS, record_salts
 
-SALTED_BLOOM_BITS: Final = 256
+SALTED_BLOOM_BITS: Final = 128
 SALTED_BLOOM_BYTES: Final = SALTED_BLOOM_BITS // 8
 #: Positions drawn per name value (about 21 % of the bits set, whatever the name's length).
-DRAWS: Final = 60
+DRAWS: Final = 30
 #: Positions drawn per address value (street + ZIP has 15–25 bigrams).
-ADDRESS_DRAWS: Final = 50
+ADDRESS_DRAWS: Final = 25
 _POSITIONS_PER_BLOCK: Final = 8  # 16-byte AES block = 8 16-bit words
 _PAD: Final = b"\x00"
 
