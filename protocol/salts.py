@@ -18,16 +18,16 @@ Name filters are also salted with the value's first letter (added in the AES blo
 ``protocol.salted_bloom``), so a birth-date group — ~300 people of a 10-million-person
 state — is split into groups of a few dozen at most.
 
-A salt reaches the encoder as a 64-bit id per record (:func:`salt_ids`: the first 8 bytes
-of BLAKE2b of the salt; the birth date is its own id, :func:`dob_salt_ids`); only
-distinctness matters, since the AES key keeps it secret.
+A salt reaches the encoder as a 64-bit id per record: the birth date is its own id
+(:func:`dob_salt_ids`); a household salt mixes BLAKE2b ids of its parts
+(:func:`household_salts`). Only distinctness matters, since the AES key keeps it secret.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Final
 
@@ -55,70 +55,18 @@ U64Array = npt.NDArray[np.uint64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def zip_key(postal_code: str) -> bytes:
+def zip_key(postal_code: str) -> str:
     """The postal code's characters in order: ``23220`` and ``22320`` give one key, so a
     transposed ZIP — the commonest ZIP typo — keeps the household salts. The few other
     ZIPs of a state with the same digits widen a house-number group to a handful of
     places."""
-    return "".join(sorted(postal_code)).encode()
-
-
-def house_salt(
-    postal_code: str | None, city: str | None, house: bytes, street: bytes
-) -> bytes | None:
-    """The house salt: postal code and house number, both present, else None."""
-    if not postal_code or not house:
-        return None
-    return b"house|" + zip_key(postal_code) + b"|" + house
-
-
-def street_salt(
-    postal_code: str | None, city: str | None, house: bytes, street: bytes
-) -> bytes | None:
-    """The street salt: postal code and street prefix, both present, else None."""
-    if not postal_code or not street:
-        return None
-    return b"street|" + zip_key(postal_code) + b"|" + street
-
-
-def place_salt(
-    postal_code: str | None, city: str | None, house: bytes, street: bytes
-) -> bytes | None:
-    """The place salt: city, house number and street prefix, all present, else None."""
-    if not city or not house or not street:
-        return None
-    return b"place|" + city.encode() + b"|" + house + b"|" + street
-
-
-SaltOf = Callable[[str | None, str | None, bytes, bytes], bytes | None]
-_HOUSEHOLD: Final[dict[str, SaltOf]] = {
-    "__house": house_salt,
-    "__street": street_salt,
-    "__place": place_salt,
-}
-
-
-def salt_ids(salts: Sequence[bytes | None]) -> tuple[U64Array, BoolArray]:
-    """A 64-bit id per salt (0 where missing) and where it is present."""
-    cache: dict[bytes, int] = {}
-    ids = np.zeros(len(salts), dtype=np.uint64)
-    present = np.zeros(len(salts), dtype=np.bool_)
-    for i, salt in enumerate(salts):
-        if salt is None:
-            continue
-        value = cache.get(salt)
-        if value is None:
-            digest = hashlib.blake2b(salt, digest_size=8).digest()
-            value = cache[salt] = int.from_bytes(digest, "little")
-        ids[i] = value
-        present[i] = True
-    return ids, present
+    return "".join(sorted(postal_code))
 
 
 def dob_salt_ids(dobs: Sequence[dt.date | None]) -> tuple[U64Array, BoolArray]:
-    """:func:`salt_ids` of :func:`dob_salt` without hashing: the salt is small enough to
-    be its own id (tagged in the top bits, so it never meets a hashed household id but
-    with probability 2⁻⁶⁴)."""
+    """The birth-date salt of each record as an id and its presence: year, then day and
+    month in order (swap-invariant). Small enough to be its own id (tagged in the top
+    bits, so it meets a household id only by a 2⁻⁶⁴ chance)."""
     ids = np.zeros(len(dobs), dtype=np.uint64)
     present = np.zeros(len(dobs), dtype=np.bool_)
     for i, dob in enumerate(dobs):
@@ -132,20 +80,69 @@ def dob_salt_ids(dobs: Sequence[dt.date | None]) -> tuple[U64Array, BoolArray]:
 _DOB_TAG: Final = 0xD0B << 52
 
 
+def _component_ids(values: Sequence[str | bytes | None], tag: bytes) -> U64Array:
+    """A 64-bit id per value (0 where missing or empty): the first 8 bytes of BLAKE2b of
+    ``tag ‖ value``, computed once per distinct value (ZIPs, house numbers, streets and
+    cities repeat a lot)."""
+    ids: dict[str | bytes | None, int] = {None: 0, "": 0, b"": 0}
+    for value in dict.fromkeys(values):
+        if value is not None and value not in ids:
+            raw = value.encode() if isinstance(value, str) else value
+            digest = hashlib.blake2b(tag + raw, digest_size=8).digest()
+            ids[value] = int.from_bytes(digest, "little") | 1  # never 0
+    return np.fromiter(map(ids.__getitem__, values), dtype=np.uint64, count=len(values))
+
+
+#: Odd multipliers that mix component ids into one salt id (with the salt kind's tag).
+_MIX: Final = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+_KIND_TAG: Final = {"__house": 0x484F555345, "__street": 0x535452454554, "__place": 0x504C414345}
+
+
+def _combine(kind: str, parts: Sequence[U64Array]) -> tuple[U64Array, BoolArray]:
+    present = np.logical_and.reduce([p != 0 for p in parts])
+    ids = np.full(len(present), _KIND_TAG[kind], dtype=np.uint64)
+    for multiplier, part in zip(_MIX, parts, strict=False):
+        ids ^= part * np.uint64(multiplier)
+    ids[~present] = 0
+    return ids, present
+
+
+def household_salts(
+    postal_codes: Sequence[str | None],
+    cities: Sequence[str | None],
+    houses: Sequence[bytes],
+    streets: Sequence[bytes],
+) -> dict[str, tuple[U64Array, BoolArray]]:
+    """The household salts of each record, as ids and presence, by suffix of
+    :data:`HOUSEHOLD_SALTS`: ``__house`` the ZIP's digits in order and the house number;
+    ``__street`` the ZIP's digits in order and the street prefix; ``__place`` the city,
+    the house number and the street prefix. A salt is present only when all its parts
+    are. Ids of different kinds or parts meet only by a 2⁻⁶⁴ chance."""
+    zips = [None if z is None else zip_key(z) for z in postal_codes]
+    zip_ids = _component_ids(zips, b"zip|")
+    house_ids = _component_ids(houses, b"house|")
+    street_ids = _component_ids(streets, b"street|")
+    city_ids = _component_ids(cities, b"city|")
+    return {
+        "__house": _combine("__house", (zip_ids, house_ids)),
+        "__street": _combine("__street", (zip_ids, street_ids)),
+        "__place": _combine("__place", (city_ids, house_ids, street_ids)),
+    }
+
+
 def record_salts(
     batch: IdentityColumns,
     houses: Sequence[bytes] | None = None,
     streets: Sequence[bytes] | None = None,
 ) -> dict[str, tuple[U64Array, BoolArray]]:
-    """Every salt of every record of ``batch``, as :func:`salt_ids`: ``""`` for the birth
-    date, then each suffix of :data:`HOUSEHOLD_SALTS`. ``houses`` and ``streets`` are the
-    records' :func:`~protocol.token_parts.house_number_part` and
+    """Every salt of every record of ``batch``: ``""`` for the birth date, then each
+    suffix of :data:`HOUSEHOLD_SALTS`. ``houses`` and ``streets`` are the records'
+    :func:`~protocol.token_parts.house_number_part` and
     :func:`~protocol.token_parts.street_prefix_part` when the caller has them already."""
     if houses is None:
         houses = list(map(house_number_part, batch.street_address))
     if streets is None:
         streets = list(map(street_prefix_part, batch.street_address))
-    out = {"": dob_salt_ids(batch.dob)}
-    for suffix, salt_of in _HOUSEHOLD.items():
-        out[suffix] = salt_ids(list(map(salt_of, batch.postal_code, batch.city, houses, streets)))
-    return out
+    salts = {"": dob_salt_ids(batch.dob)}
+    salts.update(household_salts(batch.postal_code, batch.city, houses, streets))
+    return salts

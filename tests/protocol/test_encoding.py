@@ -23,7 +23,7 @@ from protocol.errors import EncodingError
 from protocol.identity import NormalizedIdentity, Sex
 from protocol.keys import ProjectKeys, derive_project_keys, pseudonymous_id
 from protocol.salted_bloom import SALTED_BLOOM_BYTES, salted_field_filters
-from protocol.salts import dob_salt_ids, house_salt, salt_ids
+from protocol.salts import dob_salt_ids, household_salts
 from protocol.token_padding import TOKENS_PER_RULE
 from protocol.token_parts import house_number_part, street_prefix_part
 from protocol.tokens import BLOCKING_KEY_RULES, MATCH_KEY_RULES, blocking_keys, match_keys
@@ -90,8 +90,8 @@ def test_schema_columns_types_and_version() -> None:
 
 
 def _salted(field: str, value: str | None, salt, keys: ProjectKeys) -> bytes | None:
-    """``salt``: a date (the birth-date salt) or household salt bytes."""
-    ids = dob_salt_ids([salt]) if isinstance(salt, dt.date) else salt_ids([salt])
+    """``salt``: a date (the birth-date salt) or a household salt's (ids, present)."""
+    ids = dob_salt_ids([salt]) if salt is None or isinstance(salt, dt.date) else salt
     filters, present = salted_field_filters(field, [value], ids, keys)
     return filters[0].tobytes() if present[0] else None
 
@@ -130,7 +130,8 @@ def test_batch_has_one_row_per_record_with_its_tokens_and_filters(keys: ProjectK
         "address", "4417 WOODLARK CRESCENT 22901", recs[0][1].dob, keys
     )
     street = "4417 WOODLARK CRESCENT"
-    house = house_salt("22901", None, house_number_part(street), street_prefix_part(street))
+    house = household_salts(["22901"], ["CHARLOTTESVILLE"], [house_number_part(street)],
+                            [street_prefix_part(street)])["__house"]
     assert rows[0]["bf_first_name__house"] == _salted(
         "first_name", recs[0][1].first_name, house, keys
     )

@@ -11,14 +11,12 @@ import pytest
 from protocol.errors import EncodingError
 from protocol.keys import ProjectKeys, derive_project_keys
 from protocol.salted_bloom import DRAWS, SALTED_BLOOM_BYTES, dice, salted_field_filters
-from protocol.salts import (
-    dob_salt_ids,
-    house_salt,
-    place_salt,
-    salt_ids,
-    street_salt,
-    zip_key,
-)
+from protocol.salts import dob_salt_ids, household_salts, zip_key
+
+
+def household(kind: str, postal: str | None, city: str | None, house: bytes, street: bytes):
+    """One record's household salt of ``kind`` (``__house``, ``__street``, ``__place``)."""
+    return household_salts([postal], [city], [house], [street])[kind]
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +25,8 @@ def keys() -> ProjectKeys:
 
 
 def encode(field: str, value: str | None, salt, keys: ProjectKeys) -> bytes | None:
-    """``salt``: a date (the birth-date salt), household salt bytes, or None."""
-    ids = dob_salt_ids([salt]) if isinstance(salt, dt.date) else salt_ids([salt])
+    """``salt``: a date or None (the birth-date salt), or a :func:`household` salt."""
+    ids = dob_salt_ids([salt]) if salt is None or isinstance(salt, dt.date) else salt
     filters, present = salted_field_filters(field, [value], ids, keys)
     return filters[0].tobytes() if present[0] else None
 
@@ -49,8 +47,8 @@ def test_equal_values_under_other_salts_look_unrelated(keys):
     # What frequency alignment and pattern mining need — equal names, equal filters; the
     # same bigram, the same bits — no longer holds across records with different salts.
     here = encode("last_name", "SMITH", SALT, keys)
-    for salt in (OTHER, house_salt("23220", None, b"12", b"MAI"),
-                 street_salt("23220", None, b"", b"MAI")):
+    for salt in (OTHER, household("__house", "23220", None, b"12", b"MAI"),
+                 household("__street", "23220", None, b"", b"MAI")):
         assert dice(here, encode("last_name", "SMITH", salt, keys)) < 0.4
 
 
@@ -63,18 +61,23 @@ def test_day_month_swap_keeps_the_salt():
 
 def test_transposed_zip_keeps_the_household_salts():
     assert zip_key("23220") == zip_key("22320") != zip_key("23221")
-    assert house_salt("23220", None, b"12", b"") == house_salt("22320", None, b"12", b"")
-    assert street_salt("23220", None, b"", b"MAI") == street_salt("32220", None, b"", b"MAI")
+    one, other = (household_salts([z], ["X"], [b"12"], [b"MAI"]) for z in ("23220", "22320"))
+    for kind in ("__house", "__street"):
+        assert one[kind][0][0] == other[kind][0][0] and one[kind][1][0]
+    assert household("__house", "23221", "X", b"12", b"MAI")[0][0] != one["__house"][0][0]
+    # The kinds never meet: the same parts under two kinds give two ids.
+    assert len({one[k][0][0] for k in one}) == 3
 
 
 def test_missing_value_or_salt_gives_no_filter(keys):
     assert encode("first_name", None, SALT, keys) is None
     assert encode("first_name", "", SALT, keys) is None
     assert encode("first_name", "ANA", None, keys) is None
-    assert house_salt(None, "X", b"12", b"MAI") is None
-    assert house_salt("23220", "X", b"", b"MAI") is None
-    assert street_salt("23220", "X", b"12", b"") is None
-    assert place_salt("23220", None, b"12", b"MAI") is None
+    assert not household("__house", None, "X", b"12", b"MAI")[1][0]
+    assert not household("__house", "23220", "X", b"", b"MAI")[1][0]
+    assert not household("__street", "23220", "X", b"12", b"")[1][0]
+    assert not household("__place", "23220", None, b"12", b"MAI")[1][0]
+    assert household("__place", None, "RICHMOND", b"12", b"MAI")[1][0]
 
 
 def test_fields_use_their_own_keys_and_first_as_last_the_last_names(keys):
