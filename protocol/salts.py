@@ -45,7 +45,7 @@ NAME_FIELDS: Final = ("first_name", "last_name", "middle_name", "first_name_as_l
 HOUSEHOLD_SALTS: Final = MappingProxyType(
     {
         "__house": (*NAME_FIELDS, "address"),
-        "__street": NAME_FIELDS,
+        "__street": (*NAME_FIELDS, "address"),
         "__place": ("first_name", "last_name", "address"),
     }
 )

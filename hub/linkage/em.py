@@ -166,6 +166,7 @@ def fit_em(
     init_posterior: np.ndarray,
     *,
     sample: PairSample | None = None,
+    fixed_u: dict[int, np.ndarray] | None = None,
     max_iter: int = 500,
     tol: float = 1e-7,
 ) -> tuple[FSModel, np.ndarray]:
@@ -176,6 +177,9 @@ def fit_em(
     (sampled) non-candidate pairs, as it should be; the rare agreements that make a pair a
     candidate (same first name and birth date…) are counted exactly from the candidates
     rather than estimated from a handful of sampled pairs.
+
+    ``fixed_u`` maps a feature's index to the ``u`` of its non-missing levels that the EM
+    keeps instead of estimating (``hub.linkage.salts.fixed_u``).
 
     ``init_posterior`` is a first guess of each candidate pattern's match probability
     (sampled pairs start as non-matches): EM starts with an M-step from it, which ties the
@@ -199,6 +203,8 @@ def fit_em(
         prior = float(np.clip(wm.sum() / total, 1e-15, 1 - 1e-9))
         m = _normalise(onehot.T @ wm + PSEUDO_COUNT, owner, n_features)
         u = _normalise(onehot.T @ (counts - wm) + PSEUDO_COUNT, owner, n_features)
+        for k, values in (fixed_u or {}).items():
+            u[owner == k] = values
         log_odds = np.log(prior) - np.log1p(-prior)
         g = _logistic(log_odds + onehot @ (np.log(m) - np.log(u)))
         params = np.concatenate([[prior], m, u])

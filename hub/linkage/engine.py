@@ -31,7 +31,7 @@ from hub.linkage.em import (
 )
 from hub.linkage.features import field_features
 from hub.linkage.report import PairOutcome, build_report
-from hub.linkage.salts import merge_unsalted, unsalted_as_missing
+from hub.linkage.salts import fixed_u, merge_unsalted, unsalted_as_missing
 from hub.linkage.tokens import AgencyTokens, bloom_key, prepare
 
 CLUSTERS_SCHEMA = pa.schema(
@@ -133,6 +133,7 @@ def link(
             specs,
             initial_posterior(fitted, specs),
             sample=sample,
+            fixed_u=fixed_u(specs),
             max_iter=config.em_max_iter,
             tol=config.em_tol,
         )

@@ -406,11 +406,10 @@ def _shared_salts(col: dict[str, np.ndarray], ev: _Evidence) -> tuple[np.ndarray
     house = col.get(BLOCKING_KEY_PREFIX + "prefixes_house")
     if house is not None:
         address |= (house == 2) & ev.same_any("postal_code")
-    names = address.copy()
     street = col.get(BLOCKING_KEY_PREFIX + "initial_street_zip")
     if street is not None:
-        names |= street == 2
-    return address, names
+        address |= street == 2
+    return address, address.copy()
 
 
 def _dob_levels(ev: _Evidence, dob: np.ndarray, names: dict[str, np.ndarray]) -> np.ndarray:
