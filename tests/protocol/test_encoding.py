@@ -71,7 +71,7 @@ def test_schema_columns_types_and_version() -> None:
     filters = [f"bf_{f}" for f in BLOOM_FIELDS]
     names = ("first_name", "last_name", "middle_name", "first_name_as_last")
     filters += [f"bf_{f}__house" for f in (*names, "address")]
-    filters += [f"bf_{f}__street" for f in names]
+    filters += [f"bf_{f}__street" for f in (*names, "address")]
     filters += [f"bf_{f}__place" for f in ("first_name", "last_name", "address")]
     assert schema.names == expected + filters
     assert schema.field("pid").type == pa.string() and not schema.field("pid").nullable
