@@ -40,8 +40,10 @@ from protocol.token_parts import house_number_part, street_prefix_part
 #: The name fields: shipped under every salt, their salts holding the value's initial.
 NAME_FIELDS: Final = ("first_name", "last_name", "middle_name", "first_name_as_last")
 #: Household salts → the fields also shipped under each, as ``bf_<field><suffix>``
-#: columns (the birth-date salt carries every field as ``bf_<field>``). The address is
-#: not shipped per street: a long street's addresses would be a large group.
+#: columns (the birth-date salt carries every field as ``bf_<field>``). The address under
+#: the street salt: the addresses of one street in one ZIP, which differ only in their
+#: house numbers; a hub that isolated such a group would learn which bits the street's
+#: bigrams set in it, not which street it is.
 HOUSEHOLD_SALTS: Final = MappingProxyType(
     {
         "__house": (*NAME_FIELDS, "address"),
