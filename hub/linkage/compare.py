@@ -98,7 +98,7 @@ def key_levels(
     start_l, start_r = left.offsets[left_rows], right.offsets[right_rows]
     len_l = left.offsets[left_rows + 1] - start_l
     len_r = right.offsets[right_rows + 1] - start_r
-    both = (len_l > 0) & (len_r > 0)
+    both = left.emitted[left_rows] & right.emitted[right_rows]
     levels = both.view(np.int8).copy()  # 1 = disagree until a common token is found
     # Most records emit one token per rule: compare those pairs directly, the high words
     # first and the low words only where those agree (a fraction of the pairs).
@@ -125,7 +125,7 @@ def key_levels(
 
 def _non_candidate_levels(left, right, left_rows, right_rows, skipped) -> np.ndarray:
     levels = np.where(
-        (left.counts(left_rows) == 0) | (right.counts(right_rows) == 0), 0, 1
+        ~left.emitted[left_rows] | ~right.emitted[right_rows], 0, 1
     ).astype(np.int8)
     if skipped is not None:
         both = np.flatnonzero(skipped[0][left_rows] & skipped[1][right_rows])

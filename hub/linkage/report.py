@@ -136,7 +136,7 @@ def _agency_entry(agency: AgencyTokens, in_multi: np.ndarray) -> dict[str, Any]:
         completeness[name] = _ratio(float(col.valid.sum()), agency.size)
     for name, keys in agency.keys.items():
         if not name.startswith(BLOOM_KEY_PREFIX):  # derived: the bf_ share says it all
-            completeness[name] = _ratio(float((keys.lengths > 0).sum()), agency.size)
+            completeness[name] = _ratio(float(keys.emitted.sum()), agency.size)
     linked = int(in_multi.sum())
     return {
         "name": agency.name,

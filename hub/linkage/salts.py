@@ -82,6 +82,11 @@ SHARED_SALT_U: dict[str, tuple[float, ...]] = {
 }
 
 
+#: Days a population's birth dates spread over, at most (a century): ``1/this`` is the
+#: least chance that two different people share a birth date.
+SHARED_DATE_DAYS = 36_525
+
+
 def fixed_u(specs: list[FeatureSpec]) -> dict[int, np.ndarray]:
     """Feature index → the ``u`` the EM keeps for its non-missing levels: for each salted
     feature, a vanishing ``u`` for :data:`UNSALTED_LEVEL` (merged away in the fit,
@@ -96,4 +101,12 @@ def fixed_u(specs: list[FeatureSpec]) -> dict[int, np.ndarray]:
         table = SHARED_SALT_U.get(spec.name)
         if is_salted(spec) and table is not None and spec.n_levels == 2 + len(table):
             out[k] = np.concatenate([[1e-9], np.asarray(table)])
+        elif spec.name == "dob" and spec.kind == "field":
+            # Each level but "differs" says the dates are equal. Random pairs show it only
+            # when a compound date rule agrees (a name too), which two different people's
+            # records almost never do; left to them, "same" weighed 40 bits at a million
+            # records. Two people share a birth date with probability at least
+            # 1/SHARED_DATE_DAYS (births spread over at most a century).
+            same = np.full(spec.n_levels - 2, 1.0 / SHARED_DATE_DAYS)
+            out[k] = np.concatenate([[1.0 - same.sum()], same])
     return out

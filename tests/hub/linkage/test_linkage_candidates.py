@@ -125,9 +125,23 @@ def test_a_token_repeated_in_one_row_counts_that_record_once():
     b = table(["b0"], mk_x=[["t"]])
     agencies, keys, _ = prepare({"a": a, "b": b})
     column = agencies[0].keys["mk_x"]
-    assert column.lengths.tolist() == [2, 1]
+    # "t" once per row; "u" is held by no other agency, so it is not indexed at all.
+    assert column.lengths.tolist() == [1, 1]
     cand = candidate_pairs(agencies[0], agencies[1], keys, max_block=2, max_candidates=10)
     assert cand.count == 2 and not cand.capped
+
+
+def test_tokens_no_other_agency_holds_are_dropped_but_the_row_still_emitted():
+    # The fixed-length lists' dummies, and real tokens without a partner, can neither
+    # join nor agree: not indexed. Their rows still emitted ("disagree", not "missing").
+    a = table(["a0", "a1", "a2"], mk_x=[["t", "d1"], ["d2"], []])
+    b = table(["b0", "b1"], mk_x=[["t", "d3"], ["d4"]])
+    agencies, _, _ = prepare({"a": a, "b": b})
+    left, right = agencies[0].keys["mk_x"], agencies[1].keys["mk_x"]
+    assert left.lengths.tolist() == [1, 0, 0] and right.lengths.tolist() == [1, 0]
+    assert left.emitted.tolist() == [True, True, False]
+    levels = key_levels(left, right, np.array([0, 1, 2]), np.array([0, 1, 1]))
+    assert levels.tolist() == [2, 1, 0]
 
 
 def test_pair_codes_do_not_overflow_on_large_agencies():

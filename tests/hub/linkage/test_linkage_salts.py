@@ -11,6 +11,7 @@ import pytest
 from fedlink.synth import generate
 from hub.linkage.compare import FeatureSpec
 from hub.linkage.salts import (
+    SHARED_DATE_DAYS,
     SHARED_SALT_U,
     UNSALTED_LEVEL,
     fixed_u,
@@ -72,9 +73,12 @@ def test_unsalted_level_is_merged_to_fit_and_unknown_to_score():
     assert unsalted_as_missing(patterns, specs).tolist() == [[0, 1], [2, 2], [6, 1]]
 
 
-def test_fixed_u_covers_the_salted_features_only():
+def test_fixed_u_covers_the_salted_features_and_the_birth_date():
     specs = [_spec("first_name"), _spec("address"),
-             FeatureSpec("dob", "field", ("unknown", "differs", "same"))]
+             FeatureSpec("dob", "field", ("unknown", "differs", "same")),
+             FeatureSpec("sex", "field", ("unknown", "differs", "same"))]
     fixed = fixed_u(specs)
-    assert set(fixed) == {0, 1}
+    assert set(fixed) == {0, 1, 2}
     assert fixed[0][0] < 1e-6 and fixed[0][1:].tolist() == list(SHARED_SALT_U["first_name"])
+    # Two different people share a birth date at least once in a century of days.
+    assert fixed[2].tolist() == pytest.approx([1 - 1 / SHARED_DATE_DAYS, 1 / SHARED_DATE_DAYS])
