@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
+from protocol.bloom import BLOOM_FIELDS
 from protocol.columns import IdentityColumns
 from protocol.errors import EncodingError
 from protocol.keys import ProjectKeys
@@ -206,7 +207,7 @@ def salted_filters(
     for column in filter_columns():
         field, _, suffix = column[len("bf_"):].partition("__")
         draws = _draws(field)
-        # first_name and first_name_as_last hold the same values: one plan.
+        # first_name and first_name_as_last are the same list (encoding._encode): one plan.
         plan_key = (id(values[field]), draws)
         if plan_key not in plans:
             plans[plan_key] = _Plan.of(values[field], draws)
@@ -219,8 +220,6 @@ def salted_filters(
 def filter_columns() -> list[str]:
     """The filter columns of a token batch, in order: ``bf_<field>`` for each field of
     :data:`protocol.bloom.BLOOM_FIELDS` (birth-date salt), then ``bf_<field><suffix>``."""
-    from protocol.bloom import BLOOM_FIELDS
-
     names = [f"bf_{f}" for f in BLOOM_FIELDS]
     return names + [f"bf_{f}{x}" for x, fields in HOUSEHOLD_SALTS.items() for f in fields]
 
