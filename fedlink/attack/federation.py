@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -71,14 +72,17 @@ def encoder_for(scheme: str) -> Encoder:
     raise ValueError(f"unknown scheme {scheme!r}: choose one of {', '.join(SCHEMES)}")
 
 
-def random_keys() -> ProjectKeys:
+Random = Callable[[int], bytes]
+
+
+def random_keys(randbytes: Random = os.urandom) -> ProjectKeys:
     """Fresh project keys from a random federation secret and salt (never stored)."""
-    return derive_project_keys(os.urandom(32), os.urandom(32))
+    return derive_project_keys(randbytes(32), randbytes(32))
 
 
-def random_pids(count: int) -> list[str]:
+def random_pids(count: int, randbytes: Random = os.urandom) -> list[str]:
     """``count`` random pseudonyms (32 lower-case hex digits, as the nodes ship)."""
-    return [os.urandom(16).hex() for _ in range(count)]
+    return [randbytes(16).hex() for _ in range(count)]
 
 
 def address_value(identity: NormalizedIdentity) -> str | None:
@@ -150,14 +154,19 @@ def normalized_agencies(people: int, seed: int) -> dict[str, list[NormalizedIden
 
 
 def encode_agencies(
-    agencies: dict[str, list[NormalizedIdentity]], scheme: str, keys: ProjectKeys | None = None
+    agencies: dict[str, list[NormalizedIdentity]],
+    scheme: str,
+    keys: ProjectKeys | None = None,
+    randbytes: Random = os.urandom,
 ) -> dict[str, pa.Table]:
-    """Encode each agency's identities with ``scheme`` under ``keys`` (random when None)."""
+    """Encode each agency's identities with ``scheme`` under ``keys`` (random when None;
+    ``randbytes`` draws them and the pseudonyms: a seeded one makes a run reproducible)."""
     encoder = encoder_for(scheme)
-    keys = keys or random_keys()
+    keys = keys or random_keys(randbytes)
     tables = {}
     for agency, identities in agencies.items():
-        batch = encoder(random_pids(len(identities)), IdentityColumns.of(identities), keys)
+        pids = random_pids(len(identities), randbytes)
+        batch = encoder(pids, IdentityColumns.of(identities), keys)
         tables[agency] = pa.Table.from_batches([batch])
     return tables
 
@@ -168,17 +177,21 @@ def build_federation(
     scheme: str,
     *,
     agencies: dict[str, list[NormalizedIdentity]] | None = None,
+    key_seed: int | None = None,
 ) -> Federation:
     """One project of a ``people``-person synthetic state encoded with ``scheme`` under
-    random keys. ``agencies`` (from :func:`normalized_agencies`) saves normalising twice
-    when several schemes are built from one state."""
+    random keys (drawn from ``key_seed`` when given: reproducible runs, for tests).
+    ``agencies`` (from :func:`normalized_agencies`) saves normalising twice when several
+    schemes are built from one state."""
     if people < 1:
         raise ValueError(f"people must be at least 1, got {people}")
     if seed < 0:
         raise ValueError(f"seed must be 0 or more, got {seed}")
     if agencies is None:
         agencies = normalized_agencies(people, seed)
-    tables = encode_agencies(agencies, scheme)
+    # A seeded generator only for reproducible test runs of synthetic data: no real key.
+    randbytes = os.urandom if key_seed is None else random.Random(key_seed).randbytes  # noqa: S311
+    tables = encode_agencies(agencies, scheme, randbytes=randbytes)
     truth = {agency: truth_frame(identities) for agency, identities in agencies.items()}
     return Federation(scheme=scheme, people=people, seed=seed, tables=tables, truth=truth)
 

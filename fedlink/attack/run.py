@@ -136,9 +136,11 @@ def run_privacy(
     schemes: Sequence[str] = SCHEMES,
     *,
     step: Step | None = None,
+    key_seed: int | None = None,
 ) -> dict[str, Any]:
     """Play a curious hub against a ``people``-person project (synthetic state ``seed``)
-    under each of ``schemes``; JSON-ready results.
+    under each of ``schemes``; JSON-ready results. The project's keys are random, drawn
+    from ``key_seed`` when given (a reproducible run: the tests).
 
     Raises ``ValueError`` for ``people < 1``, a negative seed or an unknown scheme.
     """
@@ -158,7 +160,10 @@ def run_privacy(
     results: dict[str, Any] = {}
     for scheme in schemes:
         report(f"{scheme}: encode under random project keys")
-        federation = build_federation(people, seed, scheme, agencies=agencies)
-        reference = build_federation(own_people, _REFERENCE_SEED + seed, scheme, agencies=own)
+        federation = build_federation(people, seed, scheme, agencies=agencies, key_seed=key_seed)
+        reference = build_federation(
+            own_people, _REFERENCE_SEED + seed, scheme, agencies=own,
+            key_seed=None if key_seed is None else key_seed + 1,
+        )
         results[scheme] = attack_federation(federation, reference, report)
     return {"people": people, "seed": seed, "attacks": ATTACKS, "schemes": results}

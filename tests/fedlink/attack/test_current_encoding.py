@@ -20,7 +20,10 @@ CEILING = 0.005
 
 @pytest.fixture(scope="module")
 def current() -> dict[str, Any]:
-    return run_privacy(2000, 0, ("current",))["schemes"]["current"]
+    # Keys drawn from a fixed seed: one reproducible run. Over random keys the largest
+    # recall of any attack ranged 0.25-0.44 % in five runs (chance hits of frequency
+    # alignment's guesses, below the prior-only floor); make bench runs random keys.
+    return run_privacy(2000, 0, ("current",), key_seed=2026)["schemes"]["current"]
 
 
 def test_every_column_is_attacked(current):
