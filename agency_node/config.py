@@ -107,6 +107,9 @@ class HubSection(_Section):
     #: The assembly role's HPKE key pinned at enrollment: extract payloads are sealed to it
     #: alone ('' = none pinned, extracts refused).
     assembly_kid: str = ""
+    #: The assembly role's signing key pinned at enrollment: the only key extract requests
+    #: are accepted from (match requests: the hub signing key only; '' = none pinned).
+    assembly_signing_kid: str = ""
     #: CA bundle that verifies the hub's certificate ('' = the system trust store).
     ca_file: str = ""
 
@@ -231,7 +234,7 @@ def write_new_config(node_dir: Path, config: NodeConfig) -> Path:
 
 
 def update_hub_section(node_dir: Path, *, url: str, signing_kid: str, hpke_kid: str,
-                       assembly_kid: str = "") -> None:
+                       assembly_kid: str = "", assembly_signing_kid: str = "") -> None:
     """Record the enrolled hub, keeping the steward's comments and edits."""
     path = config_path(node_dir)
     doc = tomlkit.parse(path.read_text(encoding="utf-8"))
@@ -243,6 +246,7 @@ def update_hub_section(node_dir: Path, *, url: str, signing_kid: str, hpke_kid: 
     hub["signing_kid"] = signing_kid
     hub["hpke_kid"] = hpke_kid
     hub["assembly_kid"] = assembly_kid
+    hub["assembly_signing_kid"] = assembly_signing_kid
     path.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 

@@ -19,6 +19,11 @@ Subclasses are added beside the services that raise them and listed here::
                                  term_not_started, matching_not_authorised, out_of_scope,
                                  unknown_pid, unknown_recipient, linkage_key_recipient,
                                  no_assembly_key (403) or salt_mismatch (409)
+
+Protocol refusals (:class:`protocol.errors.ProtocolError`) map by reason in
+:mod:`agency_node.api.errors`; ``wrong_signer`` (403) is an authentic request signed by a
+trusted key that may not sign it (the hub key on an extract request, the assembly key on a
+match request).
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@
 ``pseudonym.key``  32 random bytes — keys the project-scoped pseudonymous ids
 ``secret.key``     the federation secret (raw bytes), imported, never printed
 ``hub.token``      the node API token the hub issued at enrollment
-``hub_keys/``      the enrolled hub's public keys (``signing.pub``, ``hpke.pub``) and the
-                   assembly role's HPKE key (``assembly.pub``), the only key extract
-                   payloads are sealed to
+``hub_keys/``      the enrolled hub's public keys (``signing.pub``: match requests only,
+                   ``hpke.pub``) and the assembly role's keys: ``assembly.pub`` (HPKE),
+                   the only key extract payloads are sealed to, and
+                   ``assembly-signing.pub`` (Ed25519), the only key accepted on extract
+                   requests
 =================  ===========================================================
 """
 
@@ -44,6 +46,7 @@ HUB_KEYS_DIR = "hub_keys"
 HUB_SIGNING_PUB = f"{HUB_KEYS_DIR}/signing.pub"
 HUB_HPKE_PUB = f"{HUB_KEYS_DIR}/hpke.pub"
 HUB_ASSEMBLY_PUB = f"{HUB_KEYS_DIR}/assembly.pub"
+HUB_ASSEMBLY_SIGNING_PUB = f"{HUB_KEYS_DIR}/assembly-signing.pub"
 PRIVATE_FILES = (SIGNING_KEY, PSEUDONYM_KEY, SECRET_KEY, HUB_TOKEN)
 _MAX_SECRET_FILE = 4096
 _MIN_DISTINCT_BYTES = 16
@@ -175,17 +178,20 @@ def load_federation_secret(node_dir: Path) -> bytes:
 
 def store_hub_material(node_dir: Path, *, signing_public: Ed25519PublicKey,
                        hpke_public: X25519PublicKey, token: str,
-                       assembly_public: X25519PublicKey | None = None) -> None:
-    """Keep what enrollment returned: the hub's public keys (PEM), the assembly key to pin
+                       assembly_public: X25519PublicKey | None = None,
+                       assembly_signing_public: Ed25519PublicKey | None = None) -> None:
+    """Keep what enrollment returned: the hub's public keys (PEM), the assembly keys to pin
     (an older pin is dropped when the hub gave none) and the node API token."""
     ensure_private_dir(node_dir / HUB_KEYS_DIR)
     write_private(node_dir / HUB_SIGNING_PUB, public_key_to_pem(signing_public), replace=True)
     write_private(node_dir / HUB_HPKE_PUB, public_key_to_pem(hpke_public), replace=True)
-    if assembly_public is None:
-        (node_dir / HUB_ASSEMBLY_PUB).unlink(missing_ok=True)
-    else:
-        write_private(node_dir / HUB_ASSEMBLY_PUB, public_key_to_pem(assembly_public),
-                      replace=True)
+    pins: tuple[tuple[str, X25519PublicKey | Ed25519PublicKey | None], ...] = (
+        (HUB_ASSEMBLY_PUB, assembly_public), (HUB_ASSEMBLY_SIGNING_PUB, assembly_signing_public))
+    for name, public in pins:
+        if public is None:
+            (node_dir / name).unlink(missing_ok=True)
+        else:
+            write_private(node_dir / name, public_key_to_pem(public), replace=True)
     write_private(node_dir / HUB_TOKEN, token.encode("utf-8"), replace=True)
 
 
@@ -222,3 +228,14 @@ def _enrolled_file(node_dir: Path, name: str) -> bytes:
     if not path.exists():
         raise NotEnrolledError("this node is not enrolled (run `fedlink node enroll`)")
     return read_private(path)
+
+
+def load_assembly_signing_key(node_dir: Path) -> Ed25519PublicKey | None:
+    """The assembly signing key pinned at enrollment — the only key extract requests are
+    accepted from — or None (extract requests are then refused)."""
+    if not (node_dir / HUB_ASSEMBLY_SIGNING_PUB).exists():
+        return None
+    try:
+        return ed25519_public_from_pem(read_private(node_dir / HUB_ASSEMBLY_SIGNING_PUB))
+    except KeyFormatError as exc:
+        raise ConfigError(f"{node_dir / HUB_ASSEMBLY_SIGNING_PUB}: {exc}") from None

@@ -1,14 +1,17 @@
 """The hub's own key files: an Ed25519 signing key and an X25519 HPKE key.
 
-``DIR/signing.key`` signs match and extract requests and audit checkpoints; ``DIR/hpke.key``
+``DIR/signing.key`` signs match requests and audit checkpoints (never extract requests:
+nodes accept those only from the assembly role's own signing key); ``DIR/hpke.key``
 is the linkage role's transport key, which nodes **refuse** to seal extract payloads to
 (docs/extracts.md, "Separation of duties"). Both are unencrypted PKCS#8 PEM in files of
 mode 0600 inside a directory of mode 0700; :func:`load_hub_keys` refuses files that group or
 others can read, so a key copied carelessly is noticed at start-up.
 
 The assembly role's key (``assembly.key``, which opens extract payloads) lives in a
-directory of its own and is handled by :mod:`hub.assembly.keys`; only its public half,
-``DIR/assembly.pub``, is in the hub directory, so enrollment can hand it to the nodes.
+directory of its own and is handled by :mod:`hub.assembly.keys`, with the assembly role's
+Ed25519 signing key (``assembly-signing.key``, signs extract requests); only their public
+halves, ``DIR/assembly.pub`` and ``DIR/assembly-signing.pub``, are in the hub directory, so
+enrollment can hand them to the nodes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from hub.errors import ConfigError
 from protocol.errors import KeyFormatError
 from protocol.keyfiles import (
     ed25519_private_from_pem,
+    ed25519_public_from_pem,
     key_id,
     private_key_to_pem,
     x25519_private_from_pem,
@@ -36,6 +40,8 @@ SIGNING_KEY_FILE: Final = "signing.key"
 HPKE_KEY_FILE: Final = "hpke.key"
 #: The public half of the assembly role's HPKE key, published for enrollment (not secret).
 ASSEMBLY_PUBLIC_FILE: Final = "assembly.pub"
+#: The public half of the assembly role's signing key (extract requests), likewise.
+ASSEMBLY_SIGNING_PUBLIC_FILE: Final = "assembly-signing.pub"
 
 
 @dataclass(frozen=True)
@@ -113,5 +119,16 @@ def load_assembly_public(directory: Path) -> X25519PublicKey | None:
         return None
     try:
         return x25519_public_from_pem(path.read_bytes())
+    except KeyFormatError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def load_assembly_signing_public(directory: Path) -> Ed25519PublicKey | None:
+    """The assembly role's public signing key published in the hub directory, if any."""
+    path = directory / ASSEMBLY_SIGNING_PUBLIC_FILE
+    if not path.is_file():
+        return None
+    try:
+        return ed25519_public_from_pem(path.read_bytes())
     except KeyFormatError as exc:
         raise ConfigError(f"{path}: {exc}") from None

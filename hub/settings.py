@@ -28,6 +28,8 @@ CONFIG_FILE: Final = "hub.toml"
 DATABASE_FILE: Final = "hub.db"
 #: The assembly role's private key file (hub.assembly.keys); never in the hub directory.
 ASSEMBLY_KEY_FILE: Final = "assembly.key"
+#: The assembly role's signing key file (extract requests); never in the hub directory.
+ASSEMBLY_SIGNING_KEY_FILE: Final = "assembly-signing.key"
 CLASSIFICATIONS: Final = ("public", "internal", "confidential", "restricted")
 _SUPPORTED_SCHEMES: Final = ("sqlite", "postgresql")
 _LOOPBACK_HOSTS: Final = ("127.0.0.1", "::1", "localhost")
@@ -127,11 +129,12 @@ class HubSettings(BaseSettings):
                     f"{', '.join(named)}: the hub (linkage role) settings may not name the "
                     "assembly key; only `fedlink hub assembler` is given its directory")
             directory = data.get("dir")
-            if directory is not None and (Path(directory) / ASSEMBLY_KEY_FILE).exists():
-                raise ValueError(
-                    f"{Path(directory) / ASSEMBLY_KEY_FILE} is in the hub directory: the "
-                    "linkage role must never hold the assembly key; move it to the "
-                    "assembler's own directory")
+            for name in (ASSEMBLY_KEY_FILE, ASSEMBLY_SIGNING_KEY_FILE):
+                if directory is not None and (Path(directory) / name).exists():
+                    raise ValueError(
+                        f"{Path(directory) / name} is in the hub directory: the linkage role "
+                        "must never hold the assembly keys; move it to the assembler's own "
+                        "directory")
         return data
 
     @field_validator("quorum_by_classification")

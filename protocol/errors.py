@@ -17,6 +17,8 @@ translate the whole family at one boundary (an HTTP 4xx, a one-line CLI message)
     │   ├── BadSignatureError         signature does not verify (tampered or wrong key)
     │   ├── ExpiredMessageError       past its expiry, or issued too far in the future
     │   ├── WrongMessageTypeError     a valid message of another type (``typ``) than expected
+    │   ├── WrongSignerError          an authentic message signed by a trusted key that may not
+    │                                 sign this type (the hub key on an extract request, say)
     │   ├── ReplayedMessageError      nonce already seen inside the replay window
     │   └── ReplayGuardFullError      an in-memory replay guard is full of live nonces; the
     │                                 message is refused rather than forgetting one (fail closed)
@@ -86,6 +88,17 @@ class ExpiredMessageError(MessageError):
 
 class WrongMessageTypeError(MessageError):
     reason = "wrong_message_type"
+
+
+class WrongSignerError(MessageError):
+    """An authentic message whose (verified) signer may not sign its type; ``kid`` names
+    that signer, so a service can audit who asked."""
+
+    reason = "wrong_signer"
+
+    def __init__(self, message: str, *, kid: str) -> None:
+        super().__init__(message)
+        self.kid = kid
 
 
 class ReplayedMessageError(MessageError):

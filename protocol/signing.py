@@ -18,9 +18,14 @@ signatures from ever being valid for anything else the same key signs (audit che
 5. **time** — ``iat`` not beyond ``now + max_clock_skew``, ``now < exp``,
    ``0 < exp - iat <= max_ttl`` → :class:`ExpiredMessageError`;
 6. **typ** — the type the endpoint expects → :class:`WrongMessageTypeError`;
-7. **replay** — the nonce is new for this kid → :class:`ReplayedMessageError`.
+7. **signer** — when the caller names the kids that may sign this type (``signers``), the
+   kid is one of them → :class:`WrongSignerError` (a key ring may trust several keys, each
+   for its own message types: a node trusts the hub key for match requests only and the
+   assembly key for extract requests only);
+8. **replay** — the nonce is new for this kid → :class:`ReplayedMessageError`.
 
-Only authentic, fresh messages of the right type reach the replay guard, so nobody can burn
+Only authentic, fresh messages of the right type from the right signer reach the replay
+guard, so nobody can burn
 a nonce (or fill the guard) with forged or stale messages. Replay is keyed on
 ``(kid, nonce)``, never on the signature bytes, so signature malleability cannot slip a
 copy past the guard.
@@ -32,7 +37,7 @@ import heapq
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Annotated, Any, Final, Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -58,6 +63,7 @@ from protocol.errors import (
     UnknownKeyError,
     UnsupportedVersionError,
     WrongMessageTypeError,
+    WrongSignerError,
 )
 from protocol.keyfiles import key_id
 
@@ -266,14 +272,17 @@ def verify(
     now: int | None = None,
     max_clock_skew: int = DEFAULT_MAX_CLOCK_SKEW,
     max_ttl: int = DEFAULT_MAX_TTL,
+    signers: Collection[str] | None = None,
 ) -> SignedEnvelope:
     """Accept a signed message or raise the :class:`~protocol.errors.MessageError` that
     names the first check it fails (order in the module docstring).
 
     ``message`` is the raw request body (bytes/str), an already-parsed mapping, or an
     envelope. ``keyring`` maps kid → the public key the caller trusts for it (a node: the
-    enrolled hub key; the hub: each agency's enrolled key). Returns the envelope; validate
-    ``body`` into its wire model with :func:`protocol.wire.body_as`.
+    enrolled hub key; the hub: each agency's enrolled key). ``signers``, when given, are the
+    kids of the key ring that may sign a message of ``expected_typ``; any other trusted kid
+    is refused with :class:`WrongSignerError`. Returns the envelope; validate ``body`` into
+    its wire model with :func:`protocol.wire.body_as`.
     """
     envelope = _parse(message)
     if envelope.v != PROTOCOL_VERSION:
@@ -299,6 +308,12 @@ def verify(
         raise ExpiredMessageError("message has expired")
     if envelope.typ != expected_typ:
         raise WrongMessageTypeError(f"expected a {expected_typ!r} message, got {envelope.typ!r}")
+    if signers is not None and envelope.kid not in signers:
+        allowed = ", ".join(sorted(signers)) or "no key (none is pinned for it)"
+        raise WrongSignerError(
+            f"key {envelope.kid!r} may not sign {expected_typ!r} messages here; only {allowed}",
+            kid=envelope.kid,
+        )
     if not replay_guard.check_and_remember(envelope.kid, envelope.nonce, envelope.exp, current):
         raise ReplayedMessageError("nonce was already used")
     return envelope
@@ -307,7 +322,9 @@ def verify(
 class Verifier:
     """:func:`verify` with its trust settings bound once per service.
 
-    ``clock`` returns the current Unix time (injectable for tests).
+    ``clock`` returns the current Unix time (injectable for tests). ``signers``, when given,
+    maps each message type to the kids that may sign it; a type it does not name is signed
+    by nobody (fail closed). Without it every key of the ring may sign every type.
     """
 
     def __init__(
@@ -318,8 +335,10 @@ class Verifier:
         max_clock_skew: int = DEFAULT_MAX_CLOCK_SKEW,
         max_ttl: int = DEFAULT_MAX_TTL,
         clock: Callable[[], float] | None = None,
+        signers: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.keyring = keyring
+        self.signers = signers
         self.replay_guard = replay_guard
         self.max_clock_skew = max_clock_skew
         self.max_ttl = max_ttl
@@ -343,4 +362,5 @@ class Verifier:
             now=now,
             max_clock_skew=self.max_clock_skew,
             max_ttl=self.max_ttl,
+            signers=None if self.signers is None else self.signers.get(expected_typ, ()),
         )

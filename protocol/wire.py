@@ -346,6 +346,10 @@ class EnrollmentResponse(Message):
     #: linkage role never holds it). Pinned by the node at enrollment.
     assembly_hpke_public_key: X25519Key | None = None
     assembly_hpke_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)] | None = None
+    #: The assembly role's Ed25519 key: the only key a node accepts on extract requests (and
+    #: never on match requests, which only the hub signing key may sign). Pinned likewise.
+    assembly_signing_public_key: Ed25519Key | None = None
+    assembly_signing_kid: Annotated[StrictStr, Field(pattern=ED25519_KID_PATTERN)] | None = None
 
     @model_validator(mode="after")
     def _kids_match(self) -> EnrollmentResponse:
@@ -360,6 +364,15 @@ class EnrollmentResponse(Message):
         if self.assembly_hpke_public_key is not None and key_id(
                 x25519_public_from_b64(self.assembly_hpke_public_key)) != self.assembly_hpke_kid:
             raise ValueError("assembly_hpke_kid is not the id of assembly_hpke_public_key")
+        if (self.assembly_signing_public_key is None) != (self.assembly_signing_kid is None):
+            raise ValueError("assembly_signing_public_key and assembly_signing_kid go together")
+        if self.assembly_signing_public_key is not None and key_id(
+                ed25519_public_from_b64(self.assembly_signing_public_key)
+        ) != self.assembly_signing_kid:
+            raise ValueError("assembly_signing_kid is not the id of assembly_signing_public_key")
+        if self.assembly_signing_kid == self.hub_signing_kid:
+            # One key for both would let one process sign match and extract requests.
+            raise ValueError("the assembly signing key must not be the hub signing key")
         return self
 
 

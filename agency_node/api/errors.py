@@ -27,6 +27,7 @@ PROTOCOL_STATUS = {
     "unknown_key": 401,
     "bad_signature": 401,
     "expired": 401,
+    "wrong_signer": 403,
     "replayed_nonce": 409,
     "replay_guard_full": 429,
     "decryption_failed": 400,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from agency_node import keys
@@ -15,6 +15,7 @@ from agency_node.runtime import NodeRuntime
 from agency_node.store.nonces import DatabaseReplayGuard
 from protocol.keyfiles import key_id
 from protocol.signing import Verifier
+from protocol.wire import ExtractRequest, MatchRequest
 
 
 @dataclass
@@ -30,17 +31,30 @@ class NodeServices:
     clock: Callable[[], float] = time.time
     #: The assembly role's key pinned at enrollment: the only extract payload recipient.
     assembly_key: X25519PublicKey | None = None
+    #: The assembly role's signing key pinned at enrollment: the only key extract requests
+    #: are accepted from.
+    assembly_signing_key: Ed25519PublicKey | None = None
 
     @classmethod
     def build(cls, runtime: NodeRuntime, *, clock: Callable[[], float] = time.time) -> NodeServices:
-        """Load the enrolled hub keys and the node keys; trust exactly the hub signing key."""
+        """Load the enrolled hub keys and the node keys. Trust exactly two signing keys,
+        each for its own requests (separation of duties, docs/extracts.md): the hub signing
+        key for match requests, the pinned assembly signing key for extract requests."""
         settings = runtime.settings
         settings.require_serving()
         hub_signing = keys.load_hub_signing_key(settings.dir)
+        assembly_signing = keys.load_assembly_signing_key(settings.dir)
+        keyring = {key_id(hub_signing): hub_signing}
+        extract_signers: set[str] = set()
+        if assembly_signing is not None:
+            keyring[key_id(assembly_signing)] = assembly_signing
+            extract_signers.add(key_id(assembly_signing))
         verifier = Verifier(
-            keyring={key_id(hub_signing): hub_signing},
+            keyring=keyring,
             replay_guard=DatabaseReplayGuard(runtime.sessions),
             clock=clock,
+            signers={MatchRequest.TYP: {key_id(hub_signing)},
+                     ExtractRequest.TYP: extract_signers},
         )
         return cls(
             runtime=runtime,
@@ -50,6 +64,7 @@ class NodeServices:
             signing_key=keys.load_signing_key(settings.dir),
             clock=clock,
             assembly_key=keys.load_assembly_key(settings.dir),
+            assembly_signing_key=assembly_signing,
         )
 
     @property

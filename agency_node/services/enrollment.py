@@ -1,7 +1,8 @@
 """Enrollment (once per node, docs/protocol.md): send the agency's signing key, its
-one-time token and its dictionary; keep the hub's keys, the pinned assembly key and the node
-API token (0600). ``expected_assembly_kid`` (given to the agency out of band) makes the
-node refuse a hub that hands out another assembly key."""
+one-time token and its dictionary; keep the hub's keys, the pinned assembly keys (HPKE and
+signing) and the node API token (0600). ``expected_assembly_kid`` and
+``expected_assembly_signing_kid`` (given to the agency out of band) make the node refuse a
+hub that hands out another assembly key."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from protocol.wire import EnrollmentRequest, EnrollmentResponse
 def enroll(
     runtime: NodeRuntime, client: HubClient, *, hub_url: str, token: str,
     expected_assembly_kid: str | None = None,
+    expected_assembly_signing_kid: str | None = None,
 ) -> EnrollmentResponse:
     settings = runtime.settings
     signing_key = keys.load_signing_key(settings.dir)
@@ -48,22 +50,33 @@ def enroll(
             f"the hub's assembly key is {response.assembly_hpke_kid or 'missing'}, not the "
             f"{expected_assembly_kid} given out of band; nothing was stored",
             code="assembly_key_mismatch")
+    if expected_assembly_signing_kid and \
+            response.assembly_signing_kid != expected_assembly_signing_kid:
+        raise HubClientError(
+            f"the hub's assembly signing key is {response.assembly_signing_kid or 'missing'}, "
+            f"not the {expected_assembly_signing_kid} given out of band; nothing was stored",
+            code="assembly_key_mismatch")
     assembly = response.assembly_hpke_public_key
+    assembly_signing = response.assembly_signing_public_key
     keys.store_hub_material(
         settings.dir,
         signing_public=ed25519_public_from_b64(response.hub_signing_public_key),
         hpke_public=x25519_public_from_b64(response.hub_hpke_public_key),
         token=response.node_token,
         assembly_public=x25519_public_from_b64(assembly) if assembly else None,
+        assembly_signing_public=(ed25519_public_from_b64(assembly_signing)
+                                 if assembly_signing else None),
     )
     update_hub_section(settings.dir, url=hub_url, signing_kid=response.hub_signing_kid,
                        hpke_kid=response.hub_hpke_kid,
-                       assembly_kid=response.assembly_hpke_kid or "")
+                       assembly_kid=response.assembly_hpke_kid or "",
+                       assembly_signing_kid=response.assembly_signing_kid or "")
     runtime.audit.append(
         actor="operator", typ="enrollment", outcome="enrolled",
         details={"hub": hub_url, "hub_signing_kid": response.hub_signing_kid,
                  "hub_hpke_kid": response.hub_hpke_kid,
                  "assembly_kid": response.assembly_hpke_kid or "",
+                 "assembly_signing_kid": response.assembly_signing_kid or "",
                  "variables": len(request.dictionary)},
     )
     return response

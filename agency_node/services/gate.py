@@ -1,8 +1,11 @@
 """The node's front door for hub requests: size, signature, freshness, approval.
 
 :func:`admit` runs every check shared by match and extract requests, in this order, and
-stops at the first failure: body size (413 before parsing) → envelope signature by the
-enrolled hub key, expiry and nonce (:func:`protocol.signing.verify`) → body shape → the
+stops at the first failure: body size (413 before parsing) → envelope signature, expiry,
+signer and nonce (:func:`protocol.signing.verify`: a match request only by the enrolled hub
+key, an extract request only by the assembly signing key pinned at enrollment — any other
+trusted signer is **403 ``wrong_signer``**, and an extract request reaching a node with no
+assembly signing key pinned is **403 ``no_assembly_key``**) → body shape → the
 request is for this agency → this agency's steward approved the project here and today is
 inside the approved term → the caller's own checks. Every refusal appends an audit event
 (who asked, what, the reason) before it propagates to the HTTP layer.
@@ -19,7 +22,7 @@ from agency_node.services.context import NodeServices
 from agency_node.services.scope import require_approval
 from agency_node.store.approvals import get_approval
 from agency_node.store.models import Approval
-from protocol.errors import ProtocolError
+from protocol.errors import ProtocolError, WrongSignerError
 from protocol.signing import SignedEnvelope
 from protocol.wire import ExtractRequest, MatchRequest, body_as
 
@@ -58,7 +61,18 @@ def admit(
     try:
         if body.too_large:
             raise PayloadTooLargeError(f"request body is larger than {body.limit} bytes")
-        envelope = services.verifier.verify(body.data, expected_typ=model.TYP)
+        try:
+            envelope = services.verifier.verify(body.data, expected_typ=model.TYP)
+        except WrongSignerError as exc:
+            actor = exc.kid  # authentic: the signature verified, the signer is known
+            if model is ExtractRequest and services.assembly_signing_key is None:
+                raise RefusedError(
+                    "no_assembly_key",
+                    "no assembly signing key was pinned at enrollment, so no extract request "
+                    "is accepted; re-enroll with a hub whose assembler is set up "
+                    "(`fedlink hub assembler init`)",
+                ) from exc
+            raise
         actor = envelope.kid
         request = body_as(envelope, model)
         project_id = request.project_id

@@ -1,7 +1,8 @@
 """``fedlink hub assembler …``: the assembly role (docs/extracts.md, "Separation of duties").
 
-``init`` creates the assembly key in a directory of its own and publishes its public half
-to the hub directory (nodes pin it at enrollment); ``run`` builds the extracts the hub API
+``init`` creates the assembly keys (the HPKE key that opens extract payloads, the signing
+key of extract requests) in a directory of its own and publishes their public halves to the
+hub directory (nodes pin them at enrollment); ``run`` builds the extracts the hub API
 queues. The hub API and linkage workers are never given ``--assembly-dir``.
 """
 
@@ -18,7 +19,8 @@ import typer
 from fedlink.commands.hub import DirOption, hub_app
 
 assembler_app = typer.Typer(help="The assembly role: the only holder of the key that opens "
-                                 "node extract payloads.", no_args_is_help=True)
+                                 "node extract payloads and of the key that signs extract "
+                                 "requests.", no_args_is_help=True)
 
 AssemblyDirOption = Annotated[
     Path, typer.Option("--assembly-dir", envvar="FEDLINK_ASSEMBLY_DIR",
@@ -33,14 +35,15 @@ def register(_app: typer.Typer) -> None:
 
 @assembler_app.command("init")
 def init(hub_dir: DirOption, assembly_dir: AssemblyDirOption) -> None:
-    """Create the assembly key (0600 in a 0700 directory) and publish its public half."""
-    from hub.assembly.keys import create_assembly_key
-    from protocol.keyfiles import key_id
+    """Create the assembly keys (HPKE and signing, 0600 in a 0700 directory; whichever is
+    missing) and publish their public halves."""
+    from hub.assembly.keys import create_assembly_keys
 
-    key = create_assembly_key(assembly_dir, hub_dir=hub_dir)
-    typer.echo(f"assembly key {key_id(key.public_key())} created in {assembly_dir}")
-    typer.echo("give this kid to the agencies out of band: "
-               "`fedlink node enroll … --assembly-kid KID` checks it")
+    keys = create_assembly_keys(assembly_dir, hub_dir=hub_dir)
+    typer.echo(f"assembly key {keys.hpke_kid} and assembly signing key {keys.signing_kid} "
+               f"in {assembly_dir}")
+    typer.echo("give both kids to the agencies out of band: `fedlink node enroll … "
+               "--assembly-kid KID --assembly-signing-kid KID` checks them")
 
 
 @assembler_app.command("run")
@@ -64,7 +67,8 @@ def run(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_assembler(settings) as actx:
-        typer.echo(f"assembler {actx.kid} on {actx.hub.settings.dir}; Ctrl-C stops", err=True)
+        typer.echo(f"assembler {actx.kid} (signing {actx.signing_kid}) on "
+                   f"{actx.hub.settings.dir}; Ctrl-C stops", err=True)
         with contextlib.suppress(KeyboardInterrupt):
             Assembler(actx).run_forever(stop)
     typer.echo("assembler stopped", err=True)

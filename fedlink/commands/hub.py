@@ -37,7 +37,7 @@ def init(
         help="PostgreSQL URL (default: SQLite in the directory).")] = None,
     admin_name: Annotated[str, typer.Option(help="Name of the first admin.")] = "admin",
     assembly_dir: Annotated[Path | None, typer.Option(
-        "--assembly-dir", help="Also create the assembly role's key in this separate "
+        "--assembly-dir", help="Also create the assembly role's keys in this separate "
         "directory (else: `fedlink hub assembler init` before enrolling nodes).")] = None,
 ) -> None:
     """Create the hub directory, keys, database schema and the first admin."""
@@ -47,11 +47,11 @@ def init(
     typer.echo(f"hub initialised in {result.settings.dir}")
     typer.echo(f"  signing key {result.signing_kid}, HPKE key {result.hpke_kid}")
     if assembly_dir is not None:
-        from hub.assembly.keys import create_assembly_key
-        from protocol.keyfiles import key_id
+        from hub.assembly.keys import create_assembly_keys
 
-        key = create_assembly_key(assembly_dir, hub_dir=hub_dir)
-        typer.echo(f"  assembly key {key_id(key.public_key())} in {assembly_dir} "
+        assembly = create_assembly_keys(assembly_dir, hub_dir=hub_dir)
+        typer.echo(f"  assembly key {assembly.hpke_kid} and assembly signing key "
+                   f"{assembly.signing_kid} in {assembly_dir} "
                    "(for `fedlink hub assembler run` only)")
     typer.echo(f"admin API token (shown once, keep it safe): {result.admin_token}")
 

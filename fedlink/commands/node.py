@@ -181,6 +181,9 @@ def enroll(
     assembly_kid: Annotated[str | None, typer.Option(
         "--assembly-kid", help="The assembly key id given out of band by the hub operator; "
         "enrollment fails if the hub hands out another key.")] = None,
+    assembly_signing_kid: Annotated[str | None, typer.Option(
+        "--assembly-signing-kid", help="The assembly signing key id given out of band by the "
+        "hub operator; enrollment fails if the hub hands out another key.")] = None,
 ) -> None:
     """Enroll this node with the hub: send its key and dictionary, keep the hub's keys."""
     from agency_node.config import update_hub_ca_file
@@ -192,12 +195,15 @@ def enroll(
         _hub_client(runtime, url=hub, token=False, ca_file=ca) as client,
     ):
         response = enroll_node(runtime, client, hub_url=hub, token=token,
-                               expected_assembly_kid=assembly_kid)
+                               expected_assembly_kid=assembly_kid,
+                               expected_assembly_signing_kid=assembly_signing_kid)
         if ca:
             update_hub_ca_file(runtime.settings.dir, ca)
     _out.print(f"enrolled {response.agency} with {hub}; hub signing key "
                f"{response.hub_signing_kid}, HPKE key {response.hub_hpke_kid}; assembly "
-               f"key {response.assembly_hpke_kid or 'none (extracts refused)'} pinned; "
+               f"key {response.assembly_hpke_kid or 'none (extracts refused)'}, assembly "
+               f"signing key {response.assembly_signing_kid or 'none (extracts refused)'} "
+               "pinned; "
                "node API token stored (0600)")
 
 

@@ -53,7 +53,7 @@ def create_app(
         require_current_schema(engine)
     context = HubContext(
         settings=settings,
-        keys=keys or load_hub_keys(settings.dir),
+        hub_keys=keys or load_hub_keys(settings.dir),
         engine=engine,
         session_factory=make_session_factory(engine),
         clock=clock or utcnow,  # type: ignore[arg-type]

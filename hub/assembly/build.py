@@ -5,10 +5,10 @@ transaction open while nodes are asked:
 
 1. :func:`load_job` reads the approval, the nodes' URLs and enrolled keys, and the run's
    clusters and links (pseudonymous ids, never a token table);
-2. :func:`_make`: fresh person ids, signed extract requests naming the **assembly key** as
-   recipient, each payload checked and opened with that key, the tables joined in memory,
-   disclosure control, the bundle streamed through AES-256-GCM into
-   ``extracts_dir/<id>.flx`` (0600);
+2. :func:`_make`: fresh person ids, extract requests signed with the **assembly signing
+   key** and naming the **assembly HPKE key** as recipient, each payload checked and
+   opened with that key, the tables joined in memory, disclosure control, the bundle
+   streamed through AES-256-GCM into ``extracts_dir/<id>.flx`` (0600);
 3. :func:`_finish` (one transaction): ``available`` — or ``held`` when disclosure control
    blocked it for the stewards — with the wrapped key stored; earlier extracts of the
    project are destroyed as superseded. On any failure :func:`_fail` ends the extract
@@ -156,7 +156,9 @@ def _make(job: _Job, actx: AssemblyContext, client: httpx.Client, path: Path) ->
                                 code="empty_extract")
     requests = extract_requests(plan, project_id=job.project_id, run_id=job.run_id,
                                 scopes=job.scopes, recipient_kid=actx.kid)
-    keys = NodeKeys(signing=ctx.keys.signing, hpke=actx.key,
+    # Extract requests are signed with the assembly role's own key: the nodes accept no
+    # other on them, and the assembler holds no hub key that could sign a match request.
+    keys = NodeKeys(signing=actx.signing, hpke=actx.key,
                     message_ttl=min(ctx.settings.max_message_ttl, 300), now=ctx.now_ts)
     node_keys = {agency: {kid: ed25519_public_from_b64(public)}
                  for agency, (kid, public) in job.node_keys.items()}

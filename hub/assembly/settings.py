@@ -1,7 +1,8 @@
 """Settings of the assembly role (``fedlink hub assembler``), apart from the hub's.
 
-``dir`` is the assembler's own directory (``assembly.key``); ``hub_dir`` the hub directory
-whose database, node TLS settings, signing key and extract store it shares. Environment
+``dir`` is the assembler's own directory (``assembly.key``, ``assembly-signing.key``);
+``hub_dir`` the hub directory whose database, node TLS settings, extract master key and
+extract store it shares (never its private ``signing.key`` or ``hpke.key``). Environment
 variables ``FEDLINK_ASSEMBLY_*`` override the keyword arguments' defaults. Unsafe values
 stop it at start-up: the two directories the same or nested, a key file or directory open
 to others (checked when the key is loaded, :mod:`hub.assembly.keys`).

@@ -12,7 +12,7 @@ from hub.db.models import Agency
 from hub.domain.roles import Caller
 from hub.domain.tokens import hash_token, new_token
 from hub.errors import ConflictError, EnrollmentError, InvalidInputError
-from hub.keys import load_assembly_public
+from hub.keys import load_assembly_public, load_assembly_signing_public
 from hub.persistence import agencies as store
 from hub.services import audit
 from hub.services.context import HubContext
@@ -114,13 +114,19 @@ def enroll(
 
 
 def _assembly_key(ctx: HubContext) -> dict[str, str]:
-    """The assembly role's public key the nodes pin (hub/assembly); only its public half is
-    in the hub directory — the linkage role never holds the private key."""
+    """The assembly role's public keys the nodes pin (hub/assembly): the HPKE key extract
+    payloads are sealed to and the signing key of extract requests. Only their public
+    halves are in the hub directory — the linkage role never holds the private keys."""
+    keys: dict[str, str] = {}
     public = load_assembly_public(ctx.settings.dir)
-    if public is None:
-        return {}
-    return {"assembly_hpke_public_key": public_key_to_b64(public),
-            "assembly_hpke_kid": key_id(public)}
+    if public is not None:
+        keys |= {"assembly_hpke_public_key": public_key_to_b64(public),
+                 "assembly_hpke_kid": key_id(public)}
+    signing = load_assembly_signing_public(ctx.settings.dir)
+    if signing is not None:
+        keys |= {"assembly_signing_public_key": public_key_to_b64(signing),
+                 "assembly_signing_kid": key_id(signing)}
+    return keys
 
 
 def list_agencies(session: Session) -> list[dict[str, Any]]:

@@ -68,7 +68,11 @@ def record(
 
 def _checkpoint_at(
     session: Session, ctx: HubContext, *, seq: int, head_hash: str
-) -> AuditCheckpoint:
+) -> AuditCheckpoint | None:
+    if ctx.hub_keys is None:
+        # The assembly role holds no hub signing key: the chain stays intact and the next
+        # checkpoint a linkage-role process signs covers this event too.
+        return None
     ts = format_ts(ctx.now())
     kid = ctx.keys.signing_kid
     signature = sign_checkpoint(ctx.keys.signing, seq=seq, head_hash=head_hash, ts=ts, kid=kid)
@@ -79,9 +83,11 @@ def _checkpoint_at(
 def checkpoint_now(session: Session, ctx: HubContext, caller: Caller) -> AuditCheckpoint:
     """Sign a checkpoint at the current head (on demand); the request itself is audited
     first, so the checkpoint covers it."""
+    ctx.keys  # noqa: B018 - ConfigError before anything is recorded in a keyless process
     record(session, ctx, caller, action="audit.checkpoint", object_type="audit")
     head = store.lock_head(session)
     checkpoint = _checkpoint_at(session, ctx, seq=head.seq, head_hash=head.hash)
+    assert checkpoint is not None
     session.commit()
     return checkpoint
 

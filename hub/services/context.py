@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db.base import utcnow
+from hub.errors import ConfigError
 from hub.keys import HubKeys
 from hub.settings import HubSettings
 
@@ -17,10 +18,19 @@ from hub.settings import HubSettings
 @dataclass
 class HubContext:
     settings: HubSettings
-    keys: HubKeys
+    #: The hub's private keys; None in the assembly role, which holds none of them
+    #: (docs/extracts.md, "Separation of duties").
+    hub_keys: HubKeys | None
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+
+    @property
+    def keys(self) -> HubKeys:
+        """The hub's keys; :class:`ConfigError` in a process that holds none."""
+        if self.hub_keys is None:
+            raise ConfigError("this process (the assembly role) holds no hub key")
+        return self.hub_keys
 
     def now(self) -> dt.datetime:
         return self.clock()

@@ -30,7 +30,9 @@ EXTRACT_PATH = "/v1/extracts"
 
 @dataclass(frozen=True)
 class NodeKeys:
+    #: The assembly role's signing key (the only key nodes accept on extract requests).
     signing: Ed25519PrivateKey
+    #: The assembly role's HPKE key (opens the payloads).
     hpke: X25519PrivateKey
     message_ttl: int
     now: Callable[[], int]

@@ -56,7 +56,7 @@ def init_hub(directory: Path, *, database_url: str | None = None,
     engine = make_engine(settings.database_url)
     try:
         upgrade_to_head(engine)
-        ctx = HubContext(settings=settings, keys=keys, engine=engine,
+        ctx = HubContext(settings=settings, hub_keys=keys, engine=engine,
                          session_factory=make_session_factory(engine))
         with ctx.session_factory() as session:
             audit.record(session, ctx, OPERATOR, action="hub.initialised", object_type="hub",
@@ -74,16 +74,17 @@ def init_hub(directory: Path, *, database_url: str | None = None,
 
 
 @contextmanager
-def open_hub(directory: Path) -> Iterator[HubContext]:
-    """A context on an initialised hub directory (schema checked), for offline commands."""
+def open_hub(directory: Path, *, with_keys: bool = True) -> Iterator[HubContext]:
+    """A context on an initialised hub directory (schema checked), for offline commands.
+    ``with_keys=False`` (the assembler) never reads the hub's private key files."""
     settings = HubSettings.load(Path(directory))
     if not (settings.dir / CONFIG_FILE).exists():
         raise ConfigError(f"{settings.dir} is not a hub directory; run `fedlink hub init`")
-    keys = load_hub_keys(settings.dir)
+    keys = load_hub_keys(settings.dir) if with_keys else None
     engine = make_engine(settings.database_url)
     try:
         require_current_schema(engine)
-        yield HubContext(settings=settings, keys=keys, engine=engine,
+        yield HubContext(settings=settings, hub_keys=keys, engine=engine,
                          session_factory=make_session_factory(engine))
     finally:
         engine.dispose()

@@ -128,6 +128,8 @@ class Hub:
         self.hpke = X25519PrivateKey.generate()
         #: The assembly role's key (docs/extracts.md): the one extract payloads are sealed to.
         self.assembly = X25519PrivateKey.generate()
+        #: The assembly role's signing key: the only key extract requests are accepted from.
+        self.assembly_signing = Ed25519PrivateKey.generate()
 
     @property
     def hpke_kid(self) -> str:
@@ -136,6 +138,10 @@ class Hub:
     @property
     def assembly_kid(self) -> str:
         return key_id(self.assembly.public_key())
+
+    @property
+    def assembly_signing_kid(self) -> str:
+        return key_id(self.assembly_signing.public_key())
 
 
 @pytest.fixture(scope="session")
@@ -176,10 +182,12 @@ def served_template(tmp_path_factory: pytest.TempPathFactory, hub: Hub) -> Path:
     node_keys.import_federation_secret(node_dir, secret_file)
     node_keys.store_hub_material(node_dir, signing_public=hub.signing.public_key(),
                                  hpke_public=hub.hpke.public_key(), token="t" * 32,
-                                 assembly_public=hub.assembly.public_key())
+                                 assembly_public=hub.assembly.public_key(),
+                                 assembly_signing_public=hub.assembly_signing.public_key())
     update_hub_section(node_dir, url="http://hub.invalid",
                        signing_kid=key_id(hub.signing.public_key()), hpke_kid=hub.hpke_kid,
-                       assembly_kid=hub.assembly_kid)
+                       assembly_kid=hub.assembly_kid,
+                       assembly_signing_kid=hub.assembly_signing_kid)
     with NodeRuntime.open(node_dir) as opened:
         run_ingest(opened.settings.node, opened.sessions, opened.audit)
         approve_locally(opened, make_terms())
@@ -294,6 +302,9 @@ class FakeHub:
                 "hub_hpke_kid": hub.hpke_kid,
                 "assembly_hpke_public_key": public_key_to_b64(hub.assembly.public_key()),
                 "assembly_hpke_kid": hub.assembly_kid,
+                "assembly_signing_public_key": public_key_to_b64(
+                    hub.assembly_signing.public_key()),
+                "assembly_signing_kid": hub.assembly_signing_kid,
                 "node_token": self.node_token,
             }
 

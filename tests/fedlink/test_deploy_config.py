@@ -122,3 +122,7 @@ def test_only_the_assembler_reaches_the_assembly_key() -> None:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.read(DEPLOY / "systemd" / "fedlink-hub-assembler.service")
     assert "--assembly-dir /var/lib/fedlink/assembly" in parser["Service"]["ExecStart"]
+    # …and the assembler cannot read the linkage role's private keys (it could otherwise
+    # sign a match request with the hub signing key).
+    hidden = parser["Service"]["InaccessiblePaths"].split()
+    assert {"-/var/lib/fedlink/hub/signing.key", "-/var/lib/fedlink/hub/hpke.key"} <= set(hidden)

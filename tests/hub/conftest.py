@@ -22,7 +22,7 @@ from sqlalchemy import Engine, event, text
 from hub.api.app import create_app
 from hub.assembly.build import assemble_extract, assembler_caller
 from hub.assembly.context import AssemblyContext, assembly_context
-from hub.assembly.keys import create_assembly_key
+from hub.assembly.keys import AssemblyKeys, create_assembly_keys
 from hub.assembly.settings import AssemblySettings
 from hub.assembly.worker import Assembler
 from hub.db.engine import make_engine
@@ -157,15 +157,25 @@ class Hub:
     ctx: HubContext
     clock: FakeClock
     admin_token: str
-    #: The assembly role (hub/assembly): its own directory and key, never the app's.
+    #: The assembly role (hub/assembly): its own directory and keys, never the app's.
     assembly_dir: Path
-    assembly_key: X25519PrivateKey = field(repr=False)
+    assembly_keys: AssemblyKeys = field(repr=False)
     agencies: dict[str, Agency] = field(default_factory=dict)
 
     # --- the assembly role --------------------------------------------------------------
+    @property
+    def assembly_key(self) -> X25519PrivateKey:
+        """The assembly HPKE key (opens node extract payloads)."""
+        return self.assembly_keys.hpke
+
+    @property
+    def assembly_signing(self) -> Ed25519PrivateKey:
+        """The assembly signing key (the only key nodes accept on extract requests)."""
+        return self.assembly_keys.signing
+
     def assembler(self) -> AssemblyContext:
         settings = AssemblySettings.load(self.assembly_dir, hub_dir=self.ctx.settings.dir)
-        return assembly_context(self.ctx, settings, self.assembly_key)
+        return assembly_context(self.ctx, settings, self.assembly_keys)
 
     def assemble(self, transport: Any = None) -> int:
         """Build every queued extract, as `fedlink hub assembler run` would (in process,
@@ -329,7 +339,7 @@ def _make_hub(engine: Engine, url: str, tmp_path: Path, **settings: Any) -> Hub:
     hub_dir = tmp_path / "hubdir"
     keys: HubKeys = create_hub_keys(hub_dir)
     assembly_dir = tmp_path / "assembly"
-    assembly_key = create_assembly_key(assembly_dir, hub_dir=hub_dir)
+    assembly_keys = create_assembly_keys(assembly_dir, hub_dir=hub_dir)
     config = HubSettings.load(hub_dir, database_url=url, **settings)
     clock = FakeClock()
     app = create_app(config, keys=keys, engine=engine, clock=clock)
@@ -339,7 +349,7 @@ def _make_hub(engine: Engine, url: str, tmp_path: Path, **settings: Any) -> Hub:
     assert issued is not None
     client = TestClient(app)
     return Hub(app=app, client=client, ctx=ctx, clock=clock, admin_token=issued.token,
-               assembly_dir=assembly_dir, assembly_key=assembly_key)
+               assembly_dir=assembly_dir, assembly_keys=assembly_keys)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from protocol.errors import (
     UnknownKeyError,
     UnsupportedVersionError,
     WrongMessageTypeError,
+    WrongSignerError,
 )
 from protocol.signing import (
     SIGNING_CONTEXT,
@@ -460,3 +461,35 @@ def test_verifier_binds_trust_settings_and_clock(
     clock_now[0] = signed.exp
     with pytest.raises(ExpiredMessageError):
         verifier.verify(signed.to_json(), expected_typ=TYP)
+
+
+def test_verifier_accepts_each_type_only_from_its_own_signers(
+    hub_key: Ed25519PrivateKey, guard: MemoryReplayGuard
+) -> None:
+    """One key ring, two keys, each for its own message type (a node: the hub key for match
+    requests, the assembly key for extract requests). The wrong signer is refused after the
+    signature and type checks and before the replay guard, so it burns no nonce."""
+    assembly = Ed25519PrivateKey.generate()
+    hub_kid, assembly_kid = key_id(hub_key.public_key()), key_id(assembly.public_key())
+    verifier = Verifier(
+        keyring={hub_kid: hub_key.public_key(), assembly_kid: assembly.public_key()},
+        replay_guard=guard, clock=lambda: NOW,
+        signers={"match_request": {hub_kid}, "extract_request": {assembly_kid}},
+    )
+    wrong = sign(BODY, typ="extract_request", private_key=hub_key, now=NOW)
+    with pytest.raises(WrongSignerError) as refused:
+        verifier.verify(wrong.to_json(), expected_typ="extract_request")
+    assert refused.value.reason == "wrong_signer" and refused.value.kid == hub_kid
+    assert assembly_kid in str(refused.value)
+    assert len(guard) == 0
+    with pytest.raises(WrongSignerError):
+        verifier.verify(sign(BODY, typ=TYP, private_key=assembly, now=NOW).to_json(),
+                        expected_typ=TYP)
+    assert verifier.verify(sign(BODY, typ="extract_request", private_key=assembly,
+                                now=NOW).to_json(), expected_typ="extract_request").body == BODY
+    assert verifier.verify(sign(BODY, typ=TYP, private_key=hub_key, now=NOW).to_json(),
+                           expected_typ=TYP).body == BODY
+    # A type the map does not name is signed by nobody (fail closed).
+    with pytest.raises(WrongSignerError, match="none is pinned"):
+        verifier.verify(sign(BODY, typ="steward_decision", private_key=hub_key,
+                             now=NOW).to_json(), expected_typ="steward_decision")

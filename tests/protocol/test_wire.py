@@ -480,6 +480,36 @@ def test_enrollment_response_kids_must_name_their_keys(changes: dict[str, Any]) 
         EnrollmentResponse.model_validate(enrollment_response_fields(**changes))
 
 
+ASSEMBLY_SIGNING = Ed25519PrivateKey.generate()
+
+
+def _assembly_signing(key: Ed25519PrivateKey = ASSEMBLY_SIGNING) -> dict[str, Any]:
+    return {"assembly_signing_public_key": public_key_to_b64(key.public_key()),
+            "assembly_signing_kid": key_id(key.public_key())}
+
+
+def test_enrollment_response_carries_the_assembly_signing_key_optionally() -> None:
+    old = EnrollmentResponse.model_validate(enrollment_response_fields())
+    assert old.assembly_signing_public_key is None and old.assembly_signing_kid is None
+    new = EnrollmentResponse.model_validate(enrollment_response_fields(**_assembly_signing()))
+    assert new.assembly_signing_kid == key_id(ASSEMBLY_SIGNING.public_key())
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"assembly_signing_public_key": _assembly_signing()["assembly_signing_public_key"]},
+        {"assembly_signing_kid": _assembly_signing()["assembly_signing_kid"]},
+        {**_assembly_signing(), "assembly_signing_kid": key_id(NODE_SIGNING.public_key())},
+        _assembly_signing(HUB_SIGNING),
+    ],
+    ids=["key-without-kid", "kid-without-key", "kid-of-another-key", "the-hub-key"],
+)
+def test_enrollment_response_assembly_signing_key_is_checked(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        EnrollmentResponse.model_validate(enrollment_response_fields(**changes))
+
+
 @pytest.mark.parametrize("error", ["Not Approved", "", "bad-code"])
 def test_error_body_code_is_a_stable_identifier(error: str) -> None:
     with pytest.raises(ValidationError):

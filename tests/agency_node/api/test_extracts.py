@@ -34,7 +34,7 @@ def issued(api: TestClient, hub: object, wire: SimpleNamespace) -> list[str]:
 def _extract(api: TestClient, hub: object, wire: SimpleNamespace, assignments, **overrides):
     kid = overrides.pop("recipient_kid", hub.assembly_kid)
     body = wire.extract_body(assignments, kid, **overrides)
-    return api.post("/v1/extracts", content=wire.signed(body, TYP, hub.signing))
+    return api.post("/v1/extracts", content=wire.signed(body, TYP, hub.assembly_signing))
 
 
 def _verified(answer: object, node_dir: Path) -> ExtractResponse:
@@ -70,7 +70,7 @@ def test_extract_response_is_signed_by_the_node_and_quotes_the_request_nonce(
     api: TestClient, hub: object, wire: SimpleNamespace, issued: list[str], served_node: Path
 ) -> None:
     body = wire.extract_body([(issued[0], "person-0001")], hub.assembly_kid)
-    request = wire.signed(body, TYP, hub.signing)
+    request = wire.signed(body, TYP, hub.assembly_signing)
     response = api.post("/v1/extracts", content=request)
     assert response.status_code == 200, response.text
     answer = _verified(response.json(), served_node)

@@ -42,7 +42,7 @@ def _extract(api: TestClient, hub: object, wire: SimpleNamespace, pids: list[str
              recipient_kid: str) -> object:
     body = wire.extract_body([(pid, f"person-{n}") for n, pid in enumerate(pids)],
                              recipient_kid)
-    return api.post("/v1/extracts", content=wire.signed(body, TYP, hub.signing))
+    return api.post("/v1/extracts", content=wire.signed(body, TYP, hub.assembly_signing))
 
 
 def test_node_refuses_to_seal_to_the_hub_linkage_key(

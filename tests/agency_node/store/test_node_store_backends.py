@@ -66,7 +66,8 @@ def test_node_store_serves_on_backend(
         body = wire.extract_body([(pid, f"person-{n}") for n, pid in enumerate(pids)],
                                  hub.assembly_kid)
         extract = api.post("/v1/extracts",
-                           content=wire.signed(body, "extract_request", hub.signing))
+                           content=wire.signed(body, "extract_request",
+                                               hub.assembly_signing))
         assert extract.status_code == 200 and extract.json()["body"]["header"]["rows"] == 4
     with NodeRuntime.open(served_node) as runtime:
         assert runtime.audit.verify().events >= 6

@@ -1,14 +1,16 @@
 """Separation of duties end to end, with real nodes: the hub API / linkage role asks for an
-extract, only the assembly role can open what the nodes send, and the nodes refuse to seal
-to the linkage role's key."""
+extract, only the assembly role can open what the nodes send, the nodes refuse to seal to
+the linkage role's key, and each role's signing key is accepted only on its own requests."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from hub.errors import ExtractBuildError
+from agency_node.store.models import AuditEvent
+from hub.errors import ConfigError, ExtractBuildError
 from hub.extracts.payloads import SentRequest, read_payload
 from hub.persistence import audit as audit_store
 from protocol.keyfiles import key_id
@@ -19,14 +21,14 @@ Federation = Any  # tests/hub/extracts/conftest.py
 
 
 def _ask_sch(fed: Federation, project: str, run_id: str, pids: dict[str, dict[str, int]],
-             recipient_kid: str) -> tuple[ExtractRequest, Any, Any]:
+             recipient_kid: str, signer: Any = None) -> tuple[ExtractRequest, Any, Any]:
     ctx = fed.hub.ctx
     request = ExtractRequest(
         project_id=project, agency="SCH", run_id=run_id, variables=("grade_level",),
         first_year=2019, last_year=2020, recipient_kid=recipient_kid,
         assignments=tuple((pid, f"{n:026d}") for n, pid in enumerate(sorted(pids["SCH"]))))
-    envelope = sign(request, typ=ExtractRequest.TYP, private_key=ctx.keys.signing,
-                    now=ctx.now_ts())
+    envelope = sign(request, typ=ExtractRequest.TYP,
+                    private_key=signer or fed.hub.assembly_signing, now=ctx.now_ts())
     answer = fed.nodes["SCH"].client.post("/v1/extracts", content=envelope.to_json())
     return request, envelope, answer
 
@@ -66,3 +68,30 @@ def test_nodes_refuse_to_seal_to_the_linkage_role_key(federation: Federation) ->
     project, run_id, pids = federation.ready_project()
     _, _, answer = _ask_sch(federation, project, run_id, pids, federation.hub.ctx.keys.hpke_kid)
     assert (answer.status_code, answer.json()["error"]) == (403, "linkage_key_recipient")
+
+
+def test_nodes_refuse_an_extract_request_signed_by_the_linkage_role(
+        federation: Federation) -> None:
+    """The hub signing key (API, linkage workers) may sign match requests only: even
+    naming the assembly key as recipient, its extract request is refused and audited."""
+    project, run_id, pids = federation.ready_project()
+    hub = federation.hub
+    _, _, answer = _ask_sch(federation, project, run_id, pids,
+                            key_id(hub.assembly_key.public_key()), signer=hub.ctx.keys.signing)
+    assert (answer.status_code, answer.json()["error"]) == (403, "wrong_signer")
+    assert hub.ctx.keys.signing_kid in answer.json()["detail"]
+    runtime = federation.nodes["SCH"].runtime
+    with runtime.sessions() as session:
+        refused = session.scalars(select(AuditEvent).where(
+            AuditEvent.reason == "wrong_signer")).all()
+    assert [(e.actor, e.outcome) for e in refused] == [(hub.ctx.keys.signing_kid, "refused")]
+
+
+def test_the_assembler_context_holds_no_hub_key(federation: Federation) -> None:
+    """The assembler signs with its own key and cannot sign a match request: its hub
+    context carries none of the hub's private keys."""
+    actx = federation.hub.assembler()
+    assert actx.hub.hub_keys is None
+    assert actx.signing_kid != federation.hub.ctx.keys.signing_kid
+    with pytest.raises(ConfigError, match="holds no hub key"):
+        _ = actx.hub.keys
