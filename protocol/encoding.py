@@ -112,14 +112,14 @@ def token_column(rule_tokens: RuleTokens) -> pa.ListArray:
 
 
 def filter_column(filters: np.ndarray, present: np.ndarray) -> pa.Array:
-    """``(n, SALTED_BLOOM_BYTES)`` filters and their flags as a nullable Arrow column."""
-    values = present
+    """``(n, width)`` uint8 filters and their presence flags as a nullable
+    ``fixed_size_binary(width)`` Arrow column."""
     validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
     return pa.FixedSizeBinaryArray.from_buffers(
-        _BLOOM_TYPE,
-        len(values),
+        pa.binary(filters.shape[1]),
+        len(present),
         [validity, pa.py_buffer(filters)],
-        null_count=len(values) - int(present.sum()),
+        null_count=len(present) - int(present.sum()),
     )
 
 

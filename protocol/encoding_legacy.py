@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-import numpy as np
 import pyarrow as pa
 
 from protocol import PROTOCOL_VERSION
@@ -26,6 +25,7 @@ from protocol.columns import IdentityColumns
 from protocol.encoding import (
     TOKEN_LIST_TYPE,
     address_value,
+    filter_column,
     middle_value,
     pid_array,
     token_column,
@@ -62,15 +62,6 @@ def legacy_batch_schema() -> pa.Schema:
     )
 
 
-def _bloom_column(field: str, values: list[str | None], keys: ProjectKeys) -> pa.Array:
-    filters, present = bloom_encode_many(field, values, keys)
-    validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
-    return pa.FixedSizeBinaryArray.from_buffers(
-        _BLOOM_TYPE, len(values), [validity, pa.py_buffer(filters)],
-        null_count=len(values) - int(present.sum()),
-    )
-
-
 def encode_columns_legacy(
     pids: Sequence[str], batch: IdentityColumns, keys: ProjectKeys
 ) -> pa.RecordBatch:
@@ -89,5 +80,5 @@ def encode_columns_legacy(
         "middle_name": list(map(middle_value, batch.middle_name)),
         "first_name_as_last": batch.first_name,
     }
-    columns += [_bloom_column(f, values[f], keys) for f in BLOOM_FIELDS]
+    columns += [filter_column(*bloom_encode_many(f, values[f], keys)) for f in BLOOM_FIELDS]
     return pa.RecordBatch.from_arrays(columns, schema=legacy_batch_schema())

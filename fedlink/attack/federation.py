@@ -27,8 +27,8 @@ import pandas as pd
 import pyarrow as pa
 
 from fedlink.bench.datasets import as_strings, raw_rows
-from protocol.bloom import MIN_MIDDLE_NAME_LETTERS
 from protocol.columns import IdentityColumns
+from protocol.encoding import address_value, middle_value
 from protocol.identity import NormalizedIdentity
 from protocol.keys import ProjectKeys, derive_project_keys
 from protocol.normalize import NormalizationOptions, normalize_identity
@@ -85,30 +85,14 @@ def random_pids(count: int, randbytes: Random = os.urandom) -> list[str]:
     return [randbytes(16).hex() for _ in range(count)]
 
 
-def address_value(identity: NormalizedIdentity) -> str | None:
-    """The address string exactly as the encoder builds it: street and ZIP (city when
-    there is no ZIP), ``None`` without a street."""
-    street = identity.street_address
-    if not street:
-        return None
-    area = identity.postal_code or identity.city
-    return f"{street} {area}" if area else street
-
-
-def middle_value(identity: NormalizedIdentity) -> str | None:
-    """The middle name as the encoder's filter sees it: only a full one (≥ 2 letters)."""
-    middle = identity.middle_name
-    return middle if middle and len(middle) >= MIN_MIDDLE_NAME_LETTERS else None
-
-
 def truth_frame(identities: Sequence[NormalizedIdentity]) -> pd.DataFrame:
     """The ground truth of each identity (:data:`TRUTH_COLUMNS`), row-aligned."""
     rows = [
         (
             x.first_name,
             x.last_name,
-            middle_value(x),
-            address_value(x),
+            middle_value(x.middle_name),
+            address_value(x.street_address, x.postal_code, x.city),
             x.dob,
             None if x.sex is None else x.sex.value,
             bool(x.first_name_canonical),
