@@ -364,17 +364,17 @@ def derive_levels(
     ev = _Evidence(col, raw)
     result = np.zeros((len(raw_levels), len(specs)), dtype=np.int8)
     dob = ev.read("dob", ev.same_any("dob")) if any(s.name == "dob" for s in specs) else None
-    address_shared, any_shared = _shared_salts(col, ev)
+    shared = _shared_salts(col, ev)
     names = _name_levels(col, ev, specs)
     for k, spec in enumerate(specs):
         if spec.kind == "bloom":
-            result[:, k] = salt_levels(col[spec.name], any_shared)
+            result[:, k] = salt_levels(col[spec.name], shared)
         elif spec.kind != "field":
             result[:, k] = col[spec.name]
         elif spec.name in NAME_BLOOMS:
-            result[:, k] = salt_levels(names[spec.name], any_shared)
+            result[:, k] = salt_levels(names[spec.name], shared)
         elif spec.name == "address":
-            result[:, k] = salt_levels(col[ADDRESS_BLOOM], address_shared)
+            result[:, k] = salt_levels(col[ADDRESS_BLOOM], shared)
         elif spec.name == "dob":
             level = _dob_levels(ev, dob, names) if spec.levels == DOB_LEVELS else dob.copy()
             if random_pairs:
@@ -390,26 +390,25 @@ def derive_levels(
     return result
 
 
-def _shared_salts(col: dict[str, np.ndarray], ev: _Evidence) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs known to share a salt of the address filter (birth date, house), and pairs
-    known to share any salt of the name filters (``protocol.salted_bloom``), from the rules
-    that agreed.
+def _shared_salts(col: dict[str, np.ndarray], ev: _Evidence) -> np.ndarray:
+    """Pairs known, from the rules that agreed, to share a salt of the name and address
+    filters (``protocol.salts``).
 
     A rule holding the whole birth date agreed (through any name form): the dates are
     equal up to a day/month swap, which the salt ignores. ``initial_street_zip`` agreed:
     same ZIP and street prefix (the street salt). ``prefixes_house`` agreed and a rule
-    holding the ZIP agreed: same ZIP and house number (the house salt). A name's initial,
-    also in its salts, is known to agree when the name's filters scored high anywhere; a
-    low score where only the initial differs is read as "dissimilar", as before.
+    holding the ZIP agreed: same ZIP and house number (the house salt). Name salts also
+    hold the name's initial: a low score where only the initial differs reads as
+    "dissimilar", which it is.
     """
-    address = ev.agree_any("dob")
+    shared = ev.agree_any("dob")
     house = col.get(BLOCKING_KEY_PREFIX + "prefixes_house")
     if house is not None:
-        address |= (house == 2) & ev.same_any("postal_code")
+        shared |= (house == 2) & ev.same_any("postal_code")
     street = col.get(BLOCKING_KEY_PREFIX + "initial_street_zip")
     if street is not None:
-        address |= street == 2
-    return address, address.copy()
+        shared |= street == 2
+    return shared
 
 
 def _dob_levels(ev: _Evidence, dob: np.ndarray, names: dict[str, np.ndarray]) -> np.ndarray:
