@@ -76,6 +76,13 @@ class PayloadTooLargeError(NodeError):
     status = 413
 
 
+class MetricsUnauthorisedError(NodeError):
+    """``/metrics`` without the metrics token (or from off loopback when none is set)."""
+
+    code = "metrics_unauthorised"
+    status = 401
+
+
 class MalformedRequestError(NodeError):
     code = "malformed_message"
     status = 422

@@ -80,6 +80,10 @@ class HubClient:
         path = f"/v1/node/requests/{quote(project_id, safe='')}/decision"
         return self._json("POST", path, content=envelope_json)
 
+    def fetch_governance(self) -> dict[str, Any]:
+        """``GET /v1/node/governance``: signed roster versions and revocations to check."""
+        return self._json("GET", "/v1/node/governance")
+
     def _json(
         self, method: str, path: str, *, content: bytes | str | None = None
     ) -> dict[str, Any]:

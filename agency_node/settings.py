@@ -48,6 +48,18 @@ class NodeSettings(BaseSettings):
     ssl_keyfile: str = ""
     hub_ca_file: str = ""
     allow_insecure_http: bool = False
+    #: ``/metrics``: SHA-256 (hex) of the scraper's bearer token (environment only); empty =
+    #: metrics answer loopback callers only (docs/operations.md).
+    metrics_token_sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    #: The purge sweep (issued pids of ended projects) runs at start and then this often
+    #: (environment only; docs/agency-node.md, "Purge at end of life").
+    purge_sweep_seconds: int = Field(default=3600, ge=60, le=86_400)
+    #: Roster updates and revocations are pulled from the hub at start and then this often
+    #: (environment only; docs/agency-node.md, "Governance at the node").
+    governance_poll_seconds: int = Field(default=300, ge=5, le=86_400)
+    #: Refuse every match and extract request while no governance roster is pinned (fail
+    #: closed) instead of enforcing the steward's approval alone.
+    governance_required: bool = False
     config: NodeConfig | None = Field(default=None, exclude=True)
 
     @classmethod

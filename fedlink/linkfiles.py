@@ -192,7 +192,10 @@ def run(files: Sequence[Path], options: LinkOptions) -> dict[str, Any]:
 
     frames = {name: read_source(path, renames) for name, path in zip(names, files, strict=True)}
     truths = _truths(files, names, truth, renames) if truth else None
-    keys = derive_project_keys(generate_federation_secret(), generate_project_salt())
+    # A local run is its own one-off project: random salt and digest, keys thrown away.
+    keys = derive_project_keys(generate_federation_secret(), generate_project_salt(),
+                               project_id="fedlink-link",
+                               project_digest=generate_project_salt().hex())
     node_key = generate_federation_secret()  # 32 random bytes, thrown away after the run
     bars = _Bars(console)
     with bars.running():

@@ -114,15 +114,38 @@ class HubClient:
     def me(self) -> dict[str, Any]:
         return dict(self._json("GET", "/v1/me"))
 
-    def create_user(self, **fields: Any) -> dict[str, Any]:
-        return dict(self._json("POST", "/v1/users", json=fields))
+    def invite(self, **fields: Any) -> dict[str, Any]:
+        """An invitation (admin); its ``code`` is for the invitee alone."""
+        return dict(self._json("POST", "/v1/invitations", json=fields))
 
-    def issue_token(self, user_id: int, *, label: str = "",
-                    ttl_days: int | None = None) -> dict[str, Any]:
+    def redeem_invitation(self, code: str, *, label: str = "") -> dict[str, Any]:
+        """Your own account and first token, for your invitation code (no token needed)."""
+        return dict(self._json("POST", "/v1/invitations/redeem",
+                               json={"code": code, "label": label}))
+
+    def pending_accounts(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/v1/users/pending"))
+
+    def approve_account(self, user_id: int) -> dict[str, Any]:
+        return dict(self._json("POST", f"/v1/users/{user_id}/approve"))
+
+    def issue_token(self, *, label: str = "", ttl_days: int | None = None) -> dict[str, Any]:
+        """A new token for your own account (no one can issue one for another user)."""
         body: dict[str, Any] = {"label": label}
         if ttl_days is not None:
             body["ttl_days"] = ttl_days
-        return dict(self._json("POST", f"/v1/users/{user_id}/tokens", json=body))
+        return dict(self._json("POST", "/v1/me/tokens", json=body))
+
+    def my_tokens(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/v1/me/tokens"))
+
+    def revoke_my_token(self, token_id: int) -> dict[str, Any]:
+        return dict(self._json("DELETE", f"/v1/me/tokens/{token_id}"))
+
+    def declare_conflict(self, request_id: str, *, conflicted: bool,
+                         reason: str = "") -> dict[str, Any]:
+        return dict(self._json("POST", f"/v1/requests/{_q(request_id)}/conflicts",
+                               json={"conflicted": conflicted, "reason": reason}))
 
     def revoke_token(self, token_id: int) -> dict[str, Any]:
         return dict(self._json("DELETE", f"/v1/tokens/{token_id}"))
@@ -160,6 +183,31 @@ class HubClient:
     def review(self, request_id: str, decision: str, reason: str = "") -> dict[str, Any]:
         return dict(self._json("POST", f"/v1/requests/{_q(request_id)}/reviews",
                                json={"decision": decision, "reason": reason}))
+
+    # --- governance keys (docs/hub.md, "Governance keys") -----------------------------
+
+    def register_governance_key(self, public_key: str) -> dict[str, Any]:
+        return dict(self._json("POST", "/v1/governance/keys", json={"public_key": public_key}))
+
+    def governance_roster(self) -> dict[str, Any]:
+        return dict(self._json("GET", "/v1/governance/roster"))
+
+    def submit_roster(self, signatures: list[dict[str, Any]]) -> dict[str, Any]:
+        return dict(self._json("POST", "/v1/governance/roster",
+                               json={"signatures": signatures}))
+
+    def project_terms(self, request_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/v1/requests/{_q(request_id)}/project-terms"))
+
+    def signed_review(self, request_id: str, envelope_json: bytes) -> dict[str, Any]:
+        return dict(self._json("POST", f"/v1/requests/{_q(request_id)}/signed-reviews",
+                               content=envelope_json,
+                               headers={"Content-Type": "application/json"}))
+
+    def signed_revocation(self, request_id: str, envelope_json: bytes) -> dict[str, Any]:
+        return dict(self._json("POST", f"/v1/requests/{_q(request_id)}/revocations",
+                               content=envelope_json,
+                               headers={"Content-Type": "application/json"}))
 
     # --- linkage runs (docs/linkage-runs.md) ------------------------------------------
 
@@ -204,6 +252,26 @@ class HubClient:
 
     def audit_checkpoint_now(self) -> dict[str, Any]:
         return dict(self._json("POST", "/v1/audit/checkpoints"))
+
+    # --- the transparency log (docs/hub.md) -------------------------------------------
+
+    def tlog_checkpoints(self) -> dict[str, Any]:
+        return dict(self._json("GET", "/v1/audit/tlog/checkpoints"))
+
+    def tlog_checkpoint_now(self) -> dict[str, Any]:
+        return dict(self._json("POST", "/v1/audit/tlog/checkpoints"))
+
+    def tlog_consistency(self, old_size: int, new_size: int) -> list[str]:
+        params = {"old_size": old_size, "new_size": new_size}
+        return list(self._json("GET", "/v1/audit/tlog/proof/consistency",
+                               params=params)["hashes"])
+
+    def tlog_node_checkpoints(self, agency: str | None = None) -> list[dict[str, Any]]:
+        params = {"agency": agency} if agency else {}
+        return list(self._json("GET", "/v1/audit/tlog/node-checkpoints", params=params))
+
+    def agencies(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/v1/agencies"))
 
     # --- extracts and outputs (docs/extracts.md) --------------------------------------
 

@@ -60,6 +60,8 @@ class HubSettings(BaseSettings):
     user_token_ttl_days: int = Field(default=90, ge=1, le=3650)
     node_token_ttl_days: int = Field(default=365, ge=1, le=3650)
     enrollment_token_ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
+    #: How long a one-time account invitation code can be redeemed (docs/hub.md).
+    invitation_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
     #: A signed checkpoint of the audit chain every this many events.
     audit_checkpoint_every: int = Field(default=100, ge=1, le=1_000_000)
     #: Lifetime of signed messages the hub accepts (seconds).
@@ -95,10 +97,26 @@ class HubSettings(BaseSettings):
     #: The extract sweeper (expiry, revocation, destruction) runs this often inside the hub
     #: process; 0 = never in-process (run `fedlink hub sweep` from a timer instead).
     extract_sweep_seconds: int = Field(default=300, ge=0, le=86_400)
+    #: The hub signs a transparency-log checkpoint and pushes it to every enrolled node (the
+    #: witnesses) this often, when the audit log grew; 0 = only on `POST /v1/audit/tlog/
+    #: checkpoints` (docs/hub.md, "Transparency log").
+    witness_push_seconds: int = Field(default=30, ge=0, le=86_400)
     #: Disclosure control: the default k on declared quasi-identifiers (a project may set its
     #: own in its agreement) and the smallest count an aggregate output may show.
     disclosure_k: int = Field(default=5, ge=2, le=100)
     disclosure_min_cell: int = Field(default=10, ge=2, le=1000)
+    #: Largest request body any route accepts (413 ``payload_too_large`` above it, counted
+    #: as the bytes arrive; docs/operations.md).
+    max_request_bytes: int = Field(default=16 << 20, ge=1024, le=1 << 30)
+    #: ``/metrics``: the SHA-256 (hex) of the bearer token a scraper must present; empty =
+    #: metrics answer only callers on the loopback interface (docs/operations.md).
+    metrics_token_sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    #: Authentication failures (bad or unknown tokens): at most this many are audited one
+    #: by one per source and window; the rest are counted into one summary event and, past
+    #: ``auth_failure_block_after``, refused with 429 until the window ends.
+    auth_failure_window_seconds: int = Field(default=300, ge=10, le=86_400)
+    auth_failure_audit_per_window: int = Field(default=5, ge=1, le=1000)
+    auth_failure_block_after: int = Field(default=50, ge=1, le=100_000)
 
     @classmethod
     def settings_customise_sources(

@@ -5,6 +5,8 @@ translate the whole family at one boundary (an HTTP 4xx, a one-line CLI message)
 
     ProtocolError
     ├── KeyDerivationError        a secret or salt is unusable (too short, wrong type)
+    │   ├── BadSaltError              a project salt that is not exactly 32 bytes in
+    │   │                             canonical unpadded base64url (``bad_salt``)
     │   └── KeyFormatError            a PEM/raw/base64 key cannot be decoded, or is a weak
     │                                 (low-order) X25519 point
     ├── EncodingError             a value cannot be turned into a token or Bloom filter
@@ -48,6 +50,10 @@ class ProtocolError(Exception):
 
 class KeyDerivationError(ProtocolError):
     reason = "bad_key_material"
+
+
+class BadSaltError(KeyDerivationError):
+    reason = "bad_salt"
 
 
 class KeyFormatError(KeyDerivationError):

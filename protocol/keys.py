@@ -2,15 +2,24 @@
 
 The federation secret is generated once and handed to every agency node out of band; the
 hub never holds it (docs/trust-model.md, rule 2). For each approved project the hub picks a
-random salt and signs it into the approval; every node derives the same
-:class:`ProjectKeys` from ``(secret, salt)`` with HKDF-SHA256 (RFC 5869)::
+random salt; every node derives the same :class:`ProjectKeys` from the secret, the salt,
+the project id and the project digest (:func:`protocol.project.project_digest`: the
+project-wide digest of every agency's approved terms) with HKDF-SHA256 (RFC 5869)::
 
-    project key  = HKDF(secret, salt=project_salt, info="fedlink/1 project-key")
+    project key  = HKDF(secret, salt=project_salt,
+                        info="fedlink/2 project-key|" + frame(project_id, project_digest))
     sub-key[l]   = HKDF-Expand(project key, info="fedlink/1 " + l)
 
 with one label ``l`` per use (match tokens, blocking tokens, one per Bloom field), so a
-token of one kind can never be confused with, or used to attack, another kind, and tokens
-of two projects cannot be joined.
+token of one kind can never be confused with, or used to attack, another kind.
+
+Why the project goes into ``info`` and not into the salt: HKDF's salt is an HMAC key, and
+HMAC zero-pads keys to the block size, so ``salt`` and ``salt ‖ 0x00`` give the same key
+(issue 13, attack 1). ``info`` is HMAC *message* input and is framed (length-prefixed), so
+two distinct ``(project id, digest)`` pairs always give distinct inputs. The salt itself
+has one accepted form: exactly 32 bytes (:func:`project_salt_bytes`), so the padding
+collision cannot happen either. Tokens of two projects are therefore under unrelated keys
+whatever salt a hub sends, even the same salt for both.
 
 :func:`pseudonymous_id` is separate: it is keyed by a *node-local* key, so only the node
 that issued a pseudonym can map it back to its record (:func:`pseudonymous_ids`: the same
@@ -29,12 +38,11 @@ from typing import Final
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
-from protocol.errors import EncodingError, KeyDerivationError
+from protocol.canonical import b64url_decode
+from protocol.errors import BadSaltError, EncodingError, KeyDerivationError
 
 FEDERATION_SECRET_BYTES: Final = 32
 PROJECT_SALT_BYTES: Final = 32
-#: Shortest salt accepted: 128 bits, so two projects never share a salt by accident.
-MIN_PROJECT_SALT_BYTES: Final = 16
 #: Shortest node pseudonym key accepted (the node generates 32 bytes).
 MIN_NODE_KEY_BYTES: Final = 32
 SUB_KEY_BYTES: Final = 32
@@ -90,18 +98,54 @@ def _require_bytes(value: object, *, what: str, minimum: int) -> bytes:
     return value
 
 
-def derive_project_keys(federation_secret: bytes, project_salt: bytes) -> ProjectKeys:
-    """Derive a project's sub-keys from the federation secret and the project salt.
+def project_salt_bytes(text: str) -> bytes:
+    """The 32 bytes of a project salt as it travels (unpadded base64url), or
+    :class:`~protocol.errors.BadSaltError` (reason ``bad_salt``).
+
+    A salt has exactly one accepted spelling: canonical base64url (re-encoding gives the
+    same string) of exactly 32 bytes — so no two spellings, and no padded variant such as
+    ``salt ‖ 0x00``, can name one key.
+    """
+    try:
+        raw = b64url_decode(text)
+    except ValueError:
+        raise BadSaltError("the project salt is not canonical unpadded base64url") from None
+    if len(raw) != PROJECT_SALT_BYTES:
+        raise BadSaltError(f"the project salt must be exactly {PROJECT_SALT_BYTES} bytes, "
+                           f"not {len(raw)}")
+    return raw
+
+
+def _project_info(project_id: str, project_digest: str) -> bytes:
+    if not isinstance(project_id, str) or not project_id:
+        raise KeyDerivationError("project_id must be a non-empty string")
+    if (not isinstance(project_digest, str) or len(project_digest) != 64
+            or any(c not in "0123456789abcdef" for c in project_digest)):
+        raise KeyDerivationError("project_digest must be 64 lowercase hex digits")
+    return b"fedlink/2 project-key|" + frame((project_id, project_digest)).encode("utf-8")
+
+
+def derive_project_keys(
+    federation_secret: bytes, project_salt: bytes, *, project_id: str, project_digest: str
+) -> ProjectKeys:
+    """Derive a project's sub-keys from the federation secret, the project salt, the
+    project id and the project digest (:func:`protocol.project.project_digest`).
 
     Raises :class:`~protocol.errors.KeyDerivationError` when the secret is not bytes or is
-    shorter than 32 bytes, or the salt is not bytes or is shorter than 16 bytes.
+    shorter than 32 bytes, the project id is empty or the digest is not 64 hex digits, and
+    :class:`~protocol.errors.BadSaltError` when the salt is not exactly 32 bytes.
     """
     secret = _require_bytes(
         federation_secret, what="federation secret", minimum=FEDERATION_SECRET_BYTES
     )
-    salt = _require_bytes(project_salt, what="project salt", minimum=MIN_PROJECT_SALT_BYTES)
+    if not isinstance(project_salt, bytes):
+        raise BadSaltError(f"project salt must be bytes, not {type(project_salt).__name__}")
+    if len(project_salt) != PROJECT_SALT_BYTES:
+        raise BadSaltError(f"the project salt must be exactly {PROJECT_SALT_BYTES} bytes, "
+                           f"not {len(project_salt)}")
     project_key = HKDF(
-        algorithm=SHA256(), length=SUB_KEY_BYTES, salt=salt, info=_LABEL_PREFIX + b"project-key"
+        algorithm=SHA256(), length=SUB_KEY_BYTES, salt=project_salt,
+        info=_project_info(project_id, project_digest),
     ).derive(secret)
 
     def expand(label: bytes) -> bytes:

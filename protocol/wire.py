@@ -43,6 +43,7 @@ from protocol.keyfiles import (
     x25519_public_from_b64,
 )
 from protocol.payload import SealedPayload
+from protocol.project import ProjectTerms
 from protocol.signing import SignedEnvelope, describe_validation_error
 from protocol.wire_types import (
     AgencyCode,
@@ -72,6 +73,8 @@ MAX_IN_VALUES: Final = 100
 #: this, assignments move to an Arrow IPC body like the match batches.
 MAX_ASSIGNMENTS: Final = 250_000
 MAX_CATALOG_VARIABLES: Final = 1000
+#: Signed governance decisions a match request may carry (one per roster member at most).
+MAX_GOVERNANCE: Final = 64
 
 EXTRACT_PURPOSE: Final = "extract"
 
@@ -165,30 +168,53 @@ class ProjectScope(WireModel):
 class MatchRequest(Message):
     """Hub → node: send this project's tokens and Bloom filters for the approved scope.
 
-    ``project_salt`` (base64url, 16–64 bytes) is not secret — the federation secret, which
-    only nodes hold, is; the node pins the first salt it sees for a project.
+    ``project_salt`` (canonical base64url; the node refuses anything but exactly 32 bytes
+    with ``bad_salt``) is not secret — the federation secret, which only nodes hold, is; the
+    node pins the first salt it sees for a project. ``project_terms`` lists every agency's
+    terms digest: the node checks its own entry against what its steward approved and binds
+    the keys to :func:`protocol.project.project_digest` of it.
     """
 
     TYP: ClassVar[str] = "match_request"
     project_id: Identifier
     agency: AgencyCode
     project_salt: Salt
+    project_terms: ProjectTerms
     scope: ProjectScope
     run_id: Identifier
     batch_format: Literal["arrow-ipc-stream"] = "arrow-ipc-stream"
+    #: The governance members' signed decisions over ``project_terms``
+    #: (:mod:`protocol.governance`); a node with a pinned roster needs a quorum of them.
+    governance: tuple[SignedEnvelope, ...] = Field(default=(), max_length=MAX_GOVERNANCE)
 
     @model_validator(mode="after")
     def _same_agency(self) -> MatchRequest:
         if self.scope.agency != self.agency:
             raise ValueError("scope.agency differs from agency")
+        if self.project_terms.project_id != self.project_id:
+            raise ValueError("project_terms.project_id differs from project_id")
+        if self.project_terms.digest_for(self.agency) is None:
+            raise ValueError("project_terms does not list this agency")
         return self
+
+
+class ExtractTermsOptions(WireModel):
+    """How the extract is prepared, as the terms the steward signed state it (the
+    ``extract`` entry of the terms): the node refuses an extract request that declares
+    other options (``out_of_scope``). ``k_anonymity`` is ``None`` only in terms from before
+    the options were signed."""
+
+    include_unmatched: StrictBool
+    k_anonymity: Annotated[StrictInt, Field(ge=2, le=100)] | None
+    quasi_identifier_policy: Literal["generalise", "suppress", "block"]
 
 
 class ExtractRequest(Message):
     """Hub → node: the approved variables for these linked records.
 
     ``assignments`` pairs each pseudonymous record id the node issued for this project
-    with the fresh project person id the extract will carry.
+    with the fresh project person id the extract will carry. ``extract`` declares the
+    options the extract is built with; they must equal the approved terms' ``extract``.
     """
 
     TYP: ClassVar[str] = "extract_request"
@@ -202,6 +228,7 @@ class ExtractRequest(Message):
         min_length=1, max_length=MAX_ASSIGNMENTS
     )
     recipient_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)]
+    extract: ExtractTermsOptions | None = None
 
     @field_validator("variables")
     @classmethod

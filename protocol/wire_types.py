@@ -59,8 +59,10 @@ def _aware_timestamp(value: object) -> object:
 
 
 def _salt(value: str) -> str:
-    if not 16 <= len(b64url_decode(value)) <= 64:
-        raise ValueError("project salt must be 16 to 64 bytes")
+    # Only the spelling is checked here; the length (exactly 32 bytes) is checked by the
+    # receiver with protocol.keys.project_salt_bytes, so a node can refuse a wrong-length
+    # salt with its own code (bad_salt) instead of a generic malformed_message.
+    b64url_decode(value)
     return value
 
 

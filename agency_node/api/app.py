@@ -10,9 +10,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from agency_node.api import errors
-from agency_node.api.routes import dictionary, extracts, health, match_requests, ops
+from agency_node.api.routes import (
+    dictionary,
+    extracts,
+    governance,
+    health,
+    match_requests,
+    ops,
+    witness,
+)
 from agency_node.runtime import NodeRuntime
 from agency_node.services.context import NodeServices
+from agency_node.services.governance import governance_poller
+from agency_node.services.purge import PurgeSweeper
 from agency_node.settings import NodeSettings
 
 
@@ -27,7 +37,18 @@ def create_app(settings: NodeSettings, *, clock: Callable[[], float] = time.time
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Ended projects lose their issued pids by this node's own clock (services/purge.py).
+        sweeper = PurgeSweeper(runtime, interval=settings.purge_sweep_seconds,
+                               clock=services.now)
+        sweeper.start()
+        # Roster updates and revocations are pulled as well as pushed (services/governance.py).
+        poller = governance_poller(runtime, services)
+        if poller is not None:
+            poller.start()
         yield
+        if poller is not None:
+            poller.stop()
+        sweeper.stop()
         runtime.engine.dispose()
 
     app = FastAPI(
@@ -37,7 +58,7 @@ def create_app(settings: NodeSettings, *, clock: Callable[[], float] = time.time
     )
     app.state.services = services
     errors.install(app)
-    for module in (health, dictionary, match_requests, extracts):
+    for module in (health, dictionary, match_requests, extracts, witness, governance):
         app.include_router(module.router)
     ops.install(app)  # /ready, /metrics, request ids, access log (docs/operations.md)
     return app

@@ -5,7 +5,9 @@ their digest (``protocol.wire.terms_digest`` of the terms without ``status`` and
 ``terms_digest``) and refuses terms whose digest does not match, that are for another
 agency, or that name variables this node does not offer. The decision and the approved
 scope are recorded in the node store first — they are what the node enforces — then sent to
-the hub as a ``steward_decision`` envelope signed by the node key.
+the hub as a ``steward_decision`` envelope signed by the node key. On a node with steward
+keys registered (:mod:`agency_node.services.stewards`) the steward's own key must also sign
+it, and the decision records that key's id rather than the operating-system user.
 
 Terms ``years`` may be a list of years, or ``first_year``/``last_year`` (top level or inside
 ``years``), an inclusive range. ``variables`` items are names or objects with a ``name``.
@@ -19,12 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from agency_node import keys
 from agency_node.errors import ApprovalError, HubClientError
 from agency_node.hub_client import HubClient
 from agency_node.runtime import NodeRuntime
+from agency_node.services import stewards
 from agency_node.store.approvals import get_approval, save_decision
 from protocol.signing import sign
 from protocol.wire import Cohort, StewardDecision, terms_digest
@@ -101,9 +105,11 @@ def _steward() -> str:
 
 
 def record_decision(runtime: NodeRuntime, terms: Terms, *, decision: Decision, reason: str,
-                    now: dt.datetime) -> None:
+                    now: dt.datetime, steward_kid: str | None = None) -> None:
+    """Record the decision; ``decided_by`` is the steward's key id when a steward key
+    signed it (services/stewards.py), else the operating-system user (legacy nodes)."""
     outcome = "approved" if decision == "approve" else "denied"
-    steward = _steward()
+    steward = steward_kid or _steward()
     values: dict[str, Any] = {
         "decision": outcome,
         "reason": reason, "terms": terms.raw, "terms_digest": terms.digest,
@@ -134,31 +140,39 @@ def steward_decide(
     reason: str = "",
     confirm: Callable[[Terms], bool],
     now: dt.datetime | None = None,
+    steward_key: Ed25519PrivateKey | None = None,
 ) -> dict[str, Any]:
-    """Fetch, check, confirm, record and send one decision; the hub's answer."""
+    """Fetch, check, confirm, record and send one decision; the hub's answer. On a node
+    with steward keys registered, ``steward_key`` (one of them) must sign it."""
     when = now or dt.datetime.now(dt.UTC)
     if decision == "deny" and not reason.strip():
         raise ApprovalError("a denial needs a --reason")
+    steward_kid = stewards.require_steward(runtime, steward_key)
     try:
         terms = read_terms(client.fetch_terms(project_id), project_id=project_id, runtime=runtime)
     except HubClientError as exc:
-        if decision == "deny" and _revoke_locally(runtime, project_id, reason, when):
+        if decision == "deny" and _revoke_locally(runtime, project_id, reason, when,
+                                                  steward_kid):
             raise HubClientError(f"denied on this node, but the hub was not told: {exc}") from None
         raise
     if decision == "approve" and terms.status in _NOT_APPROVABLE:
         raise ApprovalError(f"the request is {terms.status} at the hub; it cannot be approved")
     if not confirm(terms):
         raise ApprovalError("not confirmed; nothing was recorded or sent")
-    record_decision(runtime, terms, decision=decision, reason=reason, now=when)
+    record_decision(runtime, terms, decision=decision, reason=reason, now=when,
+                    steward_kid=steward_kid)
     body = StewardDecision(project_id=project_id, agency=runtime.settings.agency,
                            decision=decision, reason=reason, terms_digest=terms.digest,
                            decided_at=when)
+    if steward_key is not None:
+        stewards.sign_decision(runtime, steward_key, body, now=when)
     envelope = sign(body, typ=StewardDecision.TYP,
                     private_key=keys.load_signing_key(runtime.settings.dir))
     return client.send_decision(project_id, envelope.to_json())
 
 
-def _revoke_locally(runtime: NodeRuntime, project_id: str, reason: str, now: dt.datetime) -> bool:
+def _revoke_locally(runtime: NodeRuntime, project_id: str, reason: str, now: dt.datetime,
+                    steward_kid: str | None = None) -> bool:
     """Deny a previously approved project on this node even when the hub is unreachable."""
     with runtime.sessions() as session:
         approval = get_approval(session, project_id=project_id)
@@ -170,5 +184,6 @@ def _revoke_locally(runtime: NodeRuntime, project_id: str, reason: str, now: dt.
                   term_start=dt.date.fromisoformat(approval.term_start),
                   term_end=dt.date.fromisoformat(approval.term_end),
                   matching_authorised=approval.matching_authorised, status="")
-    record_decision(runtime, terms, decision="deny", reason=reason, now=now)
+    record_decision(runtime, terms, decision="deny", reason=reason, now=now,
+                    steward_kid=steward_kid)
     return True

@@ -6,6 +6,13 @@ message type, project, outcome, reason and counts/variable names — never a val
 ``n`` stores ``hash_n = SHA-256(hash_{n-1} ‖ canonical_json(content_n))`` with RFC 8785
 canonical JSON and 64 zeros before the first event; editing, inserting or deleting a
 row in the middle breaks every later link, and :meth:`AuditLog.verify` names the first.
+
+A chain alone does not stop whoever holds the store from rewriting it whole and
+re-hashing. So the node also signs *log checkpoints* with its key (:meth:`AuditLog.checkpoint`):
+a C2SP checkpoint whose root is the RFC 9162 Merkle root over the events' chain hashes
+(leaf ``seq - 1`` = ``leaf_hash(hash_seq)``). It hands one to the hub with every witness
+co-signature, so copies live outside the node; :meth:`AuditLog.verify_checkpoints` checks
+the log against any set of them — a deleted or rewritten event no longer matches.
 """
 
 from __future__ import annotations
@@ -16,13 +23,18 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agency_node.errors import AuditChainError
+from agency_node.store import witness as checkpoint_store
 from agency_node.store.audit import insert_event, iter_events, last_event
 from agency_node.store.models import AuditEvent
 from protocol.canonical import canonical_json
+from protocol.tlog import leaf_hash, root
+from protocol.tlog_note import Checkpoint, NoteError, open_checkpoint, sign_checkpoint
+from protocol.witness import node_log_origin
 
 GENESIS_HASH = "0" * 64
 _CONTENT_FIELDS = ("seq", "at", "actor", "typ", "project_id", "outcome", "reason", "details")
@@ -40,6 +52,12 @@ def _content(event: AuditEvent) -> dict[str, Any]:
 class ChainReport:
     events: int
     head: str
+
+
+@dataclass(frozen=True)
+class CheckpointReport:
+    checkpoints: int
+    largest: int
 
 
 class AuditLog:
@@ -106,3 +124,49 @@ class AuditLog:
                 expected_seq += 1
                 count += 1
         return ChainReport(events=count, head=prev)
+
+    def checkpoint(self, *, agency: str, key: Ed25519PrivateKey) -> str:
+        """Sign (and keep) a checkpoint of the log as it is now; returns the signed note."""
+        origin = node_log_origin(agency)
+        with self._sessions() as session:
+            leaves = [leaf_hash(bytes.fromhex(h)) for h in checkpoint_store.event_hashes(session)]
+            head = Checkpoint(origin=origin, size=len(leaves), root_hash=root(leaves))
+            note = sign_checkpoint(head, name=origin, key=key)
+            checkpoint_store.save_log_checkpoint(session, size=head.size,
+                                                 root_hash=head.root_hash.hex(), note=note)
+            session.commit()
+        return note
+
+    def stored_checkpoints(self) -> list[str]:
+        """The log checkpoints this node signed and kept (signed notes)."""
+        with self._sessions() as session:
+            return [c.note for c in checkpoint_store.list_log_checkpoints(session)]
+
+    def verify_checkpoints(self, notes: list[str], *, agency: str,
+                           public_key: Ed25519PublicKey) -> CheckpointReport:
+        """Check the log against signed checkpoints (held here or, stronger, elsewhere);
+        raise :class:`AuditChainError` for one the log no longer matches."""
+        origin = node_log_origin(agency)
+        with self._sessions() as session:
+            hashes = checkpoint_store.event_hashes(session)
+        try:
+            leaves = [leaf_hash(bytes.fromhex(h)) for h in hashes]
+        except ValueError:
+            raise AuditChainError("an audit event hash is not hex: the log was edited") from None
+        largest = 0
+        for note in notes:
+            try:
+                head, _ = open_checkpoint(note, name=origin, public_key=public_key,
+                                          origin=origin)
+            except NoteError as exc:
+                raise AuditChainError(f"a log checkpoint does not verify: {exc}") from None
+            if head.size > len(leaves):
+                raise AuditChainError(
+                    f"the node signed a checkpoint of {head.size} audit events but the log "
+                    f"has {len(leaves)}: events were deleted")
+            if root(leaves, head.size) != head.root_hash:
+                raise AuditChainError(
+                    f"the first {head.size} audit events differ from the checkpoint the node "
+                    "signed: the log was rewritten")
+            largest = max(largest, head.size)
+        return CheckpointReport(checkpoints=len(notes), largest=largest)

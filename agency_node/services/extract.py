@@ -22,8 +22,9 @@ import pyarrow as pa
 
 from agency_node.config import NodeConfig
 from agency_node.errors import RefusedError
-from agency_node.services import scope
+from agency_node.services import governance, scope
 from agency_node.services.context import NodeServices
+from agency_node.services.extract_options import require_signed_options
 from agency_node.services.gate import ReceivedBody, admit
 from agency_node.store.models import Approval
 from agency_node.store.records import records_for_pids
@@ -46,7 +47,13 @@ def _check(services: NodeServices) -> Callable[[ExtractRequest, Approval], None]
     def check(request: ExtractRequest, approval: Approval) -> None:
         scope.require_variables(approval, request.variables)
         scope.require_years(approval, request.first_year, request.last_year)
+        # The quorum verified when this node answered the match request must still hold
+        # under the current roster (services/governance.py).
+        governance.require_stored_governance(
+            services.runtime, project_id=request.project_id,
+            required=services.runtime.settings.governance_required)
         _require_assembly_recipient(services, request.recipient_kid)
+        require_signed_options(approval, request)  # k, unmatched, policy: as signed
         known = set(services.runtime.settings.node.variables)
         for name in request.variables:
             if name not in known:

@@ -7,8 +7,10 @@ key, an extract request only by the assembly signing key pinned at enrollment �
 trusted signer is **403 ``wrong_signer``**, and an extract request reaching a node with no
 assembly signing key pinned is **403 ``no_assembly_key``**) → body shape → the
 request is for this agency → this agency's steward approved the project here and today is
-inside the approved term → the caller's own checks. Every refusal appends an audit event
-(who asked, what, the reason) before it propagates to the HTTP layer.
+inside the approved term (by this node's clock) → no signed revocation of the project is
+known here (**403 ``revoked``**) → the caller's own checks (governance quorum included).
+Every refusal appends an audit event (who asked, what, the reason) before it propagates to
+the HTTP layer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Generic, TypeVar
 
 from agency_node.errors import NodeError, PayloadTooLargeError, RefusedError
 from agency_node.services.context import NodeServices
+from agency_node.services.governance import require_not_revoked
 from agency_node.services.scope import require_approval
 from agency_node.store.approvals import get_approval
 from agency_node.store.models import Approval
@@ -83,6 +86,8 @@ def admit(
         with services.runtime.sessions() as session:
             approval = get_approval(session, project_id=project_id)
         approval = require_approval(approval, project_id=project_id, today=services.now().date())
+        # A signed revocation this node knows of ends the project whatever the hub asks.
+        require_not_revoked(services.runtime, project_id)
         check(request, approval)
     except (NodeError, ProtocolError) as exc:
         code = exc.code if isinstance(exc, NodeError) else exc.reason

@@ -2,11 +2,15 @@
 
 Beyond :func:`~agency_node.services.gate.admit`: matching must be authorised (by the
 steward and in the request), the requested variables, years, cohort and term must be
-inside the approval, and the project salt must be the one pinned for the project (the
-first accepted request pins it). Only records in the requested years that meet the cohort
-are encoded. The response holds pseudonymous ids, tokens and Bloom filters only — the
-pseudonym of each record sent is remembered so a later extract can be checked against it.
-A large stream is encoded by one worker process per CPU
+inside the approval, the project salt must be exactly 32 bytes (``bad_salt``) and the one
+pinned for the project (the first accepted request pins it), and the request's project
+terms must list the terms digest and term this agency's steward approved
+(``terms_mismatch``); with a governance roster pinned, a quorum of it must have signed
+those project terms (``no_governance_quorum``, ``governance_denied``); the keys are derived
+from the salt, the project id and the project digest. Only records in the requested
+years that meet the cohort are encoded. The response holds pseudonymous ids, tokens and
+Bloom filters only — the pseudonym of each record sent is remembered so a later extract
+can be checked against it. A large stream is encoded by one worker process per CPU
 (:mod:`agency_node.services.parallel_encoding`), in record order.
 """
 
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from agency_node.errors import RefusedError
-from agency_node.services import scope
+from agency_node.services import governance, scope
 from agency_node.services.context import NodeServices
 from agency_node.services.gate import Admitted, ReceivedBody, admit
 from agency_node.services.parallel_encoding import (
@@ -32,9 +36,10 @@ from agency_node.store.approvals import get_approval, pin_salt, salt_owner
 from agency_node.store.identity_json import identity_columns_from_json
 from agency_node.store.models import Approval
 from agency_node.store.records import iter_match_pages, remember_issued_pids
-from protocol.canonical import b64url_decode
 from protocol.encoding import DEFAULT_BATCH_SIZE, token_batch_schema
-from protocol.keys import ProjectKeys, derive_project_keys, pseudonymous_ids
+from protocol.errors import BadSaltError
+from protocol.keys import ProjectKeys, derive_project_keys, project_salt_bytes, pseudonymous_ids
+from protocol.project import project_digest
 from protocol.wire import MatchRequest
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -56,9 +61,40 @@ def _check(services: NodeServices) -> Callable[[MatchRequest, Approval], None]:
         scope.require_years(approval, requested.first_year, requested.last_year)
         scope.require_cohort(approval, requested.cohort)
         scope.require_term(approval, requested.term_start, requested.term_end)
+        _require_canonical_salt(request)
+        _require_own_terms(request, approval)
+        governance.require_match_governance(
+            services.runtime, project_id=request.project_id,
+            digest=project_digest(request.project_terms), decisions=request.governance,
+            now=services.now(), required=services.runtime.settings.governance_required)
         _require_pinned_salt(services, request)
 
     return check
+
+
+def _require_canonical_salt(request: MatchRequest) -> bytes:
+    """The salt's 32 bytes; any other length or spelling is ``bad_salt`` (422), so a hub
+    cannot pass one key off as a "different" salt (``salt ‖ 0x00``, issue 13)."""
+    try:
+        return project_salt_bytes(request.project_salt)
+    except BadSaltError as exc:
+        raise RefusedError("bad_salt", str(exc), status=422) from None
+
+
+def _require_own_terms(request: MatchRequest, approval: Approval) -> None:
+    """The project terms the keys are bound to must list, for this agency, the digest its
+    steward approved here, and the term the steward approved (``terms_mismatch``, 409)."""
+    listed = request.project_terms.digest_for(request.agency)
+    if listed != approval.terms_digest:
+        raise RefusedError(
+            "terms_mismatch", f"the project terms list another terms digest for "
+            f"{request.agency} than the one this agency's steward approved", status=409)
+    terms = request.project_terms
+    if (terms.term_start.isoformat(), terms.term_end.isoformat()) != (
+            approval.term_start, approval.term_end):
+        raise RefusedError(
+            "terms_mismatch", f"the project term {terms.term_start}..{terms.term_end} is not "
+            f"the approved term {approval.term_start}..{approval.term_end}", status=409)
 
 
 def _require_pinned_salt(services: NodeServices, request: MatchRequest) -> None:
@@ -89,7 +125,12 @@ def _require_pinned_salt(services: NodeServices, request: MatchRequest) -> None:
 def authorise_match(services: NodeServices, body: ReceivedBody) -> MatchPlan:
     admitted = admit(services, body, MatchRequest, check=_check(services))
     request = admitted.request
-    keys = derive_project_keys(services.federation_secret(), b64url_decode(request.project_salt))
+    # Bound to the project id and the project-wide digest, not only the salt: two
+    # projects never share keys whatever salt the hub sends (protocol.keys).
+    keys = derive_project_keys(
+        services.federation_secret(), project_salt_bytes(request.project_salt),
+        project_id=request.project_id, project_digest=project_digest(request.project_terms),
+    )
     years = list(range(request.scope.first_year, request.scope.last_year + 1))
     return MatchPlan(admitted=admitted, keys=keys, years=years)
 

@@ -144,3 +144,99 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class WitnessedCheckpoint(Base):
+    """A hub checkpoint this node verified and co-signed as a witness (docs/hub.md,
+    "Transparency log"): the largest is the view every later checkpoint must extend."""
+
+    __tablename__ = "witnessed_checkpoints"
+
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    cosignature: Mapped[str] = mapped_column(Text)
+    cosigned_at: Mapped[int] = mapped_column(Integer)
+
+
+class LogCheckpoint(Base):
+    """A checkpoint of this node's own audit log, signed by the node key; copies are held
+    by the hub, so a rewritten node log no longer matches them."""
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+
+
+class PurgedProject(Base):
+    """A project whose issued pseudonym map this node deleted (term ended by the node's own
+    clock, or governance revoked it): when, why and how many pids — never which."""
+
+    __tablename__ = "purged_projects"
+
+    project_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    purged_at: Mapped[str] = mapped_column(String(40))
+    pids: Mapped[int] = mapped_column(Integer)
+
+
+class GovernanceRosterVersion(Base):
+    """A governance roster version this node verified: version 1 pinned at enrollment by its
+    fingerprint, each later one accepted only when signed by a quorum of the one before."""
+
+    __tablename__ = "governance_rosters"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(64))
+    roster: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signatures: Mapped[list[Any]] = mapped_column(JSON)
+    accepted_at: Mapped[str] = mapped_column(String(40))
+
+
+class GovernanceApproval(Base):
+    """The signed governance decisions that met the quorum for a project's digest here."""
+
+    __tablename__ = "governance_approvals"
+
+    project_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    project_digest: Mapped[str] = mapped_column(String(64))
+    roster_version: Mapped[int] = mapped_column(Integer)
+    decisions: Mapped[list[Any]] = mapped_column(JSON)
+    verified_at: Mapped[str] = mapped_column(String(40))
+
+
+class ProjectRevocation(Base):
+    """A signed revocation this node verified (pushed by the hub or pulled from it)."""
+
+    __tablename__ = "project_revocations"
+
+    project_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    signer_kid: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[str] = mapped_column(String(40))
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class StewardKey(Base):
+    """A data steward's own Ed25519 public key, registered on this node by agency IT."""
+
+    __tablename__ = "steward_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    public_key: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[str] = mapped_column(String(40))
+
+
+class StewardSignature(Base):
+    """The steward's own signature over their latest decision on a project."""
+
+    __tablename__ = "steward_signatures"
+
+    project_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    steward_kid: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signed_at: Mapped[str] = mapped_column(String(40))

@@ -77,7 +77,8 @@ Random = Callable[[int], bytes]
 
 def random_keys(randbytes: Random = os.urandom) -> ProjectKeys:
     """Fresh project keys from a random federation secret and salt (never stored)."""
-    return derive_project_keys(randbytes(32), randbytes(32))
+    return derive_project_keys(randbytes(32), randbytes(32), project_id="attack",
+                               project_digest=randbytes(32).hex())
 
 
 def random_pids(count: int, randbytes: Random = os.urandom) -> list[str]:

@@ -110,19 +110,23 @@ def strongest_count_leaks(rows: list[dict[str, object]]) -> dict[str, dict[str, 
     return best
 
 
-def size_correlation(column: EncodedColumn, values: list[str | None]) -> float | None:
-    """Pearson r of a record's feature count and the length of its true value (records
-    carrying both); None when either is constant."""
+def size_correlation(
+    column: EncodedColumn, values: list[str | None]
+) -> tuple[float | None, int]:
+    """Pearson r of a record's feature count and the length of its true value, and the
+    number of records it is measured over (those carrying both); r is None when either is
+    constant. The count matters: with no relation at all, r still scatters about 0 with a
+    standard deviation of about 1/sqrt(n)."""
     enc = column.record_encoding
     sizes = column.sizes
     pairs = [(sizes[e], len(v)) for e, v in zip(enc.tolist(), values, strict=True)
              if e >= 0 and v is not None]  # fmt: skip
     if len(pairs) < 3:
-        return None
+        return None, len(pairs)
     a = np.array(pairs, dtype=np.float64)
     if a[:, 0].std() == 0 or a[:, 1].std() == 0:
-        return None
-    return float(np.corrcoef(a[:, 0], a[:, 1])[0, 1])
+        return None, len(pairs)
+    return float(np.corrcoef(a[:, 0], a[:, 1])[0, 1]), len(pairs)
 
 
 def missingness(table: pa.Table) -> dict[str, float]:

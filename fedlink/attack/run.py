@@ -89,6 +89,7 @@ def attack_federation(
     rows: list[dict[str, Any]] = []
     by_field: dict[str, list[dict[int, str]]] = {}
     correlations: dict[str, float | None] = {}
+    measured_over: dict[str, int] = {}
     diagnostics: dict[str, Any] = {}
     for column in encoded_columns(table):
         target = truth_column(column.name)
@@ -96,12 +97,13 @@ def attack_federation(
         if target is None or public is None:
             continue
         values = truth[target].tolist()
-        correlations[column.name] = leaks.size_correlation(column, values)
+        correlations[column.name], measured_over[column.name] = leaks.size_correlation(
+            column, values
+        )
         report(f"{federation.scheme}: {column.name}")
         rows.append(_row("prior", column.name, score(prior_only(column, public), values)))
-        rows.append(
-            _row("frequency", column.name, score(frequency_alignment(column, public), values))
-        )
+        aligned = frequency_alignment(column, public, agencies=len(federation.tables))
+        rows.append(_row("frequency", column.name, score(aligned, values)))
         guesses, info = pattern_attack(federation.scheme, column, public)
         diagnostics[column.name] = info
         rows.append(_row("graph+patterns", column.name, score(guesses, values)))
@@ -122,6 +124,7 @@ def attack_federation(
         "rows": rows,
         "leaks": {
             "bit_count_vs_length_r": correlations,
+            "bit_count_vs_length_n": measured_over,
             "token_counts": token_leaks,
             "null_share": leaks.missingness(table),
         },

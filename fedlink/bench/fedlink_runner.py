@@ -49,7 +49,8 @@ NODE_KEY = hashlib.sha256(b"fedlink bench node key").digest()
 
 
 def bench_keys() -> ProjectKeys:
-    return derive_project_keys(_SECRET, _SALT)
+    return derive_project_keys(_SECRET, _SALT, project_id=PROJECT,
+                               project_digest=hashlib.sha256(b"fedlink bench terms").hexdigest())
 
 
 def normalize_frame(frame: pd.DataFrame, options: NormalizationOptions) -> list[Any]:

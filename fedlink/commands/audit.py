@@ -7,6 +7,13 @@ directory, offline) and ``verify --hub URL`` (a running hub, auditor token) call
 summary and raise a ``hub.errors.HubError`` naming the first broken event. ``--hub``
 fetches the events and checkpoints and verifies them here, not trusting the hub's verdict.
 
+Both hub checks also verify the transparency log (checkpoints, consistency proofs, witness
+co-signatures: docs/hub.md) and print which witness co-signed which sizes; ``--witness-keys
+DIR`` pins the witnesses' keys, ``--ask-nodes`` compares the hub's log with what each node
+says it co-signed. ``--node-dir DIR`` with ``--hub URL`` or ``--dir HUBDIR`` checks the
+node's log against the signed node checkpoints the hub holds. ``checkpoint`` has the hub
+sign a checkpoint and push it to the witnesses now.
+
 ``search`` and ``export`` query the hub's log through its API (auditor token).
 """
 
@@ -15,7 +22,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -41,30 +48,102 @@ def verify(
     token: TokenOption = None,
     hub_key: Annotated[Path | None, typer.Option(
         "--hub-key", help="The hub's signing public key (PEM), pinned out of band.")] = None,
+    witness_keys: Annotated[Path | None, typer.Option(
+        "--witness-keys", help="A directory of <AGENCY>.pem witness (node) public keys "
+        "pinned out of band; default: the hub's agency directory.")] = None,
+    ask_nodes: Annotated[bool, typer.Option(
+        "--ask-nodes", help="Also ask every node for the checkpoints it co-signed.")] = False,
 ) -> None:
-    """Check a hash chain end to end; exits non-zero naming the first broken event."""
+    """Check a hash chain end to end, and the transparency log's checkpoints and witness
+    co-signatures; exits non-zero naming the first broken event. ``--node-dir DIR --hub
+    URL`` checks the node's log against the signed node checkpoints the hub holds."""
     chosen = [o for o in (node_dir, hub_dir, hub_url) if o is not None]
-    if len(chosen) != 1:
-        raise CommandError("give exactly one of --node-dir DIR, --dir DIR or --hub URL")
+    if len(chosen) != 1 and not (len(chosen) == 2 and node_dir):
+        raise CommandError("give exactly one of --node-dir DIR, --dir DIR or --hub URL "
+                           "(or --node-dir DIR with the hub's --dir DIR or --hub URL)")
     if node_dir is not None:
-        typer.echo(_verify_node(node_dir))
+        held = None
+        if hub_url is not None:
+            with hub_options.client(hub_url, token) as client:
+                held = (client.tlog_node_checkpoints(), client.agencies())
+        elif hub_dir is not None:
+            held = _hub_verifier().held_node_checkpoints(hub_dir)
+        typer.echo(_verify_node(node_dir, held))
     elif hub_dir is not None:
-        typer.echo(_hub_verifier().verify_offline(hub_dir))
+        typer.echo(_hub_verifier().verify_offline(
+            hub_dir, witness_keys=witness_keys, ask_nodes=ask_nodes,
+            transport=hub_options.transport))
     elif hub_url is not None:
-        if not token:
+        api_token = hub_options.api_token(token, required=False)
+        if not api_token:
             raise CommandError("verifying a running hub needs an auditor token "
-                               "(--token or FEDLINK_TOKEN)")
+                               "(FEDLINK_TOKEN or --token-file FILE)")
         typer.echo(_hub_verifier().verify_online(
-            hub_url, token=token, hub_key=hub_key, transport=hub_options.transport))
+            hub_url, token=api_token, hub_key=hub_key, transport=hub_options.transport,
+            witness_keys=witness_keys, ask_nodes=ask_nodes))
 
 
-def _verify_node(node_dir: Path) -> str:
+@audit_app.command()
+def checkpoint(hub: HubUrlOption = None, token: TokenOption = None) -> None:
+    """Sign a transparency-log checkpoint now and push it to every witness node (auditor,
+    admin); the hub also does this on its own every witness_push_seconds."""
+    with hub_options.client(hub, token) as client:
+        result = client.tlog_checkpoint_now()
+    outcomes = ", ".join(f"{agency} {outcome}"
+                         for agency, outcome in sorted(result["witnesses"].items()))
+    typer.echo(f"checkpoint of size {result['checkpoint']['size']} signed; witnesses: "
+               f"{outcomes or 'none enrolled'}")
+
+
+@audit_app.command("witness-key")
+def witness_key(
+    node_dir: Annotated[Path, typer.Option("--node-dir", help="A node directory.",
+                                           show_default=False)],
+    out: Annotated[Path | None, typer.Option(help="Write the PEM here (else stdout).")] = None,
+) -> None:
+    """Print a node's public witness key (PEM) for the agency to hand to auditors, who pin
+    it as <AGENCY>.pem for `fedlink audit verify --witness-keys DIR`."""
+    from agency_node.keys import load_signing_key
+    from agency_node.settings import NodeSettings
+    from protocol.keyfiles import public_key_to_pem
+
+    settings = NodeSettings.load(node_dir)
+    pem = public_key_to_pem(load_signing_key(settings.dir).public_key())
+    if out is None:
+        typer.echo(pem.decode(), nl=False)
+    else:
+        out.write_bytes(pem)
+        typer.echo(f"wrote {out} (pin it as {settings.agency}.pem)")
+
+
+def _verify_node(node_dir: Path, held: tuple[list[Any], list[Any]] | None = None) -> str:
+    """The node's chain, its own signed checkpoints (weak: it holds them) and, with
+    ``held`` (the hub's copies and agency directory), the copies held by the hub, checked
+    with the key the node enrolled with."""
+    from agency_node.keys import load_signing_key
     from agency_node.runtime import NodeRuntime
+    from protocol.keyfiles import ed25519_public_from_b64
 
     with NodeRuntime.open(node_dir) as runtime:
-        report = runtime.audit.verify()
         agency = runtime.settings.agency
-    return f"node {agency}: audit chain intact, {report.events} events, head {report.head}"
+        report = runtime.audit.verify()
+        own = runtime.audit.verify_checkpoints(
+            runtime.audit.stored_checkpoints(), agency=agency,
+            public_key=load_signing_key(runtime.settings.dir).public_key())
+        lines = [f"node {agency}: audit chain intact, {report.events} events, head "
+                 f"{report.head}; matches its own {own.checkpoints} signed checkpoints"]
+        if held is not None:
+            copies, directory = held
+            keys = [a["signing_public_key"] for a in directory
+                    if a["code"] == agency and a.get("signing_public_key")]
+            if not keys:
+                raise CommandError(f"the hub's agency directory has no key for {agency}")
+            notes = [c["checkpoint"] for c in copies if c["agency"] == agency]
+            checked = runtime.audit.verify_checkpoints(
+                notes, agency=agency, public_key=ed25519_public_from_b64(keys[0]))
+            lines.append(f"node {agency}: matches the {checked.checkpoints} signed node "
+                         f"checkpoints the hub holds (up to size {checked.largest})")
+    return "\n".join(lines)
 
 
 def _hub_verifier() -> ModuleType:

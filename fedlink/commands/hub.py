@@ -1,8 +1,9 @@
 """``fedlink hub …``: set up and run the hub, and administer it offline on its database.
 
 ``init`` creates the directory, keys, schema and the first admin (token printed once);
-``serve`` runs the API; ``user add`` and ``agency add`` work directly on the database of the
-hub in ``--dir`` (an operator on the hub's machine), each change audited as ``operator``.
+``serve`` runs the API; ``user add`` (an invitation: the invitee redeems its one-time code
+with ``fedlink user redeem``) and ``agency add`` work directly on the database of the hub in
+``--dir`` (an operator on the hub's machine), each change audited as ``operator``.
 """
 
 from __future__ import annotations
@@ -125,18 +126,26 @@ def user_add(
     email: Annotated[str | None, typer.Option(help="Email address.")] = None,
     institution: Annotated[str | None, typer.Option(help="Institution.")] = None,
 ) -> None:
-    """Add a user and print their first API token (shown once)."""
-    from hub.domain.roles import OPERATOR
-    from hub.services import users
+    """Invite a user: print a one-time invitation code (shown once) for them to redeem with
+    `fedlink user redeem`; only they ever see their API token. Governance, steward and
+    auditor accounts then wait for the governance quorum's approval."""
+    from hub.domain.roles import OPERATOR, PRIVILEGED_ROLES
+    from hub.services import invitations
     from hub.services.setup import open_hub
 
     with open_hub(hub_dir) as ctx, ctx.session_factory() as session:
-        user, issued = users.create_user(session, ctx, OPERATOR, name=name, role=role,
-                                         email=email, agency=agency, institution=institution)
-    assert issued is not None
-    typer.echo(f"user {user.id} ({user.role}{', ' + user.agency_code if user.agency_code else ''})"
-               f" added; API token expires {issued.expires_at:%Y-%m-%d}")
-    typer.echo(f"API token (shown once): {issued.token}")
+        issued = invitations.invite(session, ctx, OPERATOR, name=name, role=role, email=email,
+                                    agency=agency, institution=institution)
+        invitation = issued.invitation
+        hours = ctx.settings.invitation_ttl_hours
+    bound = f", {invitation.agency_code}" if invitation.agency_code else ""
+    typer.echo(f"invitation {invitation.id} ({invitation.role}{bound}) for {invitation.name}"
+               + ("; once redeemed, the account waits for the governance quorum's approval"
+                  if invitation.role in PRIVILEGED_ROLES else "")
+               + (" (not while the hub is in its bootstrap, docs/hub.md)"
+                  if invitation.role == "governance" else ""))
+    typer.echo(f"invitation code (one use, expires in {hours} h; give it to the person "
+               f"only): {issued.code}")
 
 
 @agency_app.command("add")
@@ -156,7 +165,8 @@ def agency_add(
         hours = ctx.settings.enrollment_token_ttl_hours
     typer.echo(f"agency {agency.code} ({agency.name}) added")
     typer.echo(f"enrollment token (one use, expires in {hours} h): {token}")
-    typer.echo(f"on the node: fedlink node enroll --dir DIR --hub URL --token {token}")
+    typer.echo("on the node: FEDLINK_ENROLLMENT_TOKEN=<token> fedlink node enroll --dir DIR "
+               "--hub URL (or --token-file FILE, mode 0600)")
 
 
 @hub_app.command()
@@ -184,4 +194,5 @@ def sweep(hub_dir: DirOption) -> None:
         done = run_sweep(ctx, OPERATOR)
     typer.echo(f"{len(done['projects_expired'])} project(s) expired, "
                f"{len(done['extracts_destroyed'])} extract(s) destroyed, "
-               f"{len(done['files_shredded'])} leftover file(s) shredded")
+               f"{len(done['files_shredded'])} leftover file(s) shredded, "
+               f"{len(done['runs_purged'])} run(s) purged of their pid-level links")

@@ -173,8 +173,9 @@ def _hub_client(runtime: NodeRuntime, *, url: str | None = None, token: bool = T
 def enroll(
     node_dir: DirOption,
     hub: Annotated[str, typer.Option(help="The hub's URL.", show_default=False)],
-    token: Annotated[str, typer.Option(help="One-time enrollment token from the hub admin.",
-                                       envvar="FEDLINK_ENROLLMENT_TOKEN", show_default=False)],
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="File (mode 0600) holding the one-time enrollment token from "
+        "the hub admin; or set FEDLINK_ENROLLMENT_TOKEN.", show_default=False)] = None,
     ca_file: Annotated[Path | None, typer.Option(
         "--ca-file", help="CA bundle that verifies the hub's certificate (kept in node.toml).")]
     = None,
@@ -184,11 +185,21 @@ def enroll(
     assembly_signing_kid: Annotated[str | None, typer.Option(
         "--assembly-signing-kid", help="The assembly signing key id given out of band by the "
         "hub operator; enrollment fails if the hub hands out another key.")] = None,
+    roster_fingerprint: Annotated[str | None, typer.Option(
+        "--roster-fingerprint", help="The governance roster fingerprint given out of band; "
+        "the node pins the hub's roster only if it matches.")] = None,
 ) -> None:
     """Enroll this node with the hub: send its key and dictionary, keep the hub's keys."""
     from agency_node.config import update_hub_ca_file
     from agency_node.services.enrollment import enroll as enroll_node
+    from fedlink.secretfile import resolve_secret
 
+    # Never a flag value: a token on the command line shows in `ps` and shell history.
+    token = resolve_secret(token_file, env="FEDLINK_ENROLLMENT_TOKEN",
+                           what="enrollment token")
+    if not token:
+        raise ConfigError("give the enrollment token in FEDLINK_ENROLLMENT_TOKEN or a 0600 "
+                          "file with --token-file FILE")
     ca = str(ca_file.expanduser().resolve()) if ca_file else None
     with (
         _open(node_dir) as runtime,
@@ -205,6 +216,10 @@ def enroll(
                f"signing key {response.assembly_signing_kid or 'none (extracts refused)'} "
                "pinned; "
                "node API token stored (0600)")
+    # Governance members' roster, pinned now if the hub has one (fedlink/commands/node_roster).
+    from fedlink.commands.node_roster import pin_and_report
+
+    pin_and_report(node_dir, roster_fingerprint, lenient=True)
 
 
 @node_app.command()
@@ -269,8 +284,17 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _decide(node_dir: Path, project_id: str, decision: Decision, reason: str, yes: bool) -> None:
+StewardKeyOption = Annotated[Path | None, typer.Option(
+    "--steward-key", help="Your own steward key (`fedlink node steward keygen`, 0600); "
+    "required once agency IT registered steward keys on this node.", show_default=False)]
+
+
+def _decide(node_dir: Path, project_id: str, decision: Decision, reason: str, yes: bool,
+            steward_key: Path | None = None) -> None:
     from agency_node.services.approvals import steward_decide
+    from fedlink.governance_keys import load_key_file
+
+    key = load_key_file(steward_key, what="steward key") if steward_key else None
 
     def confirm(terms: Terms) -> bool:
         _show_terms(terms)
@@ -279,7 +303,7 @@ def _decide(node_dir: Path, project_id: str, decision: Decision, reason: str, ye
 
     with _open(node_dir) as runtime, _hub_client(runtime) as client:
         answer = steward_decide(runtime, client, project_id=project_id, decision=decision,
-                                reason=reason, confirm=confirm)
+                                reason=reason, confirm=confirm, steward_key=key)
     done = "approved" if decision == "approve" else "denied"
     status = answer.get("status")
     _out.print(f"project {project_id} {done} on this node and sent to the hub, signed"
@@ -291,9 +315,10 @@ def approve(
     project_id: Annotated[str, typer.Argument(help="The project (request) id.")],
     node_dir: DirOption,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    steward_key: StewardKeyOption = None,
 ) -> None:
     """Approve a project's terms for this agency (recorded here, signed to the hub)."""
-    _decide(node_dir, project_id, "approve", "", yes)
+    _decide(node_dir, project_id, "approve", "", yes, steward_key)
 
 
 @node_app.command()
@@ -302,6 +327,7 @@ def deny(
     node_dir: DirOption,
     reason: Annotated[str, typer.Option(help="Why (shown to the requester).", show_default=False)],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    steward_key: StewardKeyOption = None,
 ) -> None:
     """Deny (or withdraw consent from) a project for this agency."""
-    _decide(node_dir, project_id, "deny", reason, yes)
+    _decide(node_dir, project_id, "deny", reason, yes, steward_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -37,10 +38,21 @@ def list_(
         typer.echo("nothing to review")
 
 
+KeyFileOption = Annotated[Path | None, typer.Option(
+    "--key-file", help="Your governance key (`fedlink review keygen`): the decision is "
+    "signed over the project's terms so every node can verify it. Required for an approval "
+    "once the federation has a governance roster.", show_default=False)]
+
+
 def _review(request_id: str, decision: str, reason: str, hub: str | None,
-            token: str | None) -> None:
+            token: Path | None, key_file: Path | None = None) -> None:
     with hub_options.client(hub, token) as client:
-        result = client.review(request_id, decision, reason)
+        if key_file is not None and decision != "request_changes":
+            from fedlink.commands.review_keys import sign_review
+
+            result = sign_review(client, request_id, decision, reason, key_file)
+        else:
+            result = client.review(request_id, decision, reason)
     typer.echo(f"request {result['id']} is {result['status']}")
     if result["waiting_for"]:
         typer.echo("  waiting for: " + "; ".join(result["waiting_for"]))
@@ -48,18 +60,20 @@ def _review(request_id: str, decision: str, reason: str, hub: str | None,
 
 @review_app.command()
 def approve(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption = None,
-            reason: Annotated[str, typer.Option(help="Optional note.")] = "") -> None:
+            reason: Annotated[str, typer.Option(help="Optional note.")] = "",
+            key_file: KeyFileOption = None) -> None:
     """Approve a request (counts toward the governance quorum)."""
-    _review(request_id, "approve", reason, hub, token)
+    _review(request_id, "approve", reason, hub, token, key_file)
 
 
 @review_app.command()
 def deny(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption = None,
-         reason: Annotated[str, typer.Option(help="Why (required).")] = "") -> None:
+         reason: Annotated[str, typer.Option(help="Why (required).")] = "",
+         key_file: KeyFileOption = None) -> None:
     """Deny a request, with a reason."""
     if not reason.strip():
         raise CommandError("a denial needs --reason")
-    _review(request_id, "deny", reason, hub, token)
+    _review(request_id, "deny", reason, hub, token, key_file)
 
 
 @review_app.command()

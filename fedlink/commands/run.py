@@ -3,8 +3,9 @@
 ``start`` (governance) queues a run for the hub's worker; ``list`` shows a project's runs;
 ``status`` shows one run (the newest by default) with its steps, counts and failure, can
 wait for it to finish (``--wait``: exit status 1 when the run failed) and save the quality
-report (``--report FILE.html``). Hub URL and token: ``--hub``/``--token`` or
-``FEDLINK_HUB_URL``/``FEDLINK_TOKEN``. See docs/linkage-runs.md.
+report (``--report FILE.html``). Hub URL: ``--hub`` or ``FEDLINK_HUB_URL``; token:
+``FEDLINK_TOKEN`` or ``--token-file FILE`` (0600), never a flag value. See
+docs/linkage-runs.md.
 
 ``fedlink hub worker --dir DIR`` (dedicated worker processes beside or instead of the
 worker thread of ``fedlink hub serve``) is defined here too, with the rest of the linkage

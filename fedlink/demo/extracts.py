@@ -94,6 +94,11 @@ def expire_and_destroy(demo: Demo) -> None:
         done = _sweep_as_of(demo, as_of)
         if demo.request_id not in done["projects_expired"]:
             raise StepFailed(f"the sweep did not expire project {demo.request_id}")
+        if not done.get("runs_purged"):
+            raise StepFailed(f"the sweep did not purge the links of project {demo.request_id}")
+        step.note(f"the hub purged the pid-level links and clusters of "
+                  f"{len(done['runs_purged'])} run(s); each node deletes its issued pids when "
+                  "the term ends by its own clock")
         extract_id = demo.facts.get("extract_id")
         if extract_id:
             if extract_id not in done["extracts_destroyed"]:

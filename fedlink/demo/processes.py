@@ -4,7 +4,8 @@ long-running services (hub, agency nodes), with clean shutdown.
 * Commands run as ``fedlink …`` — the console script next to ``sys.executable`` (what a
   user types), or ``python -m fedlink.cli`` when there is none — with an environment
   cleared of every ``FEDLINK_*`` variable, so a user's own hub or node settings can never
-  leak into the demo federation. Their output goes to ``DIR/logs/commands.log``.
+  leak into the demo federation. Their output goes to ``DIR/logs/commands.log`` (0600),
+  with every token and invitation code in it redacted (:func:`redact`).
 * Services start in their own session (a Ctrl-C in the terminal reaches the demo, which
   stops them in order) and, unless they are to outlive the demo (``--keep``), with a
   parent-death signal so that even a killed demo leaves no orphan. Output goes to
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -78,6 +80,15 @@ os.execv(sys.argv[2], sys.argv[2:])
 """
 
 
+#: API (flu_), node (fln_), enrollment (fle_) tokens and invitation codes (fli_).
+_SECRET = re.compile(r"\bfl[unei]_[A-Za-z0-9_-]{20,}")
+
+
+def redact(text: str) -> str:
+    """``text`` with every token and invitation code replaced by its kind and ``…``."""
+    return _SECRET.sub(lambda m: m.group(0)[:4] + "…redacted", text)
+
+
 @dataclass
 class CommandResult:
     args: list[str]
@@ -91,6 +102,9 @@ class Commands:
 
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
+        # 0600 from the start: the log holds what each party's commands printed.
+        os.close(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        log_path.chmod(0o600)
         self._lock = threading.Lock()
         self.env = clean_environment()
 
@@ -119,10 +133,11 @@ class Commands:
     def _log(self, who: str, args: Sequence[str], code: int, out: str, err: str,
              seconds: float) -> None:
         with self._lock, self.log_path.open("a", encoding="utf-8") as log:
-            log.write(f"$ fedlink {' '.join(args)}    # {who}, exit {code}, {seconds:.1f} s\n")
+            log.write(redact(f"$ fedlink {' '.join(args)}    # {who}, exit {code}, "
+                             f"{seconds:.1f} s\n"))
             for text in (out, err):
                 if text.strip():
-                    log.write(text if text.endswith("\n") else text + "\n")
+                    log.write(redact(text if text.endswith("\n") else text + "\n"))
 
 
 def _shown(args: Sequence[str]) -> list[str]:

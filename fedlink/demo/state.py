@@ -20,7 +20,7 @@ from fedlink.errors import CommandError
 
 T = TypeVar("T")
 R = TypeVar("R")
-_TOKEN = re.compile(r"\b(fl[uen]_[A-Za-z0-9_-]{20,})")
+_TOKEN = re.compile(r"\b(fl[ueni]_[A-Za-z0-9_-]{20,})")
 
 
 @dataclass
@@ -73,7 +73,7 @@ class Demo:
 
 
 def token_in(output: str, what: str) -> str:
-    """The first API/enrollment token printed in a command's output."""
+    """The first API/enrollment token or invitation code printed in a command's output."""
     found = _TOKEN.search(output)
     if found is None:
         raise CommandError(f"no {what} in the command's output")

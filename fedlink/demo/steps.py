@@ -2,7 +2,10 @@
 real life and with that party's own tool:
 
 * synthetic data: ``fedlink synth`` (stands in for each agency's own systems);
-* hub operator: ``fedlink hub init / serve / agency add / user add`` on the hub machine;
+* hub operator: ``fedlink hub init / serve / agency add / user add`` on the hub machine
+  (``user add`` invites: each person redeems their own code with ``fedlink user redeem``,
+  and the governance quorum approves the stewards' and the auditor's accounts with
+  ``fedlink user approve``);
 * agency IT: ``fedlink node init / secret import / ingest / enroll / serve``;
 * researcher and governance: the hub's Python client (``hub.client.HubClient``);
 * data stewards: ``fedlink node approve --yes`` (signed with the node key).
@@ -21,6 +24,7 @@ import shutil
 from typing import Any
 
 from fedlink.demo.federation import AGENCIES, PEOPLE, Agency, Person, agreement
+from fedlink.demo.governance import MEMBERS, governance_keys, key_file
 from fedlink.demo.processes import free_port
 from fedlink.demo.state import Demo, each_agency, parallel, token_in
 from fedlink.demo.ui import StepFailed
@@ -127,19 +131,47 @@ def enroll_and_serve_nodes(demo: Demo) -> None:
 
 
 def create_people(demo: Demo) -> None:
-    with demo.steps.step("Create the people", "hub operator: fedlink hub user add") as step:
-        def add(person: Person) -> str:
+    title = "Invite the people; each redeems their own invitation"
+    with demo.steps.step(title, "hub operator: fedlink hub user add; everyone: fedlink user"
+                         ) as step:
+        def invite(person: Person) -> str:
             args = ["hub", "user", "add", "--dir", str(demo.layout.hub), "--role", person.role,
                     "--name", person.name, "--email", person.email]
             if person.agency:
                 args += ["--agency", person.agency]
             if person.institution:
                 args += ["--institution", person.institution]
-            return token_in(demo.fedlink(*args, who="hub operator"), "API token")
+            return token_in(demo.fedlink(*args, who="hub operator"), "invitation code")
 
-        tokens = parallel(add, list(PEOPLE))
-        demo.tokens.update(zip((p.key for p in PEOPLE), tokens, strict=True))
-        step.done("researcher, 2 governance members, 3 stewards, auditor — each with a token")
+        def redeem(pair: tuple[Person, str]) -> tuple[str, bool]:
+            person, code = pair
+            out = demo.fedlink("user", "redeem", "--hub", demo.hub_url, who=person.name,
+                               env={"FEDLINK_INVITATION": code})
+            return token_in(out, "API token"), " is pending" in out
+
+        codes = parallel(invite, list(PEOPLE))
+        # The governance members first: they are the hub's bootstrap quorum, active at once
+        # (docs/hub.md); every other privileged account then waits for their approval.
+        first = [(p, c) for p, c in zip(PEOPLE, codes, strict=True) if p.role == "governance"]
+        rest = [(p, c) for p, c in zip(PEOPLE, codes, strict=True) if p.role != "governance"]
+        redeemed = [redeem(pair) for pair in first] + parallel(redeem, rest)
+        people = [p for p, _ in first + rest]
+        demo.tokens.update({p.key: t for p, (t, _) in zip(people, redeemed, strict=True)})
+        pending = [p for p, (_, waiting) in zip(people, redeemed, strict=True) if waiting]
+        approve_accounts(demo, pending)
+        step.done(f"{len(PEOPLE)} people, each holding only their own token; "
+                  f"{len(pending)} steward and auditor accounts approved by the 2 "
+                  "governance members")
+
+
+def approve_accounts(demo: Demo, people: list[Person]) -> None:
+    """Each governance member approves each pending account with their own token."""
+    with demo.hub_client("governance_a") as hub:
+        ids = {row["email"]: row["id"] for row in hub.pending_accounts()}
+    for member in ("governance_a", "governance_b"):
+        for person in people:
+            demo.fedlink("user", "approve", str(ids[person.email]), who=member,
+                         env=demo.api_env(member))
 
 
 def submit_request(demo: Demo) -> None:
@@ -174,11 +206,14 @@ def steward_approvals(demo: Demo) -> None:
 
 
 def governance_quorum(demo: Demo) -> None:
-    with demo.steps.step("Governance quorum", "governance members: hub client") as step:
-        result: dict[str, Any] = {}
-        for key in ("governance_a", "governance_b"):
-            with demo.hub_client(key) as hub:
-                result = hub.review(demo.request_id, "approve", "Meets the agreement's terms.")
+    with demo.steps.step("Governance quorum, signed with the members' own keys",
+                         "governance members: fedlink review approve --key-file") as step:
+        for key in MEMBERS:
+            demo.fedlink("review", "approve", demo.request_id, "--key-file",
+                         str(key_file(demo, key)), "--reason", "Meets the agreement's terms.",
+                         who=key, env=demo.api_env(key))
+        with demo.hub_client("researcher") as hub:
+            result: dict[str, Any] = hub.get_request(demo.request_id)
         if result.get("status") != "approved":
             waiting = "; ".join(str(w) for w in result.get("waiting_for") or []) or "?"
             raise StepFailed(f"request {demo.request_id} is {result.get('status')}, "
@@ -188,4 +223,4 @@ def governance_quorum(demo: Demo) -> None:
 
 
 SETUP = (generate_records, start_hub, set_up_nodes, register_agencies, enroll_and_serve_nodes,
-         create_people, submit_request, steward_approvals, governance_quorum)
+         create_people, governance_keys, submit_request, steward_approvals, governance_quorum)

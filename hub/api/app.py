@@ -13,11 +13,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from hub.api.body_limit import BodyLimit
 from hub.api.errors import install_handlers
 from hub.api.routes import (
     agencies,
     audit,
+    conflicts,
     extracts,
+    governance,
     health,
     node,
     ops,
@@ -25,15 +28,18 @@ from hub.api.routes import (
     public,
     requests,
     runs,
+    tlog,
     users,
 )
 from hub.db.base import utcnow
 from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import require_current_schema
 from hub.keys import HubKeys, load_hub_keys
+from hub.services import auth_throttle
 from hub.services.context import HubContext
 from hub.services.extract_destruction import ExtractSweeper
 from hub.services.run_worker import LinkageWorker
+from hub.services.witnessing import WitnessPusher
 from hub.settings import HubSettings
 from hub.web.app import mount_web
 
@@ -69,7 +75,15 @@ def create_app(
         if settings.extract_sweep_seconds:  # extract expiry and destruction (docs/extracts.md)
             sweeper = ExtractSweeper(context, interval=settings.extract_sweep_seconds)
             sweeper.start()
+        pusher = None
+        if settings.witness_push_seconds and context.hub_keys is not None:
+            # checkpoints to the witnesses, off the request path (docs/hub.md)
+            pusher = WitnessPusher(context, interval=settings.witness_push_seconds)
+            pusher.start()
         yield
+        if pusher is not None:
+            pusher.stop()
+        auth_throttle.flush(context)  # the summary of bad tokens not yet recorded
         if sweeper is not None:
             sweeper.stop()
         if worker is not None:
@@ -89,9 +103,11 @@ def create_app(
     )
     app.state.hub = context
     install_handlers(app)
-    for module in (health, public, users, agencies, requests, runs, extracts, outputs, node,
-                   audit):
+    for module in (health, public, users, agencies, requests, conflicts, runs, extracts,
+                   outputs, node, audit, tlog, governance):
         app.include_router(module.router)
+    # Every route: bodies over max_request_bytes get 413 before they are read whole.
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     ops.install(app, context)  # /ready, /metrics, request ids, access log (docs/operations.md)
     mount_web(app)  # web pages and their static files (docs/web.md)
     return app

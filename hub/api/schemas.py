@@ -27,6 +27,16 @@ class TokenCreate(_Body):
     ttl_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
+class InvitationRedeem(_Body):
+    code: Annotated[str, Field(min_length=8, max_length=200)]
+    label: Annotated[str, Field(max_length=200)] = ""
+
+
+class ConflictDeclare(_Body):
+    conflicted: bool
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+
 class AgencyCreate(_Body):
     code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
     name: Annotated[str, Field(min_length=1, max_length=200)]

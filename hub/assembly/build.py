@@ -58,10 +58,11 @@ from hub.services.extract_build import (
 )
 from hub.services.extract_destruction import destroy_extract
 from hub.services.extract_nodes import NodeKeys, agency_tables, ask_nodes
-from hub.services.terms import load_dsa
+from hub.services.terms import extract_terms_options_of, load_dsa
 from protocol.canonical import b64url_encode
 from protocol.keyfiles import ed25519_public_from_b64, key_id, x25519_public_from_b64
 from protocol.payload import SUITE_NAME, payload_info, seal
+from protocol.wire import ExtractTermsOptions
 
 
 def assembler_caller(worker_id: str) -> Caller:
@@ -154,8 +155,11 @@ def _make(job: _Job, actx: AssemblyContext, client: httpx.Client, path: Path) ->
     if not plan.persons:
         raise ExtractBuildError("the run releases nobody (no linked person)",
                                 code="empty_extract")
+    # The options the extract is built with, declared to the nodes: they refuse options
+    # other than those their steward signed (the terms' ``extract``).
+    declared = ExtractTermsOptions.model_validate(extract_terms_options_of(job.options))
     requests = extract_requests(plan, project_id=job.project_id, run_id=job.run_id,
-                                scopes=job.scopes, recipient_kid=actx.kid)
+                                scopes=job.scopes, recipient_kid=actx.kid, options=declared)
     # Extract requests are signed with the assembly role's own key: the nodes accept no
     # other on them, and the assembler holds no hub key that could sign a match request.
     keys = NodeKeys(signing=actx.signing, hpke=actx.key,

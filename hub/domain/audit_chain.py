@@ -14,6 +14,11 @@ deleting one leaves a gap in the sequence; moving one breaks the ``prev_hash`` l
 Deleting the *newest* events leaves a valid shorter chain, which is why the hub signs
 checkpoints (``seq``, head hash) with its Ed25519 key: a checkpoint beyond the end of the
 chain, or naming another hash at its ``seq``, exposes the truncation or rewrite.
+
+Those checkpoints only guard against others: the hub itself can re-hash and re-sign. The
+event hashes are therefore also the leaves of the witnessed transparency log
+(:mod:`hub.services.tlog`, :mod:`hub.services.witnessing`), whose checkpoints the agency
+nodes co-sign and keep.
 """
 
 from __future__ import annotations

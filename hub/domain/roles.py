@@ -15,6 +15,9 @@ class Role(StrEnum):
 
 
 USER_ROLES = tuple(Role)
+#: Roles that read requests, sign for an agency or read the audit log: such an account stays
+#: pending until the governance quorum approves it (hub.services.invitations).
+PRIVILEGED_ROLES = frozenset({Role.GOVERNANCE, Role.STEWARD, Role.AUDITOR})
 
 
 @dataclass(frozen=True, slots=True)

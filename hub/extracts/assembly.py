@@ -26,7 +26,7 @@ import pandas as pd
 
 from hub.disclosure.kanon import KAnonymityResult, Policy, k_anonymise
 from hub.errors import ExtractBuildError
-from protocol.wire import MAX_ASSIGNMENTS, ExtractRequest
+from protocol.wire import MAX_ASSIGNMENTS, ExtractRequest, ExtractTermsOptions
 
 PERSON_ID_BYTES = 16
 
@@ -91,8 +91,10 @@ class AgencyScope:
 
 def extract_requests(plan: PersonPlan, *, project_id: str, run_id: str,
                      scopes: Mapping[str, AgencyScope], recipient_kid: str,
+                     options: ExtractTermsOptions | None = None,
                      chunk: int = MAX_ASSIGNMENTS) -> list[ExtractRequest]:
-    """The extract requests to send, per agency in code order, chunked."""
+    """The extract requests to send, per agency in code order, chunked; each declares
+    ``options`` (the approved terms' ``extract``), which the node checks."""
     requests = []
     for agency in sorted(scopes):
         scope = scopes[agency]
@@ -102,7 +104,7 @@ def extract_requests(plan: PersonPlan, *, project_id: str, run_id: str,
                 project_id=project_id, agency=agency, run_id=run_id,
                 variables=scope.variables, first_year=scope.first_year,
                 last_year=scope.last_year, assignments=tuple(pairs[start:start + chunk]),
-                recipient_kid=recipient_kid,
+                recipient_kid=recipient_kid, extract=options,
             ))
     return requests
 
@@ -122,18 +124,34 @@ def persons_table(plan: PersonPlan, agencies: Iterable[str]) -> pd.DataFrame:
     return frame
 
 
+#: The coarse match bands a released link carries instead of its weight (docs/extracts.md,
+#: "Match bands"): ``(label, lowest posterior probability)``, best first. An exact float
+#: weight is close to unique per link, so the hub (which keeps weights while a project
+#: lives) could join it back to its pid-level link table; four bands are shared by many links.
+MATCH_BANDS: tuple[tuple[str, float], ...] = (
+    ("very_high", 0.99), ("high", 0.95), ("medium", 0.80), ("low", 0.0))
+
+
+def match_band(probability: float) -> str:
+    """The band of a link's posterior match probability (a NaN falls in ``low``)."""
+    for label, lowest in MATCH_BANDS:
+        if probability >= lowest:
+            return label
+    return MATCH_BANDS[-1][0]
+
+
 def links_table(links: Iterable[tuple[str, str, str, str, float, float]],
                 plan: PersonPlan) -> pd.DataFrame:
     """One row per accepted link inside a released person: ``person_id``, ``agency_a``,
-    ``agency_b``, ``match_weight`` (bits), ``match_probability``. Pids are dropped."""
+    ``agency_b``, ``match_band`` (:func:`match_band`). Pids, the exact weight and the exact
+    probability are dropped: nothing in the row can be joined back to the hub's links."""
     rows = []
-    for agency_a, pid_a, agency_b, pid_b, weight, probability in links:
+    for agency_a, pid_a, agency_b, pid_b, _weight, probability in links:
         person_a = plan.person_of.get((agency_a, pid_a))
         if person_a is not None and person_a == plan.person_of.get((agency_b, pid_b)):
             first, second = sorted((agency_a, agency_b))
-            rows.append((person_a, first, second, float(weight), float(probability)))
-    frame = pd.DataFrame(rows, columns=["person_id", "agency_a", "agency_b", "match_weight",
-                                        "match_probability"])
+            rows.append((person_a, first, second, match_band(float(probability))))
+    frame = pd.DataFrame(rows, columns=["person_id", "agency_a", "agency_b", "match_band"])
     return frame.sort_values(["person_id", "agency_a", "agency_b"], ignore_index=True)
 
 

@@ -32,6 +32,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hub.domain.csv_cells import safe_frame, safe_row
+
 
 class Sink(Protocol):
     """Where the zip goes: a writable, possibly non-seekable, binary stream."""
@@ -56,7 +58,8 @@ def _parquet(frame: pd.DataFrame) -> bytes:
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    return str(frame.to_csv(index=False, lineterminator="\n")).encode("utf-8")
+    # Text cells that a spreadsheet would run as a formula are quoted (hub.domain.csv_cells).
+    return str(safe_frame(frame).to_csv(index=False, lineterminator="\n")).encode("utf-8")
 
 
 def _dictionary_csv(rows: list[dict[str, Any]]) -> bytes:
@@ -64,7 +67,7 @@ def _dictionary_csv(rows: list[dict[str, Any]]) -> bytes:
     writer = csv.DictWriter(out, fieldnames=DICTIONARY_FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "years": "-".join(map(str, row.get("years") or []))})
+        writer.writerow(safe_row({**row, "years": "-".join(map(str, row.get("years") or []))}))
     return out.getvalue().encode("utf-8")
 
 

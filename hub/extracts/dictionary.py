@@ -19,8 +19,9 @@ _HUB_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("person_id", "string", "Project person id the link belongs to"),
         ("agency_a", "string", "First agency of the linked pair"),
         ("agency_b", "string", "Second agency of the linked pair"),
-        ("match_weight", "number", "Fellegi–Sunter match weight of the link, in bits"),
-        ("match_probability", "number", "Posterior probability that the link is a match"),
+        ("match_band", "string", "Coarse band of the link's posterior match probability: "
+         "very_high (>= 0.99), high (>= 0.95), medium (>= 0.80) or low; the exact weight "
+         "is not released"),
     ],
 }
 

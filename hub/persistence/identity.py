@@ -19,10 +19,13 @@ def create_user(
     email: str | None = None,
     agency_code: str | None = None,
     institution: str | None = None,
+    active: bool = True,
 ) -> User:
+    """A user; ``active=False`` leaves it pending (``activated_at`` unset) until approved."""
+    now = utcnow()
     user = User(
         name=name, role=role, email=email, agency_code=agency_code, institution=institution,
-        active=True, created_at=utcnow(),
+        active=active, created_at=now, activated_at=now if active else None,
     )
     session.add(user)
     session.flush()
@@ -68,6 +71,13 @@ def find_token(session: Session, *, token_hash: str) -> ApiToken | None:
 
 def get_token(session: Session, *, token_id: int) -> ApiToken | None:
     return session.get(ApiToken, token_id)
+
+
+def user_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
+    return list(session.scalars(
+        select(ApiToken).where(ApiToken.kind == "user", ApiToken.user_id == user_id)
+        .order_by(ApiToken.id)
+    ))
 
 
 def revoke_node_tokens(session: Session, *, agency_code: str, now: dt.datetime) -> None:

@@ -30,6 +30,8 @@ def agency_view(agency: Agency) -> dict[str, Any]:
         "enrolled": agency.enrolled_at is not None,
         "enrolled_at": agency.enrolled_at.isoformat() if agency.enrolled_at else None,
         "signing_kid": agency.signing_kid,
+        # The node's key as a transparency-log witness (auditors should pin their own copy).
+        "signing_public_key": agency.signing_public_key,
     }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.models import AuditCheckpoint, AuditEvent
 from hub.domain.audit_chain import ChainReport, verify_chain
+from hub.domain.csv_cells import safe_row
 from hub.domain.roles import Caller
 from hub.persistence import audit as store
 from hub.services import audit
@@ -67,7 +68,8 @@ def export(session: Session, ctx: HubContext, caller: Caller, *, filters: dict[s
     writer = csv.DictWriter(buffer, fieldnames=EVENT_FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "detail": json.dumps(row["detail"], sort_keys=True)})
+        # Actor names, reasons and details come from callers: no cell may run as a formula.
+        writer.writerow(safe_row({**row, "detail": json.dumps(row["detail"], sort_keys=True)}))
     yield buffer.getvalue()
 
 

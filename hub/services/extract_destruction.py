@@ -12,7 +12,10 @@ unreadable bytes — which the next sweep removes (``extract.file_shredded``).
 1. projects whose term ended move to ``expired`` (:func:`hub.services.requests.expire_due`);
 2. every ``available`` or ``held`` extract of an expired, revoked or closed project, or
    past its own ``expires_at``, is destroyed;
-3. files of destroyed or failed extracts that are still on disk are shredded.
+3. files of destroyed or failed extracts that are still on disk are shredded;
+4. the pid-level linkage results of every expired, closed or revoked project are purged
+   (:mod:`hub.services.linkage_purge`; also at revocation and at an extract's destruction
+   for expiry, revocation or certified destruction).
 
 Running it twice does nothing the second time (and appends nothing to the audit chain).
 :class:`ExtractSweeper` runs it every ``extract_sweep_seconds`` in a daemon thread of the
@@ -34,9 +37,11 @@ from hub.domain.roles import Caller, Principal
 from hub.errors import HubError, NotFoundError
 from hub.extracts.crypto import shred_file
 from hub.persistence import extracts as store
+from hub.persistence import purge as purge_store
 from hub.persistence import requests as request_store
 from hub.services import audit
 from hub.services.context import HubContext
+from hub.services.linkage_purge import PURGING_REASONS, purge_project
 
 log = logging.getLogger("hub.extracts")
 S = RequestStatus
@@ -74,11 +79,14 @@ def destroy_extract(ctx: HubContext, caller: Caller, *, extract_id: str, reason:
         extract.destroyed_reason = reason
         extract.destruction = {**(extract.destruction or {}), **what,
                                "destroyed_at": ctx.now().isoformat()}
+        project_id = extract.project_id
         audit.record(session, ctx, caller, action="extract.destroyed", object_type="extract",
-                     object_id=extract_id, project=extract.project_id, detail=what)
+                     object_id=extract_id, project=project_id, detail=what)
         session.commit()
     if path is not None:
         shred_file(path)
+    if reason in PURGING_REASONS:  # the project's pid-level results go with it
+        purge_project(ctx, caller, project_id=project_id, reason=reason)
     return True
 
 
@@ -88,7 +96,9 @@ def destroy_project_extracts(ctx: HubContext, caller: Caller, *, project_id: str
     with ctx.session_factory() as session:
         ids = [e.id for e in store.list_extracts(session, project_ids=[project_id],
                                                  statuses=LIVE)]
-    return [i for i in ids if destroy_extract(ctx, caller, extract_id=i, reason=reason)]
+    destroyed = [i for i in ids if destroy_extract(ctx, caller, extract_id=i, reason=reason)]
+    purge_project(ctx, caller, project_id=project_id, reason=reason)
+    return destroyed
 
 
 def _due(ctx: HubContext) -> list[tuple[str, str]]:
@@ -127,10 +137,25 @@ def sweep(ctx: HubContext, caller: Caller = SWEEPER) -> dict[str, list[str]]:
 
     with ctx.session_factory() as session:
         expired = expire_due(session, ctx, caller)
+        purged_before = purge_store.purged_run_ids(session)
     destroyed = [extract_id for extract_id, reason in _due(ctx)
                  if destroy_extract(ctx, caller, extract_id=extract_id, reason=reason)]
+    shredded = _leftover_files(ctx, caller)
+    _purge_ended(ctx, caller)
+    with ctx.session_factory() as session:
+        # Runs purged by this sweep: with a destroyed extract, or of an ended project.
+        purged = sorted(purge_store.purged_run_ids(session) - purged_before)
     return {"projects_expired": expired, "extracts_destroyed": destroyed,
-            "files_shredded": _leftover_files(ctx, caller)}
+            "files_shredded": shredded, "runs_purged": purged}
+
+
+def _purge_ended(ctx: HubContext, caller: Caller) -> None:
+    """Purge the linkage results of every expired, closed or revoked project."""
+    with ctx.session_factory() as session:
+        ended = [(r.id, "revoked" if r.status == S.REVOKED else "expired")
+                 for r in request_store.list_requests(session, statuses=list(ENDED_PROJECT))]
+    for project_id, reason in ended:
+        purge_project(ctx, caller, project_id=project_id, reason=reason)
 
 
 class ExtractSweeper:

@@ -158,6 +158,7 @@ def submit_request(session: Session, ctx: HubContext, caller: Caller, *,
                             "resubmitting it", code="edit_required")
     transition(request.status, S.SUBMITTED)
     check_against_catalog(session, load_dsa(request))
+    _pin_extract_k(request, ctx.settings.disclosure_k)
     now = ctx.now()
     request.round += 1
     request.submitted_at = now
@@ -165,6 +166,15 @@ def submit_request(session: Session, ctx: HubContext, caller: Caller, *,
     move(session, ctx, caller, request, S.SUBMITTED, action="request.submitted")
     session.commit()
     return request
+
+
+def _pin_extract_k(request: Request, default_k: int) -> None:
+    """Write the hub's default k into an agreement that names none, so the k the stewards
+    sign (the terms' ``extract``) is the k the extract is built with, whatever the hub's
+    ``disclosure_k`` becomes later."""
+    extract = dict((request.dsa or {}).get("extract") or {})
+    if extract.get("k_anonymity") is None:
+        request.dsa = {**request.dsa, "extract": {**extract, "k_anonymity": default_k}}
 
 
 def withdraw_request(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,

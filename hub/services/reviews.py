@@ -16,18 +16,18 @@ from hub.errors import (
     PermissionDeniedError,
 )
 from hub.persistence import agencies as agency_store
-from hub.persistence import identity as identity_store
 from hub.persistence import requests as store
 from hub.persistence.nonces import DbReplayGuard
-from hub.services import audit
+from hub.services import audit, governance
 from hub.services.context import HubContext
 from hub.services.requests import check_against_catalog, move, visible_request
 from hub.services.terms import agency_terms, current_digests, load_dsa
 from protocol.canonical import b64url_encode
 from protocol.errors import ProtocolError
+from protocol.governance import GovernanceDecision
 from protocol.keyfiles import ed25519_public_from_b64
 from protocol.keys import generate_project_salt
-from protocol.signing import verify
+from protocol.signing import SignedEnvelope, verify
 from protocol.wire import StewardDecision, body_as
 
 S = RequestStatus
@@ -43,28 +43,31 @@ def _require_under_review(request: Request) -> None:
 
 
 def _conflicted(session: Session, caller: Caller, request: Request) -> bool:
-    """The reviewer is the requester, or shares an email with the requester or anyone on
-    the project team (the same person holding a second account)."""
+    """The conflict-of-interest rule of :mod:`hub.services.conflicts`: the requester, a
+    member's own recusal, or a personnel entry naming the member that they have not yet
+    answered — the researcher's personnel list alone never picks the reviewers."""
+    from hub.services.conflicts import is_conflicted
+
     principal = caller.principal
     assert principal is not None
-    if principal.id == request.researcher_id:
-        return True
-    if not principal.email:
-        return False
-    requester = identity_store.get_user(session, user_id=request.researcher_id)
-    emails = {p.email.lower() for p in load_dsa(request).personnel if p.email}
-    if requester is not None and requester.email:
-        emails.add(requester.email.lower())
-    return principal.email.lower() in emails
+    return is_conflicted(session, principal, request)
 
 
 def review(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
-           decision: str, reason: str = "") -> Request:
-    """A governance member's review in the current round."""
+           decision: str, reason: str = "",
+           signed: tuple[SignedEnvelope, GovernanceDecision] | None = None) -> Request:
+    """A governance member's review in the current round. Once a governance roster exists
+    an approval must come ``signed`` by the member's own key (:func:`signed_review`): the
+    web page and the unsigned API can deny or send back, never approve."""
     request = visible_request(session, caller, request_id=request_id, lock=True)
     fields = {"object_type": "request", "object_id": request.id, "project": request.id}
     if decision not in REVIEW_DECISIONS:
         raise InvalidInputError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}")
+    if decision == "approve" and signed is None and governance.requires_signature(session):
+        audit.refuse(session, ctx, caller, ConflictError(
+            "an approval must be signed with your governance key: "
+            "`fedlink review approve REQUEST --key-file KEY`", code="signature_required"),
+            action="request.review_refused", **fields)
     if decision != "approve" and not reason.strip():
         raise InvalidInputError(f"a {decision.replace('_', ' ')} decision needs a reason")
     _require_under_review(request)
@@ -81,11 +84,28 @@ def review(session: Session, ctx: HubContext, caller: Caller, *, request_id: str
         move(session, ctx, caller, request, S.IN_REVIEW, action="request.in_review")
     store.add_review(session, request_id=request.id, reviewer_id=caller.principal.id,
                      round_=request.round, decision=decision, reason=reason)
+    if signed is not None:
+        governance.record_signed_review(session, request=request, round_=request.round,
+                                        envelope=signed[0], decision=signed[1])
     audit.record(session, ctx, caller, action="request.reviewed",
                  detail={"decision": decision, "round": request.round}, **fields)
     apply_rule(session, ctx, caller, request)
     session.commit()
     return request
+
+
+def signed_review(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
+                  body: bytes) -> Request:
+    """A review signed by the member's own governance key (protocol.governance): verified,
+    kept as evidence for the nodes, and counted as the member's review."""
+    request = visible_request(session, caller, request_id=request_id, lock=True)
+    try:
+        envelope, decision = governance.verify_signed_review(session, caller, request, body)
+    except HubError as exc:
+        audit.refuse(session, ctx, caller, exc, action="request.review_refused",
+                     object_type="request", object_id=request.id, project=request.id)
+    return review(session, ctx, caller, request_id=request_id, decision=decision.decision,
+                  reason=decision.reason, signed=(envelope, decision))
 
 
 def steward_decision(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,

@@ -36,9 +36,10 @@ from hub.persistence import runs as store
 from hub.persistence.jobs import ClaimedJob, LeaseLostError
 from hub.services import audit
 from hub.services.context import HubContext
+from hub.services.governance import project_decisions
 from hub.services.node_fetch import NodeAnswer, NodeTarget
 from hub.services.requests import move
-from hub.services.terms import load_dsa
+from hub.services.terms import load_dsa, request_project_terms
 from protocol.signing import describe_validation_error
 from protocol.wire import MatchRequest, ProjectScope
 
@@ -119,6 +120,9 @@ def _targets(session: Session, ctx: HubContext, request: Request,
         raise RunRefusedError(f"project {request.id} is not authorised for matching")
     term_start = request.approved_term_start or dsa.term_start
     term_end = request.approved_term_end or dsa.term_end
+    terms = request_project_terms(request)
+    # The members' signed decisions: nodes with a pinned roster verify the quorum themselves.
+    decisions = project_decisions(session, request)
     targets = []
     for entry in dsa.variables:
         agency = agency_store.get_agency(session, code=entry.agency)
@@ -128,7 +132,7 @@ def _targets(session: Session, ctx: HubContext, request: Request,
         try:
             message = MatchRequest(
                 project_id=request.id, agency=entry.agency, project_salt=request.project_salt,
-                run_id=run_id,
+                project_terms=terms, run_id=run_id, governance=decisions,
                 scope=ProjectScope(
                     agency=entry.agency, variables=tuple(entry.variables),
                     first_year=entry.first_year, last_year=entry.last_year,

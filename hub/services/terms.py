@@ -11,13 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from hub.db.models import Request
-from hub.domain.dsa import DataSharingAgreement
+from hub.domain.dsa import DataSharingAgreement, ExtractOptions
 from hub.errors import NotFoundError
+from protocol.project import ProjectTerms, project_terms
 from protocol.wire import terms_digest
 
 
 def load_dsa(request: Request) -> DataSharingAgreement:
     return DataSharingAgreement.model_validate(request.dsa)
+
+
+def extract_terms_options_of(options: ExtractOptions) -> dict[str, Any]:
+    """The ``extract`` entry of the terms (:class:`protocol.wire.ExtractTermsOptions`)."""
+    return {"include_unmatched": options.include_unmatched,
+            "k_anonymity": options.k_anonymity,
+            "quasi_identifier_policy": options.quasi_identifier_policy}
 
 
 def agency_terms(request: Request, agency: str) -> dict[str, Any]:
@@ -41,6 +49,10 @@ def agency_terms(request: Request, agency: str) -> dict[str, Any]:
         "allowable_uses": list(dsa.allowable_uses),
         "personnel": [p.model_dump(mode="json") for p in dsa.personnel],
         "disposition": dsa.disposition,
+        # How the extract is prepared is part of what the steward signs (issue 13): a hub
+        # that changes k, unmatched handling or the policy changes the digest, and the node
+        # refuses extract requests declaring other options (docs/extracts.md).
+        "extract": extract_terms_options_of(dsa.extract),
     }
     return {**terms, "status": request.status, "terms_digest": terms_digest(terms)}
 
@@ -48,3 +60,10 @@ def agency_terms(request: Request, agency: str) -> dict[str, Any]:
 def current_digests(request: Request) -> dict[str, str]:
     dsa = load_dsa(request)
     return {a: agency_terms(request, a)["terms_digest"] for a in dsa.agencies}
+
+
+def request_project_terms(request: Request) -> ProjectTerms:
+    """The project-wide terms (every agency's terms digest and the term): what nodes bind
+    the project keys to and what governance members sign (protocol.project)."""
+    dsa = load_dsa(request)
+    return project_terms(request.id, dsa.term_start, dsa.term_end, current_digests(request))

@@ -1,4 +1,9 @@
-"""People, roles and API tokens; authenticating a bearer token."""
+"""People, roles and API tokens; authenticating a bearer token.
+
+Accounts come from one-time invitations (:mod:`hub.services.invitations`); the only
+account created directly is ``fedlink hub init``'s first admin. A user token is issued only
+to its own user (``POST /v1/me/tokens``): an admin cannot mint a token for anyone else.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,12 @@ from sqlalchemy.orm import Session
 from hub.db.models import ApiToken, User
 from hub.domain.roles import Caller, Principal, Role
 from hub.domain.tokens import hash_token, new_token
-from hub.errors import AuthenticationError, InvalidInputError, NotFoundError
+from hub.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from hub.persistence import agencies as agency_store
 from hub.persistence import identity as store
 from hub.services import audit
@@ -30,12 +40,36 @@ class IssuedToken:
     expires_at: dt.datetime
 
 
+def account_status(user: User) -> str:
+    """``active``, ``pending`` (waiting for the governance quorum) or ``deactivated``."""
+    if user.activated_at is None:
+        return "pending"
+    return "active" if user.active else "deactivated"
+
+
 def user_view(user: User) -> dict[str, Any]:
     return {
         "id": user.id, "name": user.name, "email": user.email, "role": user.role,
         "agency": user.agency_code, "institution": user.institution, "active": user.active,
-        "created_at": user.created_at.isoformat(),
+        "status": account_status(user), "created_at": user.created_at.isoformat(),
     }
+
+
+def check_new_account(session: Session, *, role: str, agency: str | None) -> str:
+    """The role of a new account, checked with its agency binding."""
+    try:
+        role = Role(role).value
+    except ValueError:
+        raise InvalidInputError(
+            f"role must be one of {', '.join(r.value for r in Role)}, not {role!r}"
+        ) from None
+    if role == Role.STEWARD and not agency:
+        raise InvalidInputError("a steward must be bound to an agency (--agency CODE)")
+    if role != Role.STEWARD and agency:
+        raise InvalidInputError("only stewards are bound to an agency")
+    if agency and agency_store.get_agency(session, code=agency) is None:
+        raise InvalidInputError(f"agency {agency!r} does not exist")
+    return role
 
 
 def create_user(
@@ -50,19 +84,14 @@ def create_user(
     institution: str | None = None,
     with_token: bool = True,
 ) -> tuple[User, IssuedToken | None]:
-    """Create a user (and, by default, a first API token) in one transaction."""
-    try:
-        role = Role(role).value
-    except ValueError:
-        raise InvalidInputError(
-            f"role must be one of {', '.join(r.value for r in Role)}, not {role!r}"
-        ) from None
-    if role == Role.STEWARD and not agency:
-        raise InvalidInputError("a steward must be bound to an agency (--agency CODE)")
-    if role != Role.STEWARD and agency:
-        raise InvalidInputError("only stewards are bound to an agency")
-    if agency and agency_store.get_agency(session, code=agency) is None:
-        raise InvalidInputError(f"agency {agency!r} does not exist")
+    """The hub's first admin (``fedlink hub init``), with its token, in one transaction.
+
+    Every other account comes from an invitation its holder redeems; an admin account is
+    the only one created this way because it can read no request and no audit event."""
+    role = check_new_account(session, role=role, agency=agency)
+    if role != Role.ADMIN:
+        raise InvalidInputError("only the first admin is created directly; invite everyone "
+                                "else (fedlink hub user add / POST /v1/invitations)")
     user = store.create_user(session, name=name, role=role, email=email, agency_code=agency,
                              institution=institution)
     issued = _issue(session, ctx, user_id=user.id, label="initial") if with_token else None
@@ -82,10 +111,23 @@ def _issue(
     return IssuedToken(id=row.id, token=token, expires_at=expires)
 
 
+def issue_own(session: Session, ctx: HubContext, *, user_id: int, label: str) -> IssuedToken:
+    """A user's token handed to that user (an invitation's redemption); not committed."""
+    return _issue(session, ctx, user_id=user_id, label=label)
+
+
 def issue_token(
     session: Session, ctx: HubContext, caller: Caller, *, user_id: int, label: str = "",
     ttl_days: int | None = None,
 ) -> IssuedToken:
+    """A new token for the caller's own account (``user_id`` must be the caller's):
+    refused for anyone else (403 ``token_for_another_user``), admins included."""
+    principal = caller.principal
+    if principal is None or principal.kind != "user" or principal.id != user_id:
+        audit.refuse(session, ctx, caller, PermissionDeniedError(
+            "a token is issued only to its own user; invite a new user instead",
+            code="token_for_another_user"), action="token.issue_refused",
+            object_type="user", object_id=str(user_id))
     user = store.get_user(session, user_id=user_id)
     if user is None:
         raise NotFoundError(f"user {user_id} does not exist")
@@ -112,8 +154,21 @@ def issue_node_token(session: Session, ctx: HubContext, *, agency: str) -> Issue
     return IssuedToken(id=row.id, token=token, expires_at=expires)
 
 
-def revoke_token(session: Session, ctx: HubContext, caller: Caller, *, token_id: int) -> ApiToken:
+def token_view(token: ApiToken) -> dict[str, Any]:
+    """A token's metadata (never its text, which the hub does not have)."""
+    return {"id": token.id, "label": token.label, "created_at": token.created_at.isoformat(),
+            "expires_at": token.expires_at.isoformat(),
+            "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
+
+
+def revoke_token(session: Session, ctx: HubContext, caller: Caller, *, token_id: int,
+                 own: bool = False) -> ApiToken:
+    """Revoke a token (admin: any; ``own``: only one of the caller's own tokens, else 404)."""
     token = store.get_token(session, token_id=token_id)
+    principal = caller.principal
+    if own and (token is None or principal is None or token.kind != "user"
+                or token.user_id != principal.id):
+        token = None
     if token is None:
         raise NotFoundError(f"token {token_id} does not exist")
     if token.revoked_at is None:
@@ -134,6 +189,8 @@ def _token_problem(session: Session, ctx: HubContext,
     if row.kind != "user":
         return None, None
     user = store.get_user(session, user_id=row.user_id) if row.user_id else None
+    if user is not None and user.activated_at is None:
+        return "account awaits governance approval", None
     if user is None or not user.active:
         return "token's user is deactivated", None
     return None, user
@@ -153,10 +210,13 @@ def authenticate(session: Session, ctx: HubContext, *, token: str, source: str) 
     row = store.find_token(session, token_hash=hash_token(token))
     problem, user = ("unknown token", None) if row is None else _token_problem(session, ctx, row)
     if problem is not None or row is None:
-        audit.refuse(
-            session, ctx, Caller(None, source),
-            AuthenticationError(f"invalid API token: {problem}", code="invalid_token"),
-            action="auth.failed", object_type="token",
+        # Audited one by one only up to a bound per source and window, then summarised
+        # (hub.services.auth_throttle): bad tokens cannot grow the chain without bound.
+        from hub.services.auth_throttle import refuse_bad_token
+
+        refuse_bad_token(
+            session, ctx, source=source,
+            error=AuthenticationError(f"invalid API token: {problem}", code="invalid_token"),
             object_id=str(row.id) if row is not None else "",
         )
     return _principal(row, user)

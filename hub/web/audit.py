@@ -34,6 +34,7 @@ KNOWN_ACTIONS = (
     "request.changes_requested", "request.viewed", "auth.failed", "auth.forbidden",
     "auth.csrf_refused", "session.started", "session.ended", "audit.searched",
     "audit.exported", "user.created", "token.issued", "token.revoked",
+    "invitation.", "user.approved", "user.activated", "request.conflict_declared",
 )
 
 

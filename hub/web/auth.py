@@ -1,7 +1,7 @@
 """Home, sign-in and sign-out pages.
 
-Signing in exchanges an API token (``fedlink hub user add`` prints one) for a server-side
-session; the token itself is never kept in the browser. See :mod:`hub.web.sessions`.
+Signing in exchanges an API token (``fedlink user redeem`` gives a person their own) for a
+server-side session; the token itself is never kept in the browser. See :mod:`hub.web.sessions`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from hub.web.sessions import (
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-_REFUSED = ("This token was not accepted: it is unknown, expired or revoked. Ask your "
-                 "hub administrator for a new one.")
+_REFUSED = ("This token was not accepted: it is unknown, expired or revoked, or your account "
+            "still awaits governance approval. Issue yourself a new token with `fedlink user "
+            "token`, or ask the hub administrator for a new invitation.")
 
 
 @router.get("/")

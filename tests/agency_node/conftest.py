@@ -224,8 +224,18 @@ def match_body(project_id: str = PROJECT, **overrides: Any) -> dict[str, Any]:
         "matching_authorised": True,
     }
     scope.update(overrides.pop("scope", {}))
+    # The project terms list the digest of the terms make_terms() builds for this scope
+    # (what approve_locally() approves by default) and one other agency.
+    approved = make_terms(project_id, cohort=scope["cohort"], term_start=scope["term_start"],
+                          term_end=scope["term_end"])
+    project = {"project_id": project_id, "term_start": scope["term_start"],
+               "term_end": scope["term_end"],
+               "agencies": sorted([{"agency": "DSS", "terms_digest": "11" * 32},
+                                   {"agency": overrides.get("agency", "K12"),
+                                    "terms_digest": approved["terms_digest"]}],
+                                  key=lambda entry: entry["agency"])}
     body = {"project_id": project_id, "agency": "K12", "project_salt": SALT,
-            "scope": scope, "run_id": "run-1"}
+            "project_terms": project, "scope": scope, "run_id": "run-1"}
     body.update(overrides)
     return MatchRequest.model_validate(body).model_dump(mode="json")
 

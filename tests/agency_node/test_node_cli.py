@@ -122,8 +122,8 @@ def test_enroll_approve_deny_through_the_cli(
 ) -> None:
     monkeypatch.setattr(node_command, "hub_transport", fake_hub.transport())
     monkeypatch.setenv("FEDLINK_NODE_ALLOW_INSECURE_HTTP", "1")  # the fake hub is http://
-    assert run("node", "enroll", "--dir", str(node_dir), "--hub", "http://hub.test",
-               "--token", fake_hub.enrollment_token) == 0
+    monkeypatch.setenv("FEDLINK_ENROLLMENT_TOKEN", fake_hub.enrollment_token)
+    assert run("node", "enroll", "--dir", str(node_dir), "--hub", "http://hub.test") == 0
     assert "enrolled K12" in capsys.readouterr().out
     # hub-sent text is shown as it is, never interpreted as console markup
     fake_hub.terms[wire.PROJECT] = wire.make_terms(title="Pathways [/bold] to college")
@@ -142,8 +142,8 @@ def test_approve_asks_for_confirmation(
 ) -> None:
     monkeypatch.setattr(node_command, "hub_transport", fake_hub.transport())
     monkeypatch.setenv("FEDLINK_NODE_ALLOW_INSECURE_HTTP", "1")  # the fake hub is http://
-    assert run("node", "enroll", "--dir", str(node_dir), "--hub", "http://hub.test",
-               "--token", fake_hub.enrollment_token) == 0
+    monkeypatch.setenv("FEDLINK_ENROLLMENT_TOKEN", fake_hub.enrollment_token)
+    assert run("node", "enroll", "--dir", str(node_dir), "--hub", "http://hub.test") == 0
     fake_hub.terms[wire.PROJECT] = wire.make_terms()
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("n\n"))
     assert run("node", "approve", wire.PROJECT, "--dir", str(node_dir)) != 0

@@ -23,7 +23,8 @@ from protocol.identity import IDENTITY_FIELDS, NormalizedIdentity, Sex
 from protocol.keys import derive_project_keys, pseudonymous_id
 from protocol.normalize import NormalizationOptions, normalize_identity
 
-KEYS = derive_project_keys(b"\x55" * 32, b"parallel-encoding-salt-012345678")
+KEYS = derive_project_keys(b"\x55" * 32, b"parallel-encoding-salt-012345678",
+    project_id="P-test", project_digest="ab" * 32)
 FIRST = ["WILLIAM", "BILL", "MARIA", "JOSE", "ANNA", "LI", "KATHERINE", None]
 LAST = ["SMITH", "GARCIALOPEZ", "NGUYEN", "OKAFOR", "LE", None]
 

@@ -281,6 +281,22 @@ def test_demo_hub_holds_no_identity_value_of_any_agency(demo) -> None:
 
 @pytest.mark.e2e
 @pytest.mark.timeout(900)
+def test_demo_commands_log_holds_no_token_and_is_private(demo) -> None:
+    """Issue 13 (6): the log of every command the demo ran named the admin's, each user's
+    and each node's enrollment token, readable by everyone (0644)."""
+    workdir = demo.workdir  # whatever step the demo ended at, its log must be safe
+    log = workdir / "logs" / "commands.log"
+    assert log.stat().st_mode & 0o777 == 0o600
+    text = log.read_text(encoding="utf-8")
+    assert "fedlink user redeem" in text and "fedlink user approve" in text
+    assert "…redacted" in text  # init, agency add, user add and redeem printed secrets
+    assert re.findall(r"fl[unei]_[A-Za-z0-9_-]{20,}", text) == []
+    hub_db = (workdir / "hub" / "hub.db").read_bytes().decode("latin-1")
+    assert re.findall(r"fl[unei]_[A-Za-z0-9_-]{20,}", hub_db) == []
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
 def test_demo_researcher_extract_is_de_identified(demo) -> None:
     workdir, done = demo.workdir, demo
     assert done.returncode == 0, done.stderr[-2000:]
@@ -346,3 +362,39 @@ def test_demo_supervisor_says_when_a_service_cannot_take_its_port(tmp_path: Path
     assert message.startswith(f"hub stopped while starting: port {port} on 127.0.0.1 is "
                               "already in use")
     assert "Traceback" not in (tmp_path / "hub.log").read_text()
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_demo_weight_join_on_the_extract_finds_nothing_to_join(demo) -> None:
+    """Issue 13, attack 5, on the demo's real processes: the researcher's links carry no
+    weight to join on, the hub purged the run's links and clusters at the end of the term,
+    and each node deletes its pid → record map when its own clock passes the term."""
+    import datetime as dt
+
+    from agency_node.runtime import NodeRuntime
+    from agency_node.services.purge import sweep
+
+    workdir, done = demo.workdir, demo
+    assert done.returncode == 0, done.stderr[-2000:]
+    links = pd.read_parquet(next((workdir / "researcher").glob("ext-*/tables/links.parquet")))
+    assert list(links.columns) == ["person_id", "agency_a", "agency_b", "match_band"]
+    assert len(links) > 0 and set(links["match_band"]) <= {"very_high", "high", "medium", "low"}
+    with sqlite3.connect(workdir / "hub" / "hub.db") as hub_db:
+        assert hub_db.execute("SELECT count(*) FROM linkage_links").fetchone()[0] == 0
+        assert hub_db.execute("SELECT count(*) FROM linkage_clusters").fetchone()[0] == 0
+        purged = hub_db.execute("SELECT project_id, reason, links FROM linkage_purges").fetchall()
+        (project, term_end), = hub_db.execute(
+            "SELECT id, approved_term_end FROM requests WHERE status = 'expired'").fetchall()
+    assert [(p, r) for p, r, _ in purged] == [(project, "expired")] and purged[0][2] > 0
+    assert "purged the pid-level links" in done.stdout
+    after = dt.datetime.combine(dt.date.fromisoformat(str(term_end)[:10]) + dt.timedelta(days=1),
+                                dt.time(12), dt.UTC)
+    for slug, _ in AGENCY_DIRS.values():
+        with NodeRuntime.open(workdir / "nodes" / slug) as runtime:
+            assert sweep(runtime, now=after)[project] > 0
+            assert sweep(runtime, now=after) == {}
+            runtime.audit.verify()
+        with sqlite3.connect(workdir / "nodes" / slug / "node.sqlite3") as node_db:
+            assert node_db.execute("SELECT count(*) FROM issued_pids WHERE project_id = ?",
+                                   (project,)).fetchone()[0] == 0

@@ -126,3 +126,32 @@ def test_only_the_assembler_reaches_the_assembly_key() -> None:
     # sign a match request with the hub signing key).
     hidden = parser["Service"]["InaccessiblePaths"].split()
     assert {"-/var/lib/fedlink/hub/signing.key", "-/var/lib/fedlink/hub/hpke.key"} <= set(hidden)
+
+
+def _published_ports() -> dict[str, list[str]]:
+    """Each compose service's ``ports:`` entries (host side included)."""
+    text = (DEPLOY / "docker-compose.yml").read_text().split("\nservices:\n")[1]
+    text = text.split("\nvolumes:\n")[0]
+    blocks = re.split(r"^  ([a-z0-9-]+):\n", text, flags=re.MULTILINE)[1:]
+    found: dict[str, list[str]] = {}
+    for name, body in zip(blocks[::2], blocks[1::2], strict=True):
+        section = re.search(r"^    ports:\n((?:      .*\n)+)", body + "\n", flags=re.MULTILINE)
+        lines = section.group(1).splitlines() if section else []
+        found[name] = [line.strip()[2:].strip().strip('"') for line in lines
+                       if line.strip().startswith("- ")]
+    return found
+
+
+def test_compose_publishes_node_ports_and_metrics_on_loopback_only() -> None:
+    """Nodes are reached by the hub on the compose network; on the host only operators on
+    127.0.0.1 reach them (and their /metrics). The hub's public port serves an API whose
+    /metrics needs the metrics token or a loopback caller (tests/hub/api/test_hub_ops.py)."""
+    ports = _published_ports()
+    for node in ("node-k12", "node-highered", "node-workforce"):
+        assert ports[node] and all(p.startswith("127.0.0.1:") for p in ports[node]), ports[node]
+    assert ports["db"] == [] and ports["hub-assembler"] == []
+    assert ports["hub"] == ["8100:8100"]
+    # No service publishes a separate metrics port on all interfaces.
+    for name, entries in ports.items():
+        for entry in entries:
+            assert entry.startswith("127.0.0.1:") or name == "hub", (name, entry)

@@ -130,10 +130,9 @@ def test_hub_links_two_real_nodes_and_the_links_are_right(tmp_path: Path) -> Non
                                 "--url", f"http://127.0.0.1:{ports[agency]}"))
 
     enrollment = {agency: set_up_node(agency) for agency in AGENCIES}
-    people = [token_in(fedlink("hub", "user", "add", "--dir", str(hub_dir), "--role", role,
-                               "--name", role))
-              for role in ("researcher", "governance", "governance")]
-    researcher, governance = people[0], people[1:]
+    invitations = [re.findall(r"code[^:]*: (\S+)", fedlink(
+        "hub", "user", "add", "--dir", str(hub_dir), "--role", role, "--name", role))[-1]
+        for role in ("researcher", "governance", "governance")]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         log = tmp_path / "hub.log"
@@ -142,9 +141,14 @@ def test_hub_links_two_real_nodes_and_the_links_are_right(tmp_path: Path) -> Non
                 [str(FEDLINK), "hub", "serve", "--dir", str(hub_dir), "--port",
                  str(ports["hub"])], env=_env(), stdout=out, stderr=subprocess.STDOUT))
         wait_healthy(hub_url, processes[-1], log)
+        # Each person redeems their own invitation (the two governance members are the
+        # hub's bootstrap quorum); tokens travel in the environment, never as flags.
+        people = [token_in(fedlink("user", "redeem", "--hub", hub_url,
+                                   FEDLINK_INVITATION=code)) for code in invitations]
+        researcher, governance = people[0], people[1:]
         for agency, node in nodes.items():
-            fedlink("node", "enroll", "--dir", str(node), "--hub", hub_url, "--token",
-                    enrollment[agency])
+            fedlink("node", "enroll", "--dir", str(node), "--hub", hub_url,
+                    FEDLINK_ENROLLMENT_TOKEN=enrollment[agency])
             node_log = tmp_path / f"{agency}.log"
             with node_log.open("w") as out:
                 processes.append(subprocess.Popen(
@@ -180,7 +184,7 @@ def test_hub_links_two_real_nodes_and_the_links_are_right(tmp_path: Path) -> Non
         for node in nodes.values():
             fedlink("node", "approve", project, "--dir", str(node), "--yes")
         for token in governance:
-            fedlink("review", "approve", project, "--hub", hub_url, "--token", token)
+            fedlink("review", "approve", project, "--hub", hub_url, FEDLINK_TOKEN=token)
 
         as_governance = {"FEDLINK_HUB_URL": hub_url, "FEDLINK_TOKEN": governance[0]}
         run_id = fedlink("run", "start", project, **as_governance).split()[1]

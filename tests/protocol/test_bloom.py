@@ -33,7 +33,8 @@ NAMES = (
 
 @pytest.fixture(scope="module")
 def keys() -> ProjectKeys:
-    return derive_project_keys(b"\x22" * 32, b"bloom-test-salt-0123456789abcdef")
+    return derive_project_keys(b"\x22" * 32, b"bloom-test-salt-0123456789abcdef",
+        project_id="P-test", project_digest="ab" * 32)
 
 
 def encode(value: str, keys: ProjectKeys, field: str = "first_name") -> bytes:
@@ -115,14 +116,16 @@ def test_missing_or_empty_value_has_no_filter(keys: ProjectKeys) -> None:
 
 
 def test_filters_are_fixed_size_and_deterministic(keys: ProjectKeys) -> None:
-    again = derive_project_keys(b"\x22" * 32, b"bloom-test-salt-0123456789abcdef")
+    again = derive_project_keys(b"\x22" * 32, b"bloom-test-salt-0123456789abcdef",
+        project_id="P-test", project_digest="ab" * 32)
     for name in NAMES:
         assert len(encode(name, keys)) == BLOOM_BYTES
         assert encode(name, keys) == encode(name, again)
 
 
 def test_filters_differ_across_projects_and_fields(keys: ProjectKeys) -> None:
-    other = derive_project_keys(b"\x22" * 32, b"another-project-salt-0123456789a")
+    other = derive_project_keys(b"\x22" * 32, b"another-project-salt-0123456789a",
+        project_id="P-test", project_digest="ab" * 32)
     assert encode("SMITH", keys) != encode("SMITH", other)
     assert encode("SMITH", keys, "first_name") != encode("SMITH", keys, "last_name")
     # Different keys place bigrams at unrelated positions: similarity is chance level.

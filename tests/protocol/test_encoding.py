@@ -33,7 +33,8 @@ NODE_KEY = b"\x33" * 32
 
 @pytest.fixture(scope="module")
 def keys() -> ProjectKeys:
-    return derive_project_keys(b"\x44" * 32, b"encoding-test-salt-0123456789abc")
+    return derive_project_keys(b"\x44" * 32, b"encoding-test-salt-0123456789abc",
+        project_id="P-test", project_digest="ab" * 32)
 
 
 def records() -> list[tuple[str, NormalizedIdentity]]:

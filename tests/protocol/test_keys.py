@@ -29,6 +29,12 @@ SECRET = bytes(range(32))
 SALT_A = b"project-a-salt-0123456789abcdef!"
 SALT_B = b"project-b-salt-0123456789abcdef!"
 NODE_KEY = b"\x07" * 32
+PID = "P-2026-001"
+DIGEST = "cd" * 32
+
+
+def _derive(secret: bytes, salt: bytes) -> ProjectKeys:
+    return derive_project_keys(secret, salt, project_id=PID, project_digest=DIGEST)
 
 
 def _secret_fields(keys: ProjectKeys) -> list[bytes]:
@@ -44,19 +50,19 @@ def test_generated_secret_and_salt_are_32_random_bytes() -> None:
 
 
 def test_project_keys_are_deterministic_for_secret_and_salt() -> None:
-    assert derive_project_keys(SECRET, SALT_A) == derive_project_keys(SECRET, SALT_A)
+    assert _derive(SECRET, SALT_A) == _derive(SECRET, SALT_A)
 
 
 def test_project_keys_differ_across_salts_and_secrets() -> None:
-    a = _secret_fields(derive_project_keys(SECRET, SALT_A))
-    b = _secret_fields(derive_project_keys(SECRET, SALT_B))
-    c = _secret_fields(derive_project_keys(b"\x01" * 32, SALT_A))
+    a = _secret_fields(_derive(SECRET, SALT_A))
+    b = _secret_fields(_derive(SECRET, SALT_B))
+    c = _secret_fields(_derive(b"\x01" * 32, SALT_A))
     assert not set(a) & set(b)
     assert not set(a) & set(c)
 
 
 def test_sub_keys_are_32_bytes_and_mutually_independent() -> None:
-    keys = _secret_fields(derive_project_keys(SECRET, SALT_A))
+    keys = _secret_fields(_derive(SECRET, SALT_A))
     assert len(keys) == 5
     assert all(len(k) == 32 for k in keys)
     assert len(set(keys)) == len(keys)
@@ -64,16 +70,15 @@ def test_sub_keys_are_32_bytes_and_mutually_independent() -> None:
 
 def test_derivation_is_the_documented_hkdf_chain() -> None:
     # Pinned: every node must derive byte-identical keys, whatever version it runs.
-    project_key = HKDF(
-        algorithm=SHA256(), length=32, salt=SALT_A, info=b"fedlink/1 project-key"
-    ).derive(SECRET)
+    info = b"fedlink/2 project-key|" + f"{len(PID)}:{PID},64:{DIGEST},".encode()
+    project_key = HKDF(algorithm=SHA256(), length=32, salt=SALT_A, info=info).derive(SECRET)
 
     def expand(label: bytes) -> bytes:
         return HKDFExpand(algorithm=SHA256(), length=32, info=b"fedlink/1 " + label).derive(
             project_key
         )
 
-    keys = derive_project_keys(SECRET, SALT_A)
+    keys = _derive(SECRET, SALT_A)
     assert keys.match_token_key == expand(b"match-token")
     assert keys.blocking_token_key == expand(b"blocking-token")
     assert keys.bloom_key("first_name") == expand(b"bloom first_name")
@@ -83,7 +88,7 @@ def test_derivation_is_the_documented_hkdf_chain() -> None:
 
 
 def test_repr_and_str_never_show_key_bytes() -> None:
-    keys = derive_project_keys(SECRET, SALT_A)
+    keys = _derive(SECRET, SALT_A)
     for text in (repr(keys), str(keys)):
         for secret in _secret_fields(keys):
             assert secret.hex() not in text
@@ -92,38 +97,51 @@ def test_repr_and_str_never_show_key_bytes() -> None:
 
 
 def test_key_check_is_public_fingerprint_distinct_from_keys() -> None:
-    keys = derive_project_keys(SECRET, SALT_A)
+    keys = _derive(SECRET, SALT_A)
     assert re.fullmatch(r"[0-9a-f]{16}", keys.key_check)
-    assert keys.key_check != derive_project_keys(SECRET, SALT_B).key_check
+    assert keys.key_check != _derive(SECRET, SALT_B).key_check
     assert all(not k.hex().startswith(keys.key_check) for k in _secret_fields(keys))
 
 
 def test_unknown_bloom_field_has_no_key() -> None:
     with pytest.raises(EncodingError):
-        derive_project_keys(SECRET, SALT_A).bloom_key("ssn")
+        _derive(SECRET, SALT_A).bloom_key("ssn")
 
 
 @pytest.mark.parametrize(
-    ("secret", "salt"),
+    ("secret", "salt", "reason"),
     [
-        (b"\x00" * 31, SALT_A),  # secret one byte short
-        (b"", SALT_A),
-        (SECRET, b"\x00" * 15),  # salt below 128 bits
-        (SECRET, b""),
-        ("not bytes" * 8, SALT_A),
-        (bytearray(SECRET), SALT_A),
-        (SECRET, "a string salt that is long enough"),
-        (None, SALT_A),
+        (b"\x00" * 31, SALT_A, "bad_key_material"),  # secret one byte short
+        (b"", SALT_A, "bad_key_material"),
+        ("not bytes" * 8, SALT_A, "bad_key_material"),
+        (bytearray(SECRET), SALT_A, "bad_key_material"),
+        (None, SALT_A, "bad_key_material"),
+        (SECRET, b"\x00" * 15, "bad_salt"),
+        (SECRET, b"", "bad_salt"),
+        (SECRET, SALT_A[:31], "bad_salt"),  # one byte short
+        (SECRET, SALT_A + b"\x00", "bad_salt"),  # the HMAC zero-padding alias of SALT_A
+        (SECRET, "a string salt that is long enough", "bad_salt"),
     ],
 )
-def test_unusable_key_material_is_refused(secret: object, salt: object) -> None:
+def test_unusable_key_material_is_refused(secret: object, salt: object, reason: str) -> None:
     with pytest.raises(KeyDerivationError) as info:
-        derive_project_keys(secret, salt)  # type: ignore[arg-type]
-    assert info.value.reason == "bad_key_material"
+        derive_project_keys(secret, salt, project_id=PID,  # type: ignore[arg-type]
+                            project_digest=DIGEST)
+    assert info.value.reason == reason
 
 
-def test_minimum_lengths_are_accepted() -> None:
-    derive_project_keys(b"\x00" * 32, b"\x00" * 16)
+def test_exact_lengths_are_accepted() -> None:
+    derive_project_keys(b"\x00" * 32, b"\x00" * 32, project_id=PID, project_digest=DIGEST)
+
+
+@pytest.mark.parametrize(
+    ("project_id", "digest"),
+    [("", DIGEST), (PID, "CD" * 32), (PID, "cd" * 31), (PID, "zz" * 32), (None, DIGEST)],
+)
+def test_unusable_project_binding_is_refused(project_id: object, digest: object) -> None:
+    with pytest.raises(KeyDerivationError):
+        derive_project_keys(SECRET, SALT_A, project_id=project_id,  # type: ignore[arg-type]
+                            project_digest=digest)
 
 
 def test_frame_is_unambiguous() -> None:

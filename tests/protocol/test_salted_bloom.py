@@ -21,7 +21,8 @@ def household(kind: str, postal: str | None, city: str | None, house: bytes, str
 
 @pytest.fixture(scope="module")
 def keys() -> ProjectKeys:
-    return derive_project_keys(b"\x51" * 32, b"salted-bloom-test-salt-012345678")
+    return derive_project_keys(b"\x51" * 32, b"salted-bloom-test-salt-012345678",
+        project_id="P-test", project_digest="ab" * 32)
 
 
 def encode(field: str, value: str | None, salt, keys: ProjectKeys) -> bytes | None:

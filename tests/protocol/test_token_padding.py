@@ -15,7 +15,8 @@ from protocol.keys import derive_project_keys, pseudonymous_id
 from protocol.token_padding import TOKENS_PER_RULE, dummy_key, fixed_length, pid_bytes
 from protocol.tokens import BLOCKING_KEY_RULES, MATCH_KEY_RULES, TokenEncoder
 
-KEYS = derive_project_keys(b"\x61" * 32, b"token-padding-test-salt-01234567")
+KEYS = derive_project_keys(b"\x61" * 32, b"token-padding-test-salt-01234567",
+    project_id="P-test", project_digest="ab" * 32)
 
 
 def identities(n: int, seed: int = 5) -> list[NormalizedIdentity]:

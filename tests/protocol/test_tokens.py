@@ -39,12 +39,14 @@ def token_of(key: bytes, message: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def keys() -> ProjectKeys:
-    return derive_project_keys(SECRET, b"salt-of-project-one-0123456789ab")
+    return derive_project_keys(SECRET, b"salt-of-project-one-0123456789ab",
+        project_id="P-test", project_digest="ab" * 32)
 
 
 @pytest.fixture(scope="module")
 def other_keys() -> ProjectKeys:
-    return derive_project_keys(SECRET, b"salt-of-project-two-0123456789ab")
+    return derive_project_keys(SECRET, b"salt-of-project-two-0123456789ab",
+        project_id="P-test", project_digest="ab" * 32)
 
 
 def person(**changes: object) -> NormalizedIdentity:
@@ -84,7 +86,8 @@ def test_every_rule_is_reported_with_16_byte_tokens(keys: ProjectKeys) -> None:
 
 
 def test_tokens_are_deterministic_for_one_project_key(keys: ProjectKeys) -> None:
-    same_keys = derive_project_keys(SECRET, b"salt-of-project-one-0123456789ab")
+    same_keys = derive_project_keys(SECRET, b"salt-of-project-one-0123456789ab",
+        project_id="P-test", project_digest="ab" * 32)
     assert match_keys(person(), keys) == match_keys(person(), same_keys)
     assert blocking_keys(person(), keys) == blocking_keys(person(), same_keys)
 

@@ -10,6 +10,9 @@ match request). 200 ``{"status": "ready", "checks": {...}}`` or 503 with
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 from functools import cache
 from typing import Any
 
@@ -21,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from agency_node.api.deps import Services
-from agency_node.errors import NodeError
+from agency_node.errors import MetricsUnauthorisedError, NodeError
 from agency_node.metrics import NodeMetrics
 from agency_node.services.context import NodeServices
 from agency_node.store.db import describe_db_error
@@ -67,8 +70,27 @@ def ready(services: Services) -> JSONResponse:
     return JSONResponse({"status": "ready", "agency": services.agency, "checks": checks})
 
 
+def _metrics_allowed(request: Request, services: NodeServices) -> bool:
+    """A scraper presenting the metrics token (``FEDLINK_NODE_METRICS_TOKEN_SHA256`` holds
+    its SHA-256), or — when none is configured — a caller on the loopback interface."""
+    expected = services.runtime.settings.metrics_token_sha256
+    if expected:
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        digest = hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+        return scheme.lower() == "bearer" and hmac.compare_digest(digest, expected)
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @router.get("/metrics")
-def metrics(request: Request) -> Response:
+def metrics(request: Request, services: Services) -> Response:
+    if not _metrics_allowed(request, services):
+        raise MetricsUnauthorisedError(
+            "/metrics needs the metrics token (Authorization: Bearer …), or a loopback caller "
+            "when none is configured")
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

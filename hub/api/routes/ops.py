@@ -9,6 +9,9 @@ noticed here). 200 ``{"status": "ready", "checks": {...}}`` or 503 with
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 from functools import cache
 from typing import Any
 
@@ -21,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.api.deps import ContextDep
 from hub.db.migrate import head_revision
-from hub.errors import ConfigError
+from hub.errors import AuthenticationError, ConfigError
 from hub.keys import load_hub_keys
 from hub.metrics import HubMetrics
 from hub.services.context import HubContext
@@ -69,8 +72,28 @@ def ready(ctx: ContextDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "checks": checks})
 
 
+def _metrics_allowed(request: Request, ctx: HubContext) -> bool:
+    """A scraper presenting the metrics token (its SHA-256 is in the settings), or — when
+    no token is configured — a caller on the loopback interface. Metrics name routes,
+    refusal rates and job counts: operations data, not for the open network."""
+    expected = ctx.settings.metrics_token_sha256
+    if expected:
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        digest = hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+        return scheme.lower() == "bearer" and hmac.compare_digest(digest, expected)
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, ctx: ContextDep) -> Response:
+    if not _metrics_allowed(request, ctx):
+        raise AuthenticationError(
+            "/metrics needs the metrics token (Authorization: Bearer …), or a loopback "
+            "caller when none is configured", code="metrics_unauthorised")
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

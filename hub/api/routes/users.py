@@ -1,4 +1,8 @@
-"""Users and API tokens (admin), and ``/v1/me``."""
+"""Invitations and users (admin), account approval (governance), and ``/v1/me``.
+
+No one acts for another: an admin invites, the invitee redeems the one-time code and gets
+their own token; tokens are issued only to their own user (hub.services.invitations).
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,64 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from hub.api.deps import AdminCaller, AnyUserCaller, ContextDep, SessionDep
-from hub.api.schemas import TokenCreate, UserCreate
+from hub.api.deps import (
+    AdminCaller,
+    AnonymousCaller,
+    AnyUserCaller,
+    ContextDep,
+    GovernanceCaller,
+    SessionDep,
+)
+from hub.api.schemas import InvitationRedeem, TokenCreate, UserCreate
+from hub.persistence import accounts as account_store
 from hub.persistence import identity as store
-from hub.services import users
+from hub.services import invitations, users
 
 router = APIRouter(prefix="/v1", tags=["users"])
 
 
-@router.post("/users", status_code=201, summary="Create a user and a first token [admin]")
-def create_user(body: UserCreate, caller: AdminCaller, session: SessionDep,
-                ctx: ContextDep) -> dict[str, Any]:
-    user, issued = users.create_user(
-        session, ctx, caller, name=body.name, role=body.role, email=body.email,
-        agency=body.agency, institution=body.institution,
-    )
-    assert issued is not None
+@router.post("/invitations", status_code=201,
+             summary="Invite a person; the one-time code is shown once [admin]")
+def invite(body: UserCreate, caller: AdminCaller, session: SessionDep,
+           ctx: ContextDep) -> dict[str, Any]:
+    issued = invitations.invite(session, ctx, caller, name=body.name, role=body.role,
+                                email=body.email, agency=body.agency,
+                                institution=body.institution)
+    return {**invitations.invitation_view(issued.invitation, now=ctx.now()),
+            "code": issued.code}
+
+
+@router.get("/invitations", summary="List invitations (never their codes) [admin]")
+def list_invitations(caller: AdminCaller, session: SessionDep,
+                     ctx: ContextDep) -> list[dict[str, Any]]:
+    now = ctx.now()
+    return [invitations.invitation_view(i, now=now)
+            for i in account_store.list_invitations(session)]
+
+
+@router.post("/invitations/redeem", status_code=201,
+             summary="Redeem your invitation code for your account and first token")
+def redeem(body: InvitationRedeem, caller: AnonymousCaller, session: SessionDep,
+           ctx: ContextDep) -> dict[str, Any]:
+    user, issued = invitations.redeem(session, ctx, caller, code=body.code, label=body.label)
     return {**users.user_view(user), "token": issued.token, "token_id": issued.id,
             "token_expires_at": issued.expires_at.isoformat()}
+
+
+@router.get("/users/pending",
+            summary="Privileged accounts waiting for the governance quorum [governance]")
+def pending(caller: GovernanceCaller, session: SessionDep,
+            ctx: ContextDep) -> list[dict[str, Any]]:
+    return invitations.pending_view(session, ctx)
+
+
+@router.post("/users/{user_id}/approve",
+             summary="Approve a pending privileged account [governance]")
+def approve(user_id: int, caller: GovernanceCaller, session: SessionDep,
+            ctx: ContextDep) -> dict[str, Any]:
+    user, counted = invitations.approve(session, ctx, caller, user_id=user_id)
+    return {**users.user_view(user), "approvals": counted,
+            "quorum": ctx.settings.governance_quorum}
 
 
 @router.get("/users", summary="List users [admin]")
@@ -32,8 +76,8 @@ def list_users(caller: AdminCaller, session: SessionDep) -> list[dict[str, Any]]
 
 
 @router.post("/users/{user_id}/tokens", status_code=201,
-             summary="Issue an API token for a user, shown once [admin]")
-def issue_token(user_id: int, body: TokenCreate, caller: AdminCaller, session: SessionDep,
+             summary="Issue a token for your own account only (else 403) [any user]")
+def issue_token(user_id: int, body: TokenCreate, caller: AnyUserCaller, session: SessionDep,
                 ctx: ContextDep) -> dict[str, Any]:
     issued = users.issue_token(session, ctx, caller, user_id=user_id, label=body.label,
                                ttl_days=body.ttl_days)
@@ -46,6 +90,29 @@ def revoke_token(token_id: int, caller: AdminCaller, session: SessionDep,
     token = users.revoke_token(session, ctx, caller, token_id=token_id)
     return {"id": token.id, "revoked_at": token.revoked_at.isoformat() if token.revoked_at
             else None}
+
+
+@router.post("/me/tokens", status_code=201,
+             summary="Issue yourself a new API token, shown once [any user]")
+def issue_own_token(body: TokenCreate, caller: AnyUserCaller, session: SessionDep,
+                    ctx: ContextDep) -> dict[str, Any]:
+    assert caller.principal is not None and caller.principal.id is not None
+    issued = users.issue_token(session, ctx, caller, user_id=caller.principal.id,
+                               label=body.label, ttl_days=body.ttl_days)
+    return {"id": issued.id, "token": issued.token, "expires_at": issued.expires_at.isoformat()}
+
+
+@router.get("/me/tokens", summary="Your own tokens (never their text) [any user]")
+def list_own_tokens(caller: AnyUserCaller, session: SessionDep) -> list[dict[str, Any]]:
+    assert caller.principal is not None and caller.principal.id is not None
+    return [users.token_view(t) for t in store.user_tokens(session, user_id=caller.principal.id)]
+
+
+@router.delete("/me/tokens/{token_id}", summary="Revoke one of your own tokens [any user]")
+def revoke_own_token(token_id: int, caller: AnyUserCaller, session: SessionDep,
+                     ctx: ContextDep) -> dict[str, Any]:
+    return users.token_view(users.revoke_token(session, ctx, caller, token_id=token_id,
+                                               own=True))
 
 
 @router.get("/me", summary="Who this token belongs to [any user]")

@@ -1,5 +1,6 @@
 """ORM models, one module per area; importing this package registers every table."""
 
+from hub.db.models.accounts import AccountApproval, ConflictDeclaration, Invitation
 from hub.db.models.agencies import Agency, CatalogVariable, EnrollmentToken
 from hub.db.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from hub.db.models.extracts import (
@@ -9,14 +10,23 @@ from hub.db.models.extracts import (
     OutputReview,
     OutputSubmission,
 )
+from hub.db.models.governance import (
+    GovernanceDecisionRecord,
+    GovernanceKey,
+    GovernanceRoster,
+    RevocationRecord,
+)
 from hub.db.models.identity import ApiToken, User
 from hub.db.models.jobs import Job
+from hub.db.models.purge import RunPurge
 from hub.db.models.requests import AgencyDecision, Request, RequestAgency, Review
 from hub.db.models.runs import LinkageRun, RunCluster, RunLink
 from hub.db.models.security import SeenNonce
+from hub.db.models.tlog import NodeLogCheckpoint, TlogCheckpoint, TlogCosignature
 from hub.db.models.web import WebSession
 
 __all__ = [
+    "AccountApproval",
     "Agency",
     "AgencyDecision",
     "ApiToken",
@@ -24,20 +34,30 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "CatalogVariable",
+    "ConflictDeclaration",
     "EnrollmentToken",
     "Extract",
     "ExtractDecision",
     "ExtractKey",
+    "GovernanceDecisionRecord",
+    "GovernanceKey",
+    "GovernanceRoster",
+    "Invitation",
     "Job",
     "LinkageRun",
+    "NodeLogCheckpoint",
     "OutputReview",
     "OutputSubmission",
     "Request",
     "RequestAgency",
     "Review",
+    "RevocationRecord",
     "RunCluster",
     "RunLink",
+    "RunPurge",
     "SeenNonce",
+    "TlogCheckpoint",
+    "TlogCosignature",
     "User",
     "WebSession",
 ]

@@ -24,6 +24,9 @@ class User(Base):
     institution: Mapped[str | None] = mapped_column(String(200), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    #: When the account first became usable; ``None`` while a privileged account waits for
+    #: the governance quorum (hub.services.invitations). Kept when deactivated.
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiToken(Base):

@@ -72,14 +72,48 @@ def test_node_metrics_count_by_route_template_per_app(api: TestClient, served_no
     envelope = wire.signed(wire.match_body(), "match_request", hub.signing)
     assert api.post("/v1/match-requests", content=envelope).status_code == 200
     assert api.post("/v1/match-requests", content=envelope).status_code == 409
-    text = api.get("/metrics").text
+    text = loopback_metrics(api.app)
     counted = samples(text, "node_http_requests_total")
     route = (("method", "POST"), ("route", "/v1/match-requests"))
     assert counted[(*route, ("status", "200"))] == 1
     assert counted[(*route, ("status", "409"))] == 1
     assert samples(text, "node_http_request_duration_seconds_count")[route] == 2
     with TestClient(create_app(NodeSettings.load(served_node))) as other:
-        assert samples(other.get("/metrics").text, "node_http_requests_total") == {}
+        assert samples(loopback_metrics(other.app), "node_http_requests_total") == {}
+
+
+def loopback_metrics(app: Any) -> str:
+    """A scrape from 127.0.0.1 (the TestClient's default peer is not an address)."""
+    response = TestClient(app, client=("127.0.0.1", 50000)).get("/metrics")
+    assert response.status_code == 200
+    return response.text
+
+
+def test_node_metrics_from_off_loopback_without_token_refused(api: TestClient) -> None:
+    response = TestClient(api.app, client=("203.0.113.7", 50000)).get("/metrics")
+    assert response.status_code == 401
+    assert response.json()["error"] == "metrics_unauthorised"
+
+
+def test_node_metrics_token_required_when_configured(api: TestClient) -> None:
+    import hashlib
+
+    settings = api.app.state.services.runtime.settings
+    token = "scraper-token-0123456789"
+    configured = settings.model_copy(
+        update={"metrics_token_sha256": hashlib.sha256(token.encode()).hexdigest()})
+    api.app.state.services.runtime.settings = configured
+    try:
+        # Loopback no longer suffices once a token is configured.
+        local = TestClient(api.app, client=("127.0.0.1", 50000))
+        assert local.get("/metrics").status_code == 401
+        wrong = local.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and wrong.json()["error"] == "metrics_unauthorised"
+        remote = TestClient(api.app, client=("203.0.113.7", 50000))
+        ok = remote.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200 and "node_http_requests_total" in ok.text
+    finally:
+        api.app.state.services.runtime.settings = settings
 
 
 def test_node_logs_never_carry_identity_values(api: TestClient, hub: Any,

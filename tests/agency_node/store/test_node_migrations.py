@@ -11,13 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from agency_node.errors import ConfigError
 from agency_node.store.db import open_engine
-from agency_node.store.migrate import head_revision, upgrade_to_head
+from agency_node.store.migrate import BASELINE, MIGRATIONS_DIR, head_revision, upgrade_to_head
 from agency_node.store.models import Base
 
 PG_URL = os.environ.get("FEDLINK_TEST_DATABASE_URL")
@@ -81,9 +83,21 @@ def test_node_migrations_create_exactly_the_models(store_url: str) -> None:
         engine.dispose()
 
 
+def _baseline_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
 def test_node_store_made_by_create_all_is_adopted_with_its_rows(store_url: str) -> None:
     legacy = create_engine(store_url.replace("postgresql://", "postgresql+psycopg://"))
-    Base.metadata.create_all(legacy)
+    # A pre-migration store has the baseline (0001) tables only, not today's models: build
+    # exactly that schema, then forget the revision as create_all-era stores never had one.
+    with legacy.begin() as conn:
+        config = _baseline_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, BASELINE)
+        conn.execute(text("DROP TABLE alembic_version"))
     with legacy.begin() as conn:
         conn.execute(text("INSERT INTO seen_nonces (kid, nonce, expires_at) "
                           "VALUES ('k', 'n', 1.0)"))

@@ -93,15 +93,15 @@ def test_hub_metrics_count_requests_by_route_template_per_app(hub: Any, tmp_path
                         engine=hub.ctx.engine)
     for _ in range(3):
         assert first.client.get("/v1/requests/R-404", headers=first.auth("nope")).status_code == 401
-    text = first.client.get("/metrics").text
+    text = loopback_metrics(first.app)
     counted = samples(text, "hub_http_requests_total")
     key = (("method", "GET"), ("route", "/v1/requests/{request_id}"), ("status", "401"))
     assert counted[key] == 3
     assert not any("R-404" in label for labels in counted for _, label in labels)
     durations = samples(text, "hub_http_request_duration_seconds_count")
     assert durations[(("method", "GET"), ("route", "/v1/requests/{request_id}"))] == 3
-    with TestClient(second) as client:
-        other = samples(client.get("/metrics").text, "hub_http_requests_total")
+    with TestClient(second):
+        other = samples(loopback_metrics(second), "hub_http_requests_total")
     assert key not in other  # each app has its own registry
 
 
@@ -110,11 +110,52 @@ def test_hub_metrics_expose_jobs_and_linkage_hooks(hub: Any) -> None:
     queue.enqueue("linkage_run", {"run": "r1"})
     queue.enqueue("linkage_run", {"run": "r2"})
     hub.app.state.metrics.observe_linkage_run(seconds=42.0, records_linked=1234)
-    text = hub.client.get("/metrics").text
+    text = loopback_metrics(hub.app)
     assert samples(text, "hub_jobs")[(("kind", "linkage_run"), ("status", "queued"))] == 2
     assert samples(text, "hub_records_linked_total")[()] == 1234
     assert samples(text, "hub_linkage_run_seconds_count")[()] == 1
     assert samples(text, "hub_linkage_runs_total")[(("outcome", "succeeded"),)] == 1
+
+
+def loopback_metrics(app: Any) -> str:
+    """A scrape from 127.0.0.1 (the TestClient's default peer is not an address)."""
+    from fastapi.testclient import TestClient
+
+    response = TestClient(app, client=("127.0.0.1", 50000)).get("/metrics")
+    assert response.status_code == 200
+    return response.text
+
+
+def test_hub_metrics_from_off_loopback_without_token_refused(hub: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    response = TestClient(hub.app, client=("203.0.113.7", 50000)).get("/metrics")
+    assert response.status_code == 401
+    assert response.json()["error"] == "metrics_unauthorised"
+    # Not even an admin's API token opens it: metrics have their own credential.
+    admin = TestClient(hub.app, client=("203.0.113.7", 50000)).get(
+        "/metrics", headers=hub.auth(hub.admin_token))
+    assert admin.status_code == 401
+
+
+def test_hub_metrics_token_required_when_configured(hub: Any) -> None:
+    import hashlib
+
+    from fastapi.testclient import TestClient
+
+    token = "scraper-token-0123456789"
+    settings = hub.ctx.settings
+    hub.ctx.settings = settings.model_copy(
+        update={"metrics_token_sha256": hashlib.sha256(token.encode()).hexdigest()})
+    try:
+        local = TestClient(hub.app, client=("127.0.0.1", 50000))
+        assert local.get("/metrics").status_code == 401
+        assert local.get("/metrics", headers={"Authorization": "Bearer x"}).status_code == 401
+        remote = TestClient(hub.app, client=("203.0.113.7", 50000))
+        ok = remote.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200 and "hub_http_requests_total" in ok.text
+    finally:
+        hub.ctx.settings = settings
 
 
 def test_hub_request_id_is_echoed_or_made(hub: Any) -> None:

@@ -60,15 +60,28 @@ def _decision(hub: Any, role: str, token: str) -> tuple[str, dict[str, Any]]:
     return f"/v1/node/requests/{request_id}/decision", {"content": envelope}
 
 
-def _user_id(hub: Any) -> int:
-    return int(hub.user("auditor")[0])
-
-
 def _token_id(hub: Any) -> int:
-    user_id = _user_id(hub)
-    response = hub.client.post(f"/v1/users/{user_id}/tokens", json={},
-                               headers=hub.auth(hub.admin_token))
+    token = hub.token("auditor")
+    response = hub.client.post("/v1/me/tokens", json={}, headers=hub.auth(token))
     return int(response.json()["id"])
+
+
+def _redeem(hub: Any) -> dict[str, Any]:
+    invited = hub.client.post("/v1/invitations", headers=hub.auth(hub.admin_token),
+                              json={"name": "New Person", "role": "researcher"})
+    return {"json": {"code": invited.json()["code"]}}
+
+
+def _pending_user(hub: Any) -> int:
+    """A steward account waiting for approval (quorum 2: one approval leaves it pending)."""
+    while len(hub.governance_tokens) < 2:  # the bootstrap window closed
+        hub.token("governance")
+    invited = hub.client.post("/v1/invitations", headers=hub.auth(hub.admin_token),
+                              json={"name": "New Steward", "role": "steward",
+                                    "agency": "K12"})
+    redeemed = hub.client.post("/v1/invitations/redeem", json={"code": invited.json()["code"]})
+    assert redeemed.json()["status"] == "pending", redeemed.text
+    return int(redeemed.json()["id"])
 
 
 CASES: list[tuple[str, str, tuple[str, ...], Builder]] = [
@@ -77,11 +90,18 @@ CASES: list[tuple[str, str, tuple[str, ...], Builder]] = [
     ("GET", "hub keys", PUBLIC, lambda h, r, t: ("/v1/hub/keys", {})),
     ("POST", "enrollment", PUBLIC, lambda h, r, t: ("/v1/enrollment", _enrollment(h))),
     ("GET", "me", USERS, lambda h, r, t: ("/v1/me", {})),
-    ("POST", "create user", ("admin",),
-     lambda h, r, t: ("/v1/users", {"json": {"name": "New Person", "role": "auditor"}})),
+    ("POST", "invite", ("admin",),
+     lambda h, r, t: ("/v1/invitations", {"json": {"name": "New Person", "role": "auditor"}})),
+    ("GET", "list invitations", ("admin",), lambda h, r, t: ("/v1/invitations", {})),
+    ("POST", "redeem invitation", PUBLIC,
+     lambda h, r, t: ("/v1/invitations/redeem", _redeem(h))),
     ("GET", "list users", ("admin",), lambda h, r, t: ("/v1/users", {})),
-    ("POST", "issue token", ("admin",),
-     lambda h, r, t: (f"/v1/users/{_user_id(h)}/tokens", {"json": {"label": "x"}})),
+    ("GET", "pending accounts", ("governance",), lambda h, r, t: ("/v1/users/pending", {})),
+    ("POST", "approve account", ("governance",),
+     lambda h, r, t: (f"/v1/users/{_pending_user(h)}/approve", {})),
+    ("POST", "issue own token", USERS,
+     lambda h, r, t: ("/v1/me/tokens", {"json": {"label": "x"}})),
+    ("GET", "own tokens", USERS, lambda h, r, t: ("/v1/me/tokens", {})),
     ("DELETE", "revoke token", ("admin",), lambda h, r, t: (f"/v1/tokens/{_token_id(h)}", {})),
     ("POST", "create agency", ("admin",), lambda h, r, t: ("/v1/agencies", {"json": {
         "code": f"B{secrets.token_hex(3)}", "name": "B", "url": "http://b.example"}})),
@@ -100,6 +120,11 @@ CASES: list[tuple[str, str, tuple[str, ...], Builder]] = [
      lambda h, r, t: (f"/v1/requests/{_draft(h, r, t)}/withdraw", {"json": {"reason": "x"}})),
     ("POST", "revoke request", ("governance",),
      lambda h, r, t: (f"/v1/requests/{_approved(h, r, t)}/revoke", {"json": {"reason": "x"}})),
+    ("POST", "declare conflict", ("governance",),
+     lambda h, r, t: (f"/v1/requests/{_submitted(h, r, t)}/conflicts",
+                      {"json": {"conflicted": True, "reason": "co-author"}})),
+    ("GET", "conflicts", ("governance",),
+     lambda h, r, t: (f"/v1/requests/{_submitted(h, r, t)}/conflicts", {})),
     ("POST", "review request", ("governance",),
      lambda h, r, t: (f"/v1/requests/{_submitted(h, r, t)}/reviews",
                       {"json": {"decision": "approve"}})),

@@ -33,9 +33,9 @@ def test_expired_token_refused(hub) -> None:
 
 
 def test_revoked_token_refused_and_failure_audited(hub) -> None:
-    user_id, _ = hub.user("researcher")
-    issued = hub.client.post(f"/v1/users/{user_id}/tokens", json={"label": "laptop"},
-                             headers=hub.auth(hub.admin_token)).json()
+    _, token = hub.user("researcher")
+    issued = hub.client.post("/v1/me/tokens", json={"label": "laptop"},
+                             headers=hub.auth(token)).json()
     assert hub.client.get("/v1/me", headers=hub.auth(issued["token"])).status_code == 200
     revoked = hub.client.delete(f"/v1/tokens/{issued['id']}", headers=hub.auth(hub.admin_token))
     assert revoked.status_code == 200
@@ -78,7 +78,8 @@ def test_steward_must_be_bound_to_an_existing_agency(hub) -> None:
         ({"name": "R", "role": "researcher", "agency": "K12"}, "only stewards"),
         ({"name": "X", "role": "superuser"}, "role"),
     ):
-        response = hub.client.post("/v1/users", json=body, headers=hub.auth(hub.admin_token))
+        response = hub.client.post("/v1/invitations", json=body,
+                                   headers=hub.auth(hub.admin_token))
         assert response.status_code == 422, body
         assert expected in response.json()["detail"]
 

@@ -23,7 +23,8 @@ def run(capsys: Any, *args: str) -> tuple[int, str, str]:
 
 
 def test_run_commands_start_list_and_follow_a_run(hub: Any, capsys: Any,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  token_file: Any) -> None:
     monkeypatch.setattr(hub_options, "transport", hub.client._transport)
     researcher = hub.token("researcher")
     request_id = hub.submitted_request(researcher)
@@ -52,7 +53,7 @@ def test_run_commands_start_list_and_follow_a_run(hub: Any, capsys: Any,
     finally:
         worker.close()
     code, out, err = run(capsys, "run", "status", request_id, "--run", run_id, "--wait",
-                         "--token", researcher)
+                         "--token-file", token_file(researcher))
     assert code == 1
     assert f"run {run_id} of {request_id}: failed" in out
     assert "failed (node K12): insecure_node_url: agency K12: node URL http://k12:8101 is " \
@@ -61,5 +62,5 @@ def test_run_commands_start_list_and_follow_a_run(hub: Any, capsys: Any,
     assert "fedlink: error: run " in err and "failed: insecure_node_url" in err
     code, out, err = run(capsys, "run", "status", request_id, "--report", "r.html")
     assert code == 2 and "only a succeeded run has a report" in err
-    code, out, err = run(capsys, "run", "start", request_id, "--token", researcher)
+    code, out, err = run(capsys, "run", "start", request_id, "--token-file", token_file(researcher))
     assert code == 2 and "forbidden (403)" in err

@@ -53,11 +53,14 @@ def test_node_enrolls_and_its_signed_approval_counts(tmp_path: Path, capsys,
                              "--name", "K12", "--url", "http://k12:8101")
         assert code == 0, err
         enrollment = _last_token(out)
+        monkeypatch.setenv("FEDLINK_ENROLLMENT_TOKEN", enrollment)
         code, out, err = run(capsys, "node", "enroll", "--dir", str(node_dir), "--hub",
-                             "http://hub.test", "--token", enrollment)
+                             "http://hub.test")
         assert code == 0, err
-        researcher = _last_token(run(capsys, "hub", "user", "add", "--dir", str(hub_dir),
-                                     "--role", "researcher", "--name", "R")[1])
+        invited = run(capsys, "hub", "user", "add", "--dir", str(hub_dir), "--role",
+                      "researcher", "--name", "R")[1]
+        monkeypatch.setenv("FEDLINK_INVITATION", re.findall(r"code[^:]*: (\S+)", invited)[0])
+        researcher = _last_token(run(capsys, "user", "redeem", "--hub", "http://hub.test")[1])
         catalog = client.get("/v1/catalog", headers={"Authorization": f"Bearer {researcher}"})
         assert {v["variable"] for v in catalog.json()} >= {"grade"}
         body = {

@@ -35,6 +35,7 @@ from hub.persistence import jobs as job_store
 from hub.persistence import requests as request_store
 from hub.persistence import runs as run_store
 from hub.services.requests import move
+from hub.services.terms import request_project_terms
 from protocol.keys import pseudonymous_id
 from protocol.signing import sign
 from protocol.wire import MatchRequest, ProjectScope
@@ -198,11 +199,13 @@ class Federation:
             request = request_store.get_request(session, request_id=project)
             assert request is not None
             salt, dsa = request.project_salt, request.dsa
+            terms = request_project_terms(request)
         found: dict[str, dict[str, int]] = {}
         for entry in dsa["variables"]:
             node = self.nodes[entry["agency"]]
             message = MatchRequest(
                 project_id=project, agency=node.agency, project_salt=salt, run_id="match-1",
+                project_terms=terms,
                 scope=ProjectScope(agency=node.agency, variables=tuple(entry["variables"]),
                                    first_year=entry["first_year"], last_year=entry["last_year"],
                                    term_start=dsa["term_start"], term_end=dsa["term_end"],

@@ -169,10 +169,11 @@ def _cli(capsys: Any, *args: str) -> tuple[int, str, str]:
 
 def test_cli_lists_downloads_verifies_and_unpacks(fed: Federation, tmp_path: Path,
                                                   capsys: Any,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  token_file: Any) -> None:
     extract = _build(fed)
     monkeypatch.setattr(hub_options, "transport", fed.hub.client._transport)
-    common = ("--hub", "http://hub.test", "--token", fed.researcher[1])
+    common = ("--hub", "http://hub.test", "--token-file", token_file(fed.researcher[1]))
     code, out, err = _cli(capsys, "extract", "list", *common)
     assert code == 0, err
     assert extract["id"] in out
@@ -184,13 +185,14 @@ def test_cli_lists_downloads_verifies_and_unpacks(fed: Federation, tmp_path: Pat
     assert (tmp_path / extract["id"] / "data_dictionary.csv").is_file()
     outsider = fed.hub.token("researcher", email="mallory@elsewhere.example")
     code, _, err = _cli(capsys, "extract", "download", extract["id"], "--out",
-                        str(tmp_path / "x"), "--hub", "http://hub.test", "--token", outsider)
+                        str(tmp_path / "x"), "--hub", "http://hub.test", "--token-file",
+                        token_file(outsider))
     assert code != 0 and "not_found" in err
 
 
 def test_extract_sealed_to_the_researcher_key_is_decrypted_only_by_the_cli(
         fed: Federation, tmp_path: Path, capsys: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, token_file: Any) -> None:
     private = X25519PrivateKey.generate()
     extract = _build(fed, extract={
         "recipient_public_key": public_key_to_b64(private.public_key())})
@@ -204,7 +206,7 @@ def test_extract_sealed_to_the_researcher_key_is_decrypted_only_by_the_cli(
     monkeypatch.setattr(hub_options, "transport", fed.hub.client._transport)
     code, out, err = _cli(capsys, "extract", "download", extract["id"], "--out",
                           str(tmp_path / "out"), "--key", str(key_file), "--hub",
-                          "http://hub.test", "--token", fed.researcher[1])
+                          "http://hub.test", "--token-file", token_file(fed.researcher[1]))
     assert code == 0, err
     assert "verified" in out
     bundle = tmp_path / "out" / f"{extract['id']}.zip"
@@ -213,6 +215,6 @@ def test_extract_sealed_to_the_researcher_key_is_decrypted_only_by_the_cli(
     wrong.write_bytes(private_key_to_pem(X25519PrivateKey.generate()))
     code, _, err = _cli(capsys, "extract", "download", extract["id"], "--out",
                         str(tmp_path / "w"), "--key", str(wrong), "--hub", "http://hub.test",
-                        "--token", fed.researcher[1])
+                        "--token-file", token_file(fed.researcher[1]))
     assert code != 0 and "cannot be decrypted" in err
     assert not (tmp_path / "w" / f"{extract['id']}.zip").exists()

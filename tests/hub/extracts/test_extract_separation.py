@@ -13,9 +13,11 @@ from agency_node.store.models import AuditEvent
 from hub.errors import ConfigError, ExtractBuildError
 from hub.extracts.payloads import SentRequest, read_payload
 from hub.persistence import audit as audit_store
+from hub.persistence import requests as request_store
+from hub.services.terms import agency_terms
 from protocol.keyfiles import key_id
 from protocol.signing import sign
-from protocol.wire import ExtractRequest
+from protocol.wire import ExtractRequest, ExtractTermsOptions
 
 Federation = Any  # tests/hub/extracts/conftest.py
 
@@ -23,10 +25,13 @@ Federation = Any  # tests/hub/extracts/conftest.py
 def _ask_sch(fed: Federation, project: str, run_id: str, pids: dict[str, dict[str, int]],
              recipient_kid: str, signer: Any = None) -> tuple[ExtractRequest, Any, Any]:
     ctx = fed.hub.ctx
+    with ctx.session_factory() as session:  # the options the SCH steward signed
+        terms = agency_terms(request_store.get_request(session, request_id=project), "SCH")
     request = ExtractRequest(
         project_id=project, agency="SCH", run_id=run_id, variables=("grade_level",),
         first_year=2019, last_year=2020, recipient_kid=recipient_kid,
-        assignments=tuple((pid, f"{n:026d}") for n, pid in enumerate(sorted(pids["SCH"]))))
+        assignments=tuple((pid, f"{n:026d}") for n, pid in enumerate(sorted(pids["SCH"]))),
+        extract=ExtractTermsOptions.model_validate(terms["extract"]))
     envelope = sign(request, typ=ExtractRequest.TYP,
                     private_key=signer or fed.hub.assembly_signing, now=ctx.now_ts())
     answer = fed.nodes["SCH"].client.post("/v1/extracts", content=envelope.to_json())

@@ -19,7 +19,7 @@ from protocol.encoding import encode_batch
 from protocol.keys import derive_project_keys, pseudonymous_id
 from protocol.normalize import normalize_identity
 
-KEYS = derive_project_keys(b"F" * 32, b"S" * 32)
+KEYS = derive_project_keys(b"F" * 32, b"S" * 32, project_id="P-test", project_digest="ab" * 32)
 NODE_KEY = b"N" * 32
 PROJECT = "test-project"
 

@@ -77,7 +77,8 @@ def test_link_in_worker_processes_encodes_the_same_bytes(two_files, tmp_path, mo
     its own throwaway keys, and a borderline pair may fall either side.)"""
     file_a, file_b, a, b = two_files
     frame = linkfiles.read_source(file_a, {})
-    keys = derive_project_keys(b"\x07" * 32, b"link-command-test-salt-012345678")
+    keys = derive_project_keys(b"\x07" * 32, b"link-command-test-salt-012345678",
+        project_id="P-test", project_digest="ab" * 32)
     options = NormalizationOptions()
     serial = linkfiles.encode_source("k12", frame, options, keys, b"\x08" * 32)
     monkeypatch.setattr(parallel_encoding, "DEFAULT_CHUNK_SIZE", 40)

@@ -46,7 +46,8 @@ def test_shared_salt_u_is_what_random_pairs_of_people_give(values, field):
     """Re-measure the constant: random pairs of the generator's values (census/SSA
     weights) under one salt, banded by the default Dice levels."""
     rng = np.random.default_rng(5)
-    keys = derive_project_keys(b"\x71" * 32, b"shared-salt-u-test-salt-01234567")
+    keys = derive_project_keys(b"\x71" * 32, b"shared-salt-u-test-salt-01234567",
+        project_id="P-test", project_digest="ab" * 32)
     pool = values[field]
     n = 6000
     left = [pool[i] for i in rng.integers(0, len(pool), n)]

@@ -16,7 +16,8 @@ from protocol.encoding import encode_batches
 from protocol.identity import NormalizedIdentity
 from protocol.keys import derive_project_keys, pseudonymous_id
 
-KEYS = derive_project_keys(b"\x21" * 32, b"node-fetch-stream-salt-012345678")
+KEYS = derive_project_keys(b"\x21" * 32, b"node-fetch-stream-salt-012345678",
+    project_id="P-test", project_digest="ab" * 32)
 
 
 def stream_bytes(n: int, batch_size: int) -> tuple[bytes, pa.Table]:

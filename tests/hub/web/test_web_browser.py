@@ -168,7 +168,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
             ("steward_k12", {"role": "steward", "name": "Sam Steward", "agency": "K12"}),
             ("auditor", {"role": "auditor", "name": "Audrey Auditor"}),
         ):
-            hub.tokens[label] = hub.api("POST", "/v1/users", admin, json=body)["token"]
+            # Invited by the admin, redeemed by the person (the governance pair are the
+            # bootstrap quorum), privileged accounts then approved by both members.
+            code = hub.api("POST", "/v1/invitations", admin, json=body)["code"]
+            redeemed = httpx.post(f"{hub.url}/v1/invitations/redeem", json={"code": code},
+                                  timeout=10).json()
+            for member in ("governance1", "governance2"):
+                if redeemed["status"] == "pending":
+                    hub.api("POST", f"/v1/users/{redeemed['id']}/approve",
+                            hub.tokens[member])
+            hub.tokens[label] = redeemed["token"]
         yield hub
     finally:
         server.terminate()

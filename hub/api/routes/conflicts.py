@@ -1,0 +1,29 @@
+"""Conflict-of-interest declarations on a request (governance; hub.services.conflicts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from hub.api.deps import ContextDep, GovernanceCaller, SessionDep
+from hub.api.schemas import ConflictDeclare
+from hub.services import conflicts
+
+router = APIRouter(prefix="/v1", tags=["requests"])
+
+
+@router.post("/requests/{request_id}/conflicts",
+             summary="Declare your own conflict of interest, or confirm you have none "
+                     "[governance]")
+def declare(request_id: str, body: ConflictDeclare, caller: GovernanceCaller,
+            session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
+    return conflicts.declare(session, ctx, caller, request_id=request_id,
+                             conflicted=body.conflicted, reason=body.reason)
+
+
+@router.get("/requests/{request_id}/conflicts",
+            summary="Declarations, and the members the personnel list names [governance]")
+def list_declarations(request_id: str, caller: GovernanceCaller,
+                      session: SessionDep) -> dict[str, Any]:
+    return conflicts.conflicts_view(session, caller, request_id=request_id)
