@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tomlkit.exceptions import TOMLKitError
 
 from agency_node.errors import ConfigError
+from agency_node.ingest.plan import header_field
+from protocol.identifier_names import identifier_reason
 from protocol.identity import DIRECT_IDENTIFIERS, IDENTITY_FIELDS
 from protocol.signing import describe_validation_error
 
@@ -49,6 +51,8 @@ class SourceSection(_Section):
     encodings: list[str] = Field(default_factory=lambda: ["utf-8", "cp1252"], min_length=1)
     max_field_length: int = Field(default=1000, ge=1)
     date_order: Literal["MDY", "DMY"] = "MDY"
+    #: Ingest exits non-zero when more than this share of data lines is quarantined.
+    max_quarantine_pct: float = Field(default=10.0, ge=0, le=100)
 
     @model_validator(mode="after")
     def _located(self) -> SourceSection:
@@ -64,6 +68,9 @@ class MappingSection(_Section):
     identity: dict[str, str] = Field(default_factory=dict)
     year_column: str = ""
     ignore: list[str] = Field(default_factory=list)
+    #: Steward overrides: identifying columns offered as variables anyway (column → reason),
+    #: decided at `fedlink node init` and audited there.
+    overrides: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _canonical(self) -> MappingSection:
@@ -82,6 +89,9 @@ class VariableSection(_Section):
     years: list[int] = Field(default_factory=list)
     classification: Classification = "confidential"
     quasi_identifier: bool = False
+    #: Labels of a coded variable's codes, written by the steward (code → label); published
+    #: in the data dictionary (agency_node/services/dictionary.py).
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class StoreSection(_Section):
@@ -134,6 +144,14 @@ class NodeConfig(_Section):
         for name, variable in self.variables.items():
             if variable.column in identity_columns:
                 raise ValueError(f"variable {name!r} reads identity column {variable.column!r}")
+            if variable.column in self.mapping.ignore:
+                raise ValueError(f"variable {name!r} reads ignored column {variable.column!r}")
+            # A header that names an identity field or an identifier (FIRST_NM, phone,
+            # guardian_name) is offered only with a steward override recorded at init.
+            looks = header_field(variable.column) or identifier_reason(variable.column)
+            if looks and variable.column not in self.mapping.overrides:
+                raise ValueError(f"variable {name!r} reads {variable.column!r}, named like "
+                                 f"a {looks}; map it, or offer it with a steward override")
         return self
 
 
@@ -180,6 +198,7 @@ def render_config(config: NodeConfig) -> str:
         source.add(key, value)
     source["encodings"].comment("tried in order per field; latin-1 accepts any byte")
     source["max_field_length"].comment("longer fields quarantine the row")
+    source["max_quarantine_pct"].comment("ingest exits non-zero above this % quarantined")
     source["date_order"].comment("how ambiguous dates like 03/07/2004 are read")
     doc.add("source", source)
 
@@ -189,7 +208,13 @@ def render_config(config: NodeConfig) -> str:
     mapping.add("year_column", config.mapping.year_column)
     mapping["year_column"].comment("one row per record; its year scopes requests ('' = none)")
     mapping.add("ignore", config.mapping.ignore)
-    mapping["ignore"].comment("columns never loaded")
+    mapping["ignore"].comment("columns never loaded (reasons: mapping.toml)")
+    if config.mapping.overrides:
+        overrides = tomlkit.table()
+        overrides.add(tomlkit.comment("identifying columns offered anyway: column = reason"))
+        for column, reason in config.mapping.overrides.items():
+            overrides.add(column, reason)
+        mapping.add("overrides", overrides)
     identity = tomlkit.table()
     for field, column in config.mapping.identity.items():
         identity.add(field, column)
@@ -202,7 +227,8 @@ def render_config(config: NodeConfig) -> str:
     variables.add(tomlkit.comment(f"type: {' / '.join(VARIABLE_TYPES)}"))
     for name, var in config.variables.items():
         table = tomlkit.table()
-        for key, value in var.model_dump().items():
+        # Code labels only once the steward wrote some (an empty table is noise).
+        for key, value in var.model_dump(exclude=set() if var.labels else {"labels"}).items():
             table.add(key, value)
         variables.add(name, table)
     doc.add("variables", variables)

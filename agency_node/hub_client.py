@@ -80,6 +80,10 @@ class HubClient:
         path = f"/v1/node/requests/{quote(project_id, safe='')}/decision"
         return self._json("POST", path, content=envelope_json)
 
+    def publish_dictionary(self, envelope_json: bytes | str) -> dict[str, Any]:
+        """``POST /v1/node/dictionary`` with a node-signed DictionaryUpdate."""
+        return self._json("POST", "/v1/node/dictionary", content=envelope_json)
+
     def fetch_governance(self) -> dict[str, Any]:
         """``GET /v1/node/governance``: signed roster versions and revocations to check."""
         return self._json("GET", "/v1/node/governance")

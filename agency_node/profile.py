@@ -10,6 +10,7 @@ distribution of each attribute variable. Shown only on the node — it names loc
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -75,6 +76,9 @@ def build_profile(config: NodeConfig, sessions: sessionmaker[Session]) -> dict[s
     mapped = list(config.mapping.identity)
     present: Counter[str] = Counter()
     raw_nonempty: Counter[str] = Counter()
+    # Usable among the non-empty raw values only: a field can be present without a raw
+    # value of its own (a suffix split off "SMITH JR"), and validity must stay <= 100 %.
+    valid: Counter[str] = Counter()
     reasons: dict[str, Counter[str]] = {f: Counter() for f in mapped}
     people: dict[tuple[Any, Any, Any], list[str]] = {}
     distributions = {name: _Distribution(v.type) for name, v in config.variables.items()}
@@ -84,8 +88,10 @@ def build_profile(config: NodeConfig, sessions: sessionmaker[Session]) -> dict[s
             total += 1
             identity = record.identity
             for fld in mapped:
-                if str(record.raw_identity.get(fld) or "").strip():
-                    raw_nonempty[fld] += 1
+                has_raw = bool(str(record.raw_identity.get(fld) or "").strip())
+                raw_nonempty[fld] += has_raw
+                if has_raw and identity.get(fld) is not None:
+                    valid[fld] += 1
                 if identity.get(fld) is not None:
                     present[fld] += 1
                 else:
@@ -105,7 +111,7 @@ def build_profile(config: NodeConfig, sessions: sessionmaker[Session]) -> dict[s
             "column": config.mapping.identity[fld],
             "present": present[fld],
             "completeness_pct": _pct(present[fld], total),
-            "validity_pct": _pct(present[fld], raw_nonempty[fld]),
+            "validity_pct": _pct(valid[fld], raw_nonempty[fld]),
             "missing": dict(reasons[fld].most_common()),
         }
         for fld in mapped
@@ -121,6 +127,7 @@ def build_profile(config: NodeConfig, sessions: sessionmaker[Session]) -> dict[s
         "latest_ingest": None if run is None else {
             "run": run.id, "started_at": run.started_at, "status": run.status, "rows": run.rows,
             "loaded": run.loaded, "quarantined": run.quarantined,
+            "lines": run.accounting or {}, "failure": run.failure or "",
             "encoding_fallbacks": run.encoding_fallbacks,
             "reasons": dict(Counter(q.reason for q in quarantine).most_common()),
         },
@@ -129,6 +136,13 @@ def build_profile(config: NodeConfig, sessions: sessionmaker[Session]) -> dict[s
         "likely_duplicate_persons": {"groups": len(groups), "examples": groups[:_TOP]},
         "attributes": {name: dist.summary() for name, dist in distributions.items()},
     }
+
+
+def lines_text(lines: Mapping[str, int]) -> str:
+    """'1000 = 1 header + 998 loaded + 1 quarantined' (zero parts left out)."""
+    parts = [f"{lines[k]} {k}" for k in ("header", "blank", "loaded", "quarantined", "refused")
+             if lines.get(k)]
+    return f"{lines.get('lines', 0)} = " + " + ".join(parts or ["0"])
 
 
 def _num(value: float | None) -> str:
@@ -154,6 +168,10 @@ def render_profile(profile: dict[str, Any], out: Console) -> None:
             f"{ingest['loaded']} loaded, {ingest['quarantined']} quarantined of {ingest['rows']}"
             f" rows; quarantine reasons: {ingest['reasons'] or 'none'}"
         )
+        if ingest.get("lines"):
+            console_print("  source lines: " + lines_text(ingest["lines"]))
+        if ingest.get("failure"):
+            console_print(f"  failure: {ingest['failure']}")
     table = Table(title="Identity fields")
     for heading in ("field", "column", "present", "complete %", "valid %", "missing reasons"):
         table.add_column(heading)

@@ -58,8 +58,10 @@ class NodeSettings(BaseSettings):
     #: (environment only; docs/agency-node.md, "Governance at the node").
     governance_poll_seconds: int = Field(default=300, ge=5, le=86_400)
     #: Refuse every match and extract request while no governance roster is pinned (fail
-    #: closed) instead of enforcing the steward's approval alone.
-    governance_required: bool = False
+    #: closed, ``no_roster``). ``FEDLINK_NODE_GOVERNANCE_REQUIRED=false`` is an explicit,
+    #: unsafe opt-out: the node then enforces its steward's approval alone and trusts the
+    #: hub's word on governance (docs/agency-node.md, "Governance at the node").
+    governance_required: bool = True
     config: NodeConfig | None = Field(default=None, exclude=True)
 
     @classmethod

@@ -1,5 +1,5 @@
-"""``fedlink node init``: create the node directory, its keys and a commented node.toml
-mapped from the source's columns."""
+"""``fedlink node init``: create the node directory, its keys, a commented node.toml and
+the reviewable ``mapping.toml``, mapped from the source's column names *and values*."""
 
 from __future__ import annotations
 
@@ -17,18 +17,22 @@ from agency_node.config import (
     SourceSection,
     VariableSection,
     config_path,
+    read_config,
     write_new_config,
 )
 from agency_node.errors import ConfigError
 from agency_node.ingest.columns import (
-    auto_map,
     check_header,
-    infer_type,
+    is_missing,
     is_quasi_identifier,
+    looks_like_code,
     parse_value,
     parse_year,
     variable_name,
 )
+from agency_node.ingest.detect import ColumnProfile
+from agency_node.ingest.mapping_file import MAPPING_FILE, write_mapping_file
+from agency_node.ingest.plan import Choices, Plan, build_plan
 from agency_node.ingest.sources import SourceStats, open_source
 from protocol.signing import describe_validation_error
 
@@ -40,80 +44,169 @@ class InitResult:
     config: NodeConfig
     path: Path
     rows_scanned: int
+    plan: Plan
+    mapping_file: Path
 
 
 class _ColumnScan:
     """Narrowest type every value of a column parses as, and the years it has values in."""
 
-    def __init__(self) -> None:
+    def __init__(self, column: str, date_order: str) -> None:
+        self.column = column
+        self.date_order = date_order
         self.candidates = list(_TYPE_ORDER[:-1])
         self.years: set[int] = set()
         self.seen = False
+        self.sample: list[str] = []
 
     def add(self, text: str, year: int | None) -> None:
-        if not text.strip():
+        if is_missing(text):
             return
         self.seen = True
         if year is not None:
             self.years.add(year)
+        if len(self.sample) < 200:
+            self.sample.append(text)
         if re.fullmatch(r"[+-]?0\d+", text.strip()):
             # Leading zeros (codes such as NAICS "0123" or a school "0042") are identifiers,
             # not numbers: keep them as text.
             self.candidates = [t for t in self.candidates if t not in ("integer", "number")]
         for type_ in list(self.candidates):
             try:
-                parse_value(text, type_)
+                parse_value(text, type_, date_order=self.date_order)
             except ValueError:
                 self.candidates.remove(type_)
 
     @property
     def type(self) -> str:
-        return self.candidates[0] if self.seen and self.candidates else infer_type([])
+        if not (self.seen and self.candidates):
+            return "string"
+        if self.candidates[0] in ("integer", "number") and looks_like_code(self.column,
+                                                                          self.sample):
+            return next((t for t in self.candidates if t not in ("integer", "number")),
+                        "string")
+        return self.candidates[0]
 
 
-def init_node(node_dir: Path, *, agency: str, name: str, source: SourceSection) -> InitResult:
-    """Scan the source, map its columns, write keys and node.toml. Refuses an existing node."""
-    node_dir = Path(node_dir).expanduser().resolve()
-    if config_path(node_dir).exists():
-        raise ConfigError(f"{config_path(node_dir)} already exists; this node is initialised")
-    stats = SourceStats()
-    with open_source(source, stats) as (header, rows):
+def _profile(source: SourceSection) -> tuple[list[str], dict[str, ColumnProfile], int]:
+    """Pass 1: a bounded sample of every column's values."""
+    with open_source(source, SourceStats()) as (header, rows):
         check_header(header)
-        record_id, identity, year_column, ignored, attributes = auto_map(header)
-        scans = {column: _ColumnScan() for column in attributes}
+        profiles = {column: ColumnProfile() for column in header}
         count = 0
         for raw in rows:
             if raw.values is None:
                 continue
             count += 1
-            year = parse_year(raw.values.get(year_column, "")) if year_column else None
+            for column, profile in profiles.items():
+                profile.add(raw.values.get(column, ""))
+    return header, profiles, count
+
+
+def _scan(source: SourceSection, plan: Plan) -> dict[str, _ColumnScan]:
+    """Pass 2: the type and years of every attribute, once the year column is known."""
+    scans = {column: _ColumnScan(column, plan.date_order) for column in plan.attributes}
+    with open_source(source, SourceStats()) as (_header, rows):
+        for raw in rows:
+            if raw.values is None:
+                continue
+            text = raw.values.get(plan.year_column, "") if plan.year_column else ""
+            year = parse_year(text) if text else None
             for column, scan in scans.items():
                 scan.add(raw.values.get(column, ""), year)
+    return scans
+
+
+def init_node(node_dir: Path, *, agency: str, name: str, source: SourceSection,
+              choices: Choices | None = None, remap: bool = False) -> InitResult:
+    """Profile the source, decide every column (:mod:`agency_node.ingest.plan`), write keys,
+    node.toml and the reviewable mapping file. Refuses an existing node, unless ``remap``:
+    then node.toml's source, mapping and variables are re-decided in place — keys, store,
+    server and hub sections kept, and each variable the steward already described (same
+    column) keeps its name, description, classification and labels."""
+    node_dir = Path(node_dir).expanduser().resolve()
+    previous = _previous(node_dir, agency=agency, remap=remap)
+    choices = choices or Choices()
+    header, profiles, count = _profile(source)
+    plan = build_plan(header, profiles, choices)
+    source = source.model_copy(update={"date_order": plan.date_order})
+    scans = _scan(source, plan)
+    kept = {v.column: (n, v) for n, v in previous.variables.items()} if previous else {}
     variables: dict[str, VariableSection] = {}
-    for column in attributes:
+    for column in plan.attributes:
         scan = scans[column]
+        overridden = column in plan.override
+        quasi = overridden or (column != plan.year_column and is_quasi_identifier(column))
+        if column in kept:
+            old_name, old = kept[column]
+            variables[variable_name(old_name, set(variables))] = old.model_copy(update={
+                "type": scan.type, "years": sorted(scan.years),
+                "quasi_identifier": old.quasi_identifier or quasi})
+            continue
         variables[variable_name(column, set(variables))] = VariableSection(
             column=column,
             description=f"{column} (from the agency source; describe it for researchers)",
             type=scan.type,  # type: ignore[arg-type]
             years=sorted(scan.years),
-            quasi_identifier=column != year_column and is_quasi_identifier(column),
+            quasi_identifier=quasi,
         )
     try:
-        node = NodeSection(agency=agency, name=name)
+        node = previous.node if previous else NodeSection(agency=agency, name=name)
     except ValidationError as exc:
         raise ConfigError(f"--agency/--name: {describe_validation_error(exc)}") from None
     try:
-        config = NodeConfig(
-            node=node,
-            source=source,
-            mapping=MappingSection(record_id=record_id, identity=identity,
-                                   year_column=year_column, ignore=ignored),
-            variables=variables,
-        )
+        mapping = MappingSection(record_id=plan.record_id, identity=plan.identity,
+                                 year_column=plan.year_column, ignore=list(plan.ignore),
+                                 overrides=plan.override)
+        # Re-mapping keeps every other section as it is (validated again below).
+        kept_sections = previous.model_dump(exclude={"source", "mapping", "variables"}) \
+            if previous else {"node": node}
+        config = NodeConfig.model_validate({**kept_sections, "source": source,
+                                            "mapping": mapping, "variables": variables})
     except ValidationError as exc:
         raise ConfigError(f"cannot map the source: {describe_validation_error(exc)}") from None
-    keys.ensure_private_dir(node_dir)
-    keys.create_node_keys(node_dir)
+    if previous is None:
+        keys.ensure_private_dir(node_dir)
+        keys.create_node_keys(node_dir)
     path = write_new_config(node_dir, config)
-    return InitResult(config=config, path=path, rows_scanned=count)
+    mapping_file = write_mapping_file(node_dir / MAPPING_FILE, plan)
+    _audit_init(node_dir, plan, remapped=previous is not None)
+    return InitResult(config=config, path=path, rows_scanned=count, plan=plan,
+                      mapping_file=mapping_file)
+
+
+def _previous(node_dir: Path, *, agency: str, remap: bool) -> NodeConfig | None:
+    """The node's current config when re-mapping; refuses init over an existing node."""
+    exists = config_path(node_dir).exists()
+    if not remap:
+        if exists:
+            raise ConfigError(f"{config_path(node_dir)} already exists; this node is "
+                              "initialised (re-map it with --remap)")
+        return None
+    if not exists:
+        raise ConfigError(f"--remap: no node in {node_dir} (run init without --remap)")
+    previous = read_config(node_dir)
+    if previous.node.agency != agency:
+        raise ConfigError(f"--remap: this node is agency {previous.node.agency}, not {agency}")
+    return previous
+
+
+def _audit_init(node_dir: Path, plan: Plan, *, remapped: bool) -> None:
+    """Every steward override in the node's audit log: the column and the reason, never a
+    value (the store is created for it; a new node without overrides starts with none);
+    a re-mapping, with what it decided (column names only)."""
+    if not plan.override and not remapped:
+        return
+    from agency_node.runtime import NodeRuntime
+
+    with NodeRuntime.open(node_dir) as runtime:
+        if remapped:
+            runtime.audit.append(actor="operator", typ="remap", outcome="mapped", details={
+                "record_id": plan.record_id, "identity": plan.identity,
+                "year_column": plan.year_column, "ignored": sorted(plan.ignore),
+                "variables": plan.attributes})
+        for column, reason in plan.override.items():
+            runtime.audit.append(actor="steward", typ="column_override", outcome="offered",
+                                 reason="identifying_column_offered",
+                                 details={"column": column, "reason": reason,
+                                          "flagged": plan.flagged.get(column, "")})

@@ -73,6 +73,9 @@ MAX_IN_VALUES: Final = 100
 #: this, assignments move to an Arrow IPC body like the match batches.
 MAX_ASSIGNMENTS: Final = 250_000
 MAX_CATALOG_VARIABLES: Final = 1000
+#: A coded variable publishes at most this many distinct codes, each this short.
+MAX_CODES: Final = 50
+MAX_CODE_CHARS: Final = 64
 #: Signed governance decisions a match request may carry (one per roster member at most).
 MAX_GOVERNANCE: Final = 64
 
@@ -327,8 +330,28 @@ class StewardDecision(Message):
 # --- enrollment -------------------------------------------------------------------------
 
 
+class YearCompleteness(WireModel):
+    """Share of one year's records that have a value for a variable (whole percent, rounded
+    down so that "100" always means every record)."""
+
+    year: Year
+    percent: Annotated[StrictInt, Field(ge=0, le=100)]
+
+
+class CodeEntry(WireModel):
+    """One value of a coded variable with its steward-written label and how many records
+    hold it; ``count`` is ``None`` when below the node's disclosure threshold (small cells
+    are never published)."""
+
+    code: Annotated[StrictStr, Field(min_length=1, max_length=MAX_CODE_CHARS)]
+    label: Annotated[StrictStr, Field(max_length=200)] = ""
+    count: Annotated[StrictInt, Field(ge=0, le=2**53 - 1)] | None = None
+
+
 class CatalogVariable(WireModel):
-    """One attribute variable a node offers in the catalog: its name and nature, no values."""
+    """One attribute variable a node offers in the catalog: its name and nature, no record
+    values. The living-dictionary fields (``completeness``, ``codes``,
+    ``description_placeholder``) are computed from the node store (docs/agency-node.md)."""
 
     name: VariableName
     description: Text = ""
@@ -336,6 +359,34 @@ class CatalogVariable(WireModel):
     years: tuple[Year, ...] = Field(default=(), max_length=201)
     classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
     quasi_identifier: StrictBool = False
+    completeness: tuple[YearCompleteness, ...] = Field(default=(), max_length=201)
+    codes: tuple[CodeEntry, ...] = Field(default=(), max_length=MAX_CODES)
+    #: The description is still empty or the one ``node init`` generated: the steward has
+    #: not written it yet (shown as such to researchers).
+    description_placeholder: StrictBool = False
+
+    @field_validator("codes")
+    @classmethod
+    def _distinct_codes(cls, values: tuple[CodeEntry, ...]) -> tuple[CodeEntry, ...]:
+        unique_values(tuple(v.code for v in values), "code")
+        return values
+
+
+class DictionaryUpdate(Message):
+    """Node → hub, signed by the node key: the agency's whole current data dictionary,
+    which replaces its catalog. ``published_at`` must be later than the last accepted
+    update, so an older (still unexpired) update cannot be replayed over a newer one."""
+
+    TYP: ClassVar[str] = "dictionary_update"
+    agency: AgencyCode
+    published_at: Timestamp
+    dictionary: tuple[CatalogVariable, ...] = Field(default=(), max_length=MAX_CATALOG_VARIABLES)
+
+    @field_validator("dictionary")
+    @classmethod
+    def _distinct(cls, values: tuple[CatalogVariable, ...]) -> tuple[CatalogVariable, ...]:
+        unique_values(tuple(v.name for v in values), "variable")
+        return values
 
 
 class EnrollmentRequest(Message):
@@ -421,6 +472,7 @@ MESSAGE_TYPES: Final[Mapping[str, type[Message]]] = {
         StewardDecision,
         EnrollmentRequest,
         EnrollmentResponse,
+        DictionaryUpdate,
     )
 }
 

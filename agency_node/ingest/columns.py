@@ -1,38 +1,34 @@
-"""Recognising columns: which local column is which identity field, the local id, the
-year, and the type of each attribute variable."""
+"""Reading columns: names of the local id, variable names, the year and the type of each
+attribute variable. Which column is which identity field is decided in
+:mod:`agency_node.ingest.plan` (names and values)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Iterable
 
 from agency_node.errors import SourceError
 from protocol.identity import DIRECT_IDENTIFIERS
 
-#: Local column names (after lower-casing and squeezing separators to "_") per identity field.
-IDENTITY_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "first_name": ("first_name", "firstname", "first", "fname", "given_name", "forename"),
-    "middle_name": ("middle_name", "middlename", "middle", "mname", "middle_initial"),
-    "last_name": ("last_name", "lastname", "last", "lname", "surname", "family_name"),
-    "name_suffix": ("name_suffix", "suffix", "generation"),
-    "dob": ("dob", "birth_date", "birthdate", "date_of_birth", "birthday"),
-    "sex": ("sex", "gender"),
-    "ssn": ("ssn", "social_security_number", "social_security", "ss_number"),
-    "postal_code": ("postal_code", "zip", "zip_code", "zipcode", "postcode", "zip5"),
-    "street_address": ("street_address", "address", "street", "address_line_1", "address1"),
-    "city": ("city", "town"),
-}
 RECORD_ID_NAMES = ("record_id", "local_id", "recordid")
-YEAR_COLUMN_NAMES = ("school_year", "enroll_year", "year")
-#: Columns never loaded by default: synthetic ground truth from `fedlink synth`.
-IGNORED_BY_DEFAULT = ("truth_id",)
 #: Attribute names that often re-identify in combination (flagged for k-anonymity checks).
 QUASI_IDENTIFIER_HINTS = ("race", "ethnicity", "county", "birth_year", "age", "zip3", "school",
                           "district", "disability", "ell")
 
 _YEAR = re.compile(r"(?<!\d)(19\d\d|20\d\d)(?!\d)")
+_FISCAL_YY = re.compile(r"(?i)FY\s*'?(\d\d)")
+_COMPACT_DATE = re.compile(r"((?:19|20)\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
+_ISO_DATE = re.compile(r"(\d{4})(?P<sep>[-/.])(\d{1,2})(?P=sep)(\d{1,2})")
+_NUMERIC_DATE = re.compile(r"(\d{1,2})(?P<sep>[-/.])(\d{1,2})(?P=sep)(\d{4})")
+_TRAILING_TIME = re.compile(r"(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?"
+                            r"\s*(?:Z|[+-]\d{2}:?\d{2})?$")
+_INTEGER = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)")
+_NUMBER = re.compile(r"(?=[+-]?\.?\d)[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)?(?:\.\d+)?(?:[eE][+-]?\d+)?")
+#: Cell texts agency exports use for "no value" (compared stripped and lower-cased).
+MISSING_TOKENS = frozenset({"", "n/a", "na", "#n/a", "null", "nan", "-", "--", "."})
+#: Column names of codes (after :func:`squeeze`): digits in them identify, they do not count.
+_CODE_NAME = re.compile(r"(?:^|_)(?:code|codes|cd|naics|sic|fips|cip|soc|ncic|zip|id)(?:_|$)")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
@@ -66,68 +62,109 @@ def check_header(header: list[str]) -> None:
         seen.add(name)
 
 
-def auto_map(header: Iterable[str]) -> tuple[str, dict[str, str], str, list[str], list[str]]:
-    """(record_id column, identity mapping, year column, ignored columns, attribute columns)."""
-    by_key = {squeeze(col): col for col in header}
-    identity: dict[str, str] = {}
-    for field, names in IDENTITY_SYNONYMS.items():
-        for name in names:
-            if name in by_key and by_key[name] not in identity.values():
-                identity[field] = by_key[name]
-                break
-    record_id = next((by_key[n] for n in RECORD_ID_NAMES if n in by_key), "")
-    if not record_id:
-        raise SourceError(f"no record id column (expected one named {', '.join(RECORD_ID_NAMES)})")
-    if not identity:
-        raise SourceError("no column looks like an identity field (first_name, last_name, dob…)")
-    year = next((by_key[n] for n in YEAR_COLUMN_NAMES if n in by_key), "")
-    ignored = [by_key[n] for n in IGNORED_BY_DEFAULT if n in by_key]
-    # A second column named like an identity field (zip beside postal_code) holds identity
-    # values too: it is never offered as an attribute.
-    lookalikes = {name for names in IDENTITY_SYNONYMS.values() for name in names}
-    ignored += [col for key, col in by_key.items()
-                if key in lookalikes and col not in identity.values()]
-    taken = {record_id, *identity.values(), *ignored}
-    attributes = [col for col in header if col not in taken]
-    return record_id, identity, year, ignored, attributes
+def is_missing(text: str) -> bool:
+    """Whether a cell means "no value" (blank, or one of :data:`MISSING_TOKENS`)."""
+    return text.strip().lower() in MISSING_TOKENS
 
 
 def parse_year(text: str) -> int | None:
-    """The first plausible four-digit year ('2019', '2019-20', '2019-2020' → 2019)."""
-    match = _YEAR.search(text)
-    return int(match.group(1)) if match else None
-
-
-def parse_value(text: str, type_: str) -> object:
-    """``text`` as ``type_``; '' is None; raises ValueError when it does not parse."""
+    """The year a cell names: the first plausible four-digit year ('2019', 'FY2016',
+    '2019-20', 'SY 2019-2020', '11/24/1973' → 2019, 2016, 2019, 2019, 1973), a compact
+    date ('20190315' → 2019) or a two-digit fiscal year ('FY16' → 2016); else None."""
     value = text.strip()
-    if not value:
+    if is_missing(value):
+        return None
+    match = _YEAR.search(value)
+    if match:
+        return int(match.group(1))
+    match = _COMPACT_DATE.fullmatch(value)
+    if match:
+        return int(match.group(1))
+    match = _FISCAL_YY.fullmatch(value)
+    return 2000 + int(match.group(1)) if match else None
+
+
+def date_format(date_order: str) -> str:
+    """The accepted date spellings, for error messages."""
+    order = {"DMY": "DD/MM/YYYY", "MDY": "MM/DD/YYYY"}.get(date_order, "MM/DD/YYYY")
+    return f"a date as {order} (date_order {date_order}), YYYY-MM-DD or YYYYMMDD"
+
+
+def parse_date(text: str, *, date_order: str = "MDY") -> str:
+    """An attribute date as ISO ``YYYY-MM-DD``; raises ValueError naming the format.
+
+    Year-first dates (``2004-03-07``, ``2004/03/07``, ``20040307``) are unambiguous and
+    always accepted; ``03/07/2004`` (also with ``-`` or ``.``) is read per ``date_order``.
+    Two-digit years are refused: for an attribute there is no safe century to guess."""
+    value = _TRAILING_TIME.sub("", text.strip())
+    match = _ISO_DATE.fullmatch(value) or _COMPACT_DATE.fullmatch(value)
+    if match:
+        year, month, day = (int(g) for g in match.groups() if g.isdigit())
+    elif (match := _NUMERIC_DATE.fullmatch(value)) is not None:
+        first, second, year = (int(g) for g in match.groups() if g.isdigit())
+        month, day = (second, first) if date_order == "DMY" else (first, second)
+    else:
+        raise ValueError(f"expected {date_format(date_order)}")
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        raise ValueError(f"not a calendar date; expected {date_format(date_order)}") from None
+
+
+def parse_value(text: str, type_: str, *, date_order: str = "MDY") -> object:
+    """``text`` as ``type_``; a missing value (:func:`is_missing`) is None; raises
+    ValueError whose message names the expected format when it does not parse."""
+    value = text.strip()
+    if is_missing(value):
         return None
     if type_ == "string":
         return value
     if type_ == "integer":
-        return int(value.replace(",", "")) if re.fullmatch(r"[+-]?\d[\d,]*", value) else _fail()
+        if _INTEGER.fullmatch(value):
+            return int(value.replace(",", ""))
+        raise ValueError("expected an integer such as 12, -3 or 1,234")
     if type_ == "number":
-        number = float(value.replace(",", ""))
-        return number if math.isfinite(number) else _fail()
+        if _NUMBER.fullmatch(value):
+            return float(value.replace(",", ""))
+        raise ValueError("expected a number such as 3.5, -2 or 1,234.50")
     if type_ == "boolean":
         low = value.lower()
-        return True if low in _TRUE else False if low in _FALSE else _fail()
+        if low in _TRUE or low in _FALSE:
+            return low in _TRUE
+        raise ValueError("expected true/false, yes/no, y/n, t/f or 1/0")
     if type_ == "date":
-        return dt.date.fromisoformat(value).isoformat()
-    raise ValueError(type_)
+        return parse_date(value, date_order=date_order)
+    raise ValueError(f"unknown type {type_}")
 
 
-def _fail() -> object:
-    raise ValueError("does not parse")
+def looks_like_code(column: str, values: Iterable[str]) -> bool:
+    """Digit strings that identify rather than count: any value with a leading zero
+    ('0042'), a column named like a code (``*_code``, ``*_cd``, ``naics``, ``fips``…), or
+    every value the same width of five or more digits (NAICS 541511, FIPS 51087)."""
+    if _CODE_NAME.search(squeeze(column)):
+        return True
+    widths: set[int] = set()
+    count = 0
+    for text in values:
+        value = text.strip()
+        if is_missing(value):
+            continue
+        if re.fullmatch(r"[+-]?0\d+", value):
+            return True
+        count += 1
+        widths.add(len(value) if value.isdigit() else 0)
+    return count >= 10 and len(widths) == 1 and min(widths) >= 5
 
 
-def infer_type(samples: Iterable[str]) -> str:
-    """The narrowest type every non-empty sample parses as."""
-    values = [s for s in samples if s.strip()]
+def infer_type(samples: Iterable[str], *, column: str = "") -> str:
+    """The narrowest type every non-missing sample parses as; codes stay strings."""
+    values = [s for s in samples if not is_missing(s)]
     if not values:
         return "string"
+    numeric_ok = not looks_like_code(column, values)
     for type_ in ("integer", "number", "boolean", "date"):
+        if type_ in ("integer", "number") and not numeric_ok:
+            continue
         try:
             for value in values:
                 parse_value(value, type_)

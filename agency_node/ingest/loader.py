@@ -1,11 +1,21 @@
 """Loading the source into the node store: check every row, upsert the good ones by local
-id, quarantine the others with row number, column and reason.
+id, quarantine the others with row number, line span, column and reason.
 
 A row is unusable when it is structurally broken (ragged, unparseable quoting), holds
 bytes no configured encoding decodes, has no or a repeated ``record_id``, has a field
 over ``max_field_length``, has no usable identity field at all, or has an attribute (or
 year) that does not parse as its declared type. ``strict`` loads nothing if any row is
 unusable, but still records the quarantine so the steward sees why.
+
+Every physical line of a CSV is accounted for: header + blank + loaded + quarantined +
+refused (good rows not loaded because ``strict`` failed) = the file's lines; the run
+stores this in ``accounting``. A run *fails loudly* (:meth:`IngestSummary.raise_for_failure`,
+non-zero exit) when nothing loads or more than ``source.max_quarantine_pct`` of the data
+lines are quarantined — the good rows are still loaded, so the steward can look at
+``node profile``. The run is committed in one transaction: a write error (full disk)
+keeps nothing, marks the run ``failed`` and audits it. A run killed mid-way stays
+``running`` and unaudited; the next ingest marks it ``interrupted`` and audits it
+(:mod:`agency_node.ingest.runs`).
 """
 
 from __future__ import annotations
@@ -13,13 +23,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agency_node.config import NodeConfig
 from agency_node.errors import IngestError, SourceError
-from agency_node.ingest.columns import check_header, parse_value, parse_year
+from agency_node.ingest.columns import check_header, is_missing, parse_value, parse_year
+from agency_node.ingest.runs import exclusive_ingest, finish_audit, settle_unaudited
 from agency_node.ingest.sources import Problem, RawRow, SourceStats, describe, open_source
 from agency_node.services.audit import AuditLog
 from agency_node.store.identity_json import identity_to_json
@@ -47,6 +60,18 @@ class IngestSummary:
     reasons: Counter[str] = field(default_factory=Counter)
     encoding_fallbacks: dict[str, int] = field(default_factory=dict)
     sample: list[dict[str, Any]] = field(default_factory=list)
+    #: Where every physical line went: lines, header, blank, loaded, quarantined, refused.
+    accounting: Counter[str] = field(default_factory=Counter)
+    encoding: str = "utf-8"
+    #: Earlier runs found unaudited at start (killed mid-way) and audited now.
+    interrupted_runs: list[int] = field(default_factory=list)
+    #: Why the run counts as failed ('' = it did not); see :meth:`raise_for_failure`.
+    failure: str = ""
+
+    def raise_for_failure(self) -> None:
+        """Raise IngestError (code = the run's status) when the run failed loudly."""
+        if self.failure:
+            raise IngestError(self.failure, code=self.status)
 
 
 class _RowChecker:
@@ -80,16 +105,21 @@ class _RowChecker:
         else:
             self.seen[record_id] = raw.row_number
         year = None
-        if mapping.year_column and values.get(mapping.year_column, "").strip():
+        if mapping.year_column and not is_missing(values.get(mapping.year_column, "")):
             year = parse_year(values[mapping.year_column])
             if year is None:
-                problems.append(Problem(mapping.year_column, "bad_year", "no four-digit year"))
+                problems.append(Problem(mapping.year_column, "bad_year",
+                                        "expected a year such as 2019, 2019-20, FY2016 or a "
+                                        "date"))
         attributes: dict[str, Any] = {}
+        order = self.config.source.date_order
         for name, var in self.config.variables.items():
             try:
-                attributes[name] = parse_value(values.get(var.column, ""), var.type)
-            except ValueError:
-                problems.append(Problem(var.column, "bad_attribute_type", f"expected {var.type}"))
+                attributes[name] = parse_value(values.get(var.column, ""), var.type,
+                                               date_order=order)
+            except ValueError as exc:
+                problems.append(Problem(var.column, "bad_attribute_type",
+                                        f"{var.type}: {exc}"))
         raw_identity = {fld: values.get(col, "") for fld, col in mapping.identity.items()}
         identity = normalize_identity(raw_identity, self.options)
         if not any(identity.present(f) for f in IDENTITY_FIELDS):
@@ -124,9 +154,32 @@ def run_ingest(
     audit: AuditLog,
     *,
     strict: bool = False,
+    max_quarantine_pct: float | None = None,
+    lock_dir: Path | None = None,
     now: dt.datetime | None = None,
 ) -> IngestSummary:
-    """Load the configured source; raise IngestError when ``strict`` and a row is bad."""
+    """Load the configured source.
+
+    Raises IngestError when ``strict`` and a row is bad, or when the store cannot be
+    written; SourceError when the source cannot be read at all (the run is then ``failed``
+    and audited). A run that loads nothing or quarantines more than ``max_quarantine_pct``
+    (default: ``source.max_quarantine_pct``) of its data lines returns with ``failure``
+    set — call :meth:`IngestSummary.raise_for_failure`. ``lock_dir`` holds the lock that
+    keeps two ingests of one node apart (the CLI passes the node directory)."""
+    limit = config.source.max_quarantine_pct if max_quarantine_pct is None else max_quarantine_pct
+    with exclusive_ingest(lock_dir):
+        interrupted = settle_unaudited(sessions, audit)
+        summary = _run(config, sessions, audit, strict=strict, limit=limit, now=now)
+    summary.interrupted_runs = interrupted
+    if summary.status == "failed_strict":
+        raise IngestError(summary.failure, code="failed_strict")
+    return summary
+
+
+def _run(
+    config: NodeConfig, sessions: sessionmaker[Session], audit: AuditLog, *, strict: bool,
+    limit: float, now: dt.datetime | None,
+) -> IngestSummary:
     started = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     source_name = describe(config.source)
     stats = SourceStats()
@@ -136,25 +189,97 @@ def run_ingest(
         summary = IngestSummary(run_id=run.id, source=source_name, status="running", strict=strict)
         try:
             _load(config, session, run, summary, stats, strict=strict)
-        except SourceError as exc:
-            session.rollback()
-            run.status = "failed"
+            _judge(summary, limit)
+            _record(run, summary, stats)
             session.commit()
-            audit.append(actor="operator", typ="ingest", outcome="failed", reason=exc.code,
-                         details={"run": run.id})
+        except SourceError as exc:
+            _fail(sessions, session, run, audit, reason=exc.code, failure=str(exc))
             raise
+        except SQLAlchemyError as exc:
+            # A full disk or a broken store: the transaction keeps nothing of this run.
+            why = _first_line(exc)
+            _fail(sessions, session, run, audit, reason="write_failed", failure=why)
+            raise IngestError(f"ingest #{run.id} could not write the node store ({why}); "
+                              "nothing from this run was kept", code="write_failed") from None
+        except OSError as exc:  # the source file failed mid-read (I/O error, removed disk)
+            why = f"the source could not be read: {exc.strerror or type(exc).__name__}"
+            _fail(sessions, session, run, audit, reason="source_unreadable", failure=why)
+            raise SourceError(why) from None
         summary.records_in_store = count_records(session)
-    audit.append(
-        actor="operator", typ="ingest", outcome=summary.status,
-        details={"run": summary.run_id, "rows": summary.rows, "loaded": summary.loaded,
-                 "quarantined": summary.quarantined, "reasons": dict(summary.reasons)},
-    )
-    if summary.status == "failed_strict":
-        raise IngestError(
-            f"--strict: {summary.quarantined} of {summary.rows} rows are unusable "
-            f"({_reason_list(summary.reasons)}); nothing was loaded — see `fedlink node profile`"
-        )
+    details = {"run": summary.run_id, "rows": summary.rows, "loaded": summary.loaded,
+               "quarantined": summary.quarantined, "reasons": dict(summary.reasons),
+               "lines": dict(summary.accounting)}
+    if not finish_audit(sessions, audit, run_id=summary.run_id, outcome=summary.status,
+                        reason=summary.status if summary.failure else "", details=details):
+        raise IngestError(f"ingest #{summary.run_id} loaded {summary.loaded} rows but its audit "
+                          "event could not be written (is the disk full?); the next ingest "
+                          "writes it", code="audit_failed")
     return summary
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    """The driver's message alone: SQLAlchemy appends the statement and its parameters
+    (identity values) on the following lines, which must not reach a log or the audit."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).splitlines()[0][:200] if str(orig) else ""
+    return f"{type(orig).__name__}: {text}"
+
+
+def _fail(sessions: sessionmaker[Session], session: Session, run: IngestRun, audit: AuditLog,
+          *, reason: str, failure: str) -> None:
+    """Mark ``run`` failed and audit it; if even that cannot be written, the run stays
+    ``running`` and the next ingest marks it interrupted and audits it."""
+    session.rollback()
+    run_id = run.id
+    try:
+        run.status, run.failure = "failed", failure
+        run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        session.commit()
+    except (SQLAlchemyError, OSError):
+        session.rollback()
+        return
+    finish_audit(sessions, audit, run_id=run_id, outcome="failed", reason=reason,
+                 details={"run": run_id, "failure": failure})
+
+
+def _judge(summary: IngestSummary, limit: float) -> None:
+    """Set status and failure: strict, nothing loaded, or too much quarantined."""
+    lines = summary.accounting
+    data_lines = lines["loaded"] + lines["quarantined"] + lines["refused"]
+    share = 100.0 * lines["quarantined"] / data_lines if data_lines else 0.0
+    if summary.status == "failed_strict":
+        summary.failure = (f"--strict: {summary.quarantined} of {summary.rows} rows are "
+                           f"unusable ({_reason_list(summary.reasons)}); nothing was loaded — "
+                           "see `fedlink node profile`")
+    elif summary.rows == 0:
+        raise SourceError("the source has a header but no data rows: nothing to load")
+    elif summary.loaded == 0:
+        summary.status = "nothing_loaded"
+        summary.failure = (f"nothing was loaded: all {summary.rows} rows are unusable "
+                           f"({_reason_list(summary.reasons)}) — see `fedlink node profile`")
+    elif share > limit:
+        summary.status = "over_quarantine_limit"
+        summary.failure = (f"{share:.1f}% of the data lines were quarantined, over the "
+                           f"{limit:g}% limit ({_reason_list(summary.reasons)}); the "
+                           f"{summary.loaded} good rows are loaded — see `fedlink node profile`")
+    else:
+        summary.status = "completed"
+    unaccounted = lines["lines"] - sum(lines[k] for k in
+                                       ("header", "blank", "loaded", "quarantined", "refused"))
+    if unaccounted:  # a parser bug must not pass as a clean run
+        summary.status = "failed_accounting"
+        summary.failure = f"{unaccounted} source lines are not accounted for"
+
+
+def _record(run: IngestRun, summary: IngestSummary, stats: SourceStats) -> None:
+    run.status = summary.status
+    run.rows, run.loaded, run.quarantined = summary.rows, summary.loaded, summary.quarantined
+    run.blank_lines = stats.blank_lines
+    run.encoding_fallbacks = summary.encoding_fallbacks
+    run.lines = summary.accounting["lines"]
+    run.accounting = dict(summary.accounting)
+    run.failure = summary.failure
+    run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _reason_list(reasons: Counter[str]) -> str:
@@ -173,32 +298,40 @@ def _load(
     loading = True
     pending: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
+    lines = summary.accounting
     with open_source(config.source, stats) as (header, rows):
         check_header(header)
         missing = [c for c in _required_columns(config) if c not in header]
         if missing:
             raise SourceError(f"the source has no column {', '.join(map(repr, missing))} "
-                              "named in node.toml")
+                              f"named in node.toml (read as {stats.encoding})")
         checker = _RowChecker(config, run.id)
         for raw in rows:
             summary.rows += 1
             record, problems = checker.check(raw)
             if problems:
                 summary.quarantined += 1
+                lines["quarantined"] += raw.lines
                 if strict and loading:
                     session.rollback()  # discard everything loaded so far
                     pending.clear()
                     loading = False
+                    lines["refused"] += lines["loaded"]
+                    lines["loaded"] = 0
                 for p in problems:
                     summary.reasons[p.reason] += 1
                     entry = {"row_number": raw.row_number, "line_number": raw.line_number,
-                             "column": p.column, "reason": p.reason, "detail": p.detail}
+                             "line_end": raw.line_end, "column": p.column, "reason": p.reason,
+                             "detail": p.detail}
                     quarantine.append(entry)
                     if len(summary.sample) < 20:
                         summary.sample.append(entry)
             elif loading and record is not None:
                 pending.append(record)
                 summary.loaded += 1
+                lines["loaded"] += raw.lines
+            else:
+                lines["refused"] += raw.lines
             if len(pending) >= _BATCH:
                 upsert_records(session, rows=pending)
                 pending.clear()
@@ -210,11 +343,8 @@ def _load(
     add_quarantine(session, run_id=run.id, entries=quarantine)
     if not loading:
         summary.loaded = 0
-    summary.status = "completed" if loading else "failed_strict"
+        summary.status = "failed_strict"
     summary.blank_lines = stats.blank_lines
     summary.encoding_fallbacks = dict(stats.fallbacks)
-    run.status = summary.status
-    run.rows, run.loaded, run.quarantined = summary.rows, summary.loaded, summary.quarantined
-    run.blank_lines = stats.blank_lines
-    run.encoding_fallbacks = summary.encoding_fallbacks
-    session.commit()
+    summary.encoding = stats.encoding
+    lines.update(lines=stats.lines, header=stats.header_lines, blank=stats.blank_lines)

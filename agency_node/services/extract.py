@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from agency_node.config import NodeConfig
 from agency_node.errors import RefusedError
-from agency_node.services import governance, scope
+from agency_node.services import egress, governance, scope
 from agency_node.services.context import NodeServices
 from agency_node.services.extract_options import require_signed_options
 from agency_node.services.gate import ReceivedBody, admit
@@ -119,13 +119,17 @@ def answer_extract(services: NodeServices, body: ReceivedBody) -> dict[str, Any]
         )
     years = range(request.first_year, request.last_year + 1)
     has_years = bool(services.runtime.settings.node.mapping.year_column)
-    rows = [
-        (person_id, found[pid].attributes)
+    kept = [
+        (person_id, found[pid])
         for pid, person_id in request.assignments
         if not has_years or found[pid].year in years
     ]
+    rows = [(person_id, record.attributes) for person_id, record in kept]
     sink = io.BytesIO()
     table = _extract_table(services.runtime.settings.node, request, rows)
+    # Last check before anything is sealed: no value may be the record's own identifier.
+    egress.guard(services, actor=admitted.actor, request=request, table=table,
+                 records=[record for _, record in kept])
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     context = extract_payload_context(request.project_id, request.agency, request.run_id)

@@ -15,9 +15,10 @@
   or pulled on a schedule (:class:`GovernancePoller`); from then on the project is refused
   (``revoked``) and its issued pseudonyms are purged.
 
-With no roster pinned the node keeps the steward-only behaviour unless
-``FEDLINK_NODE_GOVERNANCE_REQUIRED`` is set, in which case it refuses every request with
-``no_governance_quorum`` (fail closed).
+With no roster pinned the node is **fail-closed**: it refuses every match and extract
+request with ``no_roster`` (:data:`NO_ROSTER_HINT` tells the operator what to run).
+``FEDLINK_NODE_GOVERNANCE_REQUIRED=false`` is the explicit, unsafe opt-out: the node then
+enforces its steward's approval only and trusts the hub's word on governance.
 """
 
 from __future__ import annotations
@@ -146,16 +147,40 @@ def _refuse(exc: ProtocolError) -> RefusedError:
     return RefusedError(code, str(exc))
 
 
+#: What an operator runs to pin the roster; in the refusal and in `fedlink node serve`'s
+#: start-up warning.
+NO_ROSTER_HINT = ("no governance roster is pinned on this node, so it refuses every match "
+                  "and extract request: run `fedlink node roster-sync --roster-fingerprint FP` "
+                  "(or enroll with `fedlink node enroll --roster-fingerprint FP`), FP being the "
+                  "roster fingerprint the governance members gave you out of band")
+
+
+def no_roster_refusal() -> RefusedError:
+    """Fail closed: no roster pinned, and the operator did not opt out."""
+    return RefusedError("no_roster", NO_ROSTER_HINT)
+
+
+def startup_warning(runtime: NodeRuntime) -> str | None:
+    """The one line `fedlink node serve` prints at start when no roster is pinned."""
+    if current_roster(runtime) is not None:
+        return None
+    if runtime.settings.governance_required:
+        return f"warning: {NO_ROSTER_HINT}"
+    return ("warning: no governance roster is pinned and FEDLINK_NODE_GOVERNANCE_REQUIRED="
+            "false: this node enforces its steward's approval only and trusts the hub's word "
+            "on governance (unsafe); run `fedlink node roster-sync --roster-fingerprint FP`")
+
+
 def require_match_governance(runtime: NodeRuntime, *, project_id: str, digest: str,
                              decisions: Sequence[SignedEnvelope], now: dt.datetime,
                              required: bool) -> None:
     """A quorum of the current roster approved ``digest``; the decisions are stored for
-    later extract requests. Without a roster: refused only when ``required``."""
+    later extract requests. Without a roster: refused (``no_roster``) unless the operator
+    opted out (``required`` False — the node then trusts the hub's word on governance)."""
     roster = current_roster(runtime)
     if roster is None:
         if required:
-            raise RefusedError("no_governance_quorum",
-                               "no governance roster is pinned on this node")
+            raise no_roster_refusal()
         return
     try:
         quorum = require_quorum(roster, decisions, project_id=project_id, digest=digest)
@@ -173,12 +198,12 @@ def require_match_governance(runtime: NodeRuntime, *, project_id: str, digest: s
 
 def require_stored_governance(runtime: NodeRuntime, *, project_id: str, required: bool) -> None:
     """For extract requests: the decisions stored at match time still meet the quorum of
-    the *current* roster (a member removed since no longer counts)."""
+    the *current* roster (a member removed since no longer counts). Without a roster:
+    as :func:`require_match_governance`."""
     roster = current_roster(runtime)
     if roster is None:
         if required:
-            raise RefusedError("no_governance_quorum",
-                               "no governance roster is pinned on this node")
+            raise no_roster_refusal()
         return
     with runtime.sessions() as session:
         row = store.get_governance_approval(session, project_id=project_id)

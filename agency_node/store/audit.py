@@ -31,3 +31,10 @@ def iter_events(session: Session, *, page_size: int = 1000) -> Iterator[AuditEve
             return
         yield from page
         last = page[-1].seq
+
+
+def events_with_reason(session: Session, *, reason: str, limit: int) -> list[AuditEvent]:
+    """The latest ``limit`` events refused for ``reason``, oldest first."""
+    stmt = (select(AuditEvent).where(AuditEvent.reason == reason)
+            .order_by(AuditEvent.seq.desc()).limit(limit))
+    return list(reversed(list(session.scalars(stmt))))

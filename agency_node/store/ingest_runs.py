@@ -13,7 +13,7 @@ from agency_node.store.models import IngestRun, QuarantinedRow
 
 def start_run(session: Session, *, started_at: str, source: str, strict: bool) -> IngestRun:
     run = IngestRun(started_at=started_at, source=source, strict=strict, status="running",
-                    encoding_fallbacks={})
+                    encoding_fallbacks={}, audited=False)
     session.add(run)
     session.flush()
     return run
@@ -26,6 +26,12 @@ def add_quarantine(session: Session, *, run_id: int, entries: Sequence[dict[str,
 
 def latest_run(session: Session) -> IngestRun | None:
     return session.scalars(select(IngestRun).order_by(IngestRun.id.desc()).limit(1)).first()
+
+
+def unaudited_runs(session: Session) -> list[IngestRun]:
+    """Runs whose final audit event was never written (killed mid-way, or the write failed)."""
+    stmt = select(IngestRun).where(IngestRun.audited.is_(False)).order_by(IngestRun.id)
+    return list(session.scalars(stmt))
 
 
 def quarantine_of(session: Session, *, run_id: int) -> list[QuarantinedRow]:

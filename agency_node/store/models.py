@@ -69,6 +69,16 @@ class IngestRun(Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     blank_lines: Mapped[int] = mapped_column(Integer, default=0)
     encoding_fallbacks: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    #: Physical lines of the source, and where each went (header, blank, loaded,
+    #: quarantined, refused): the parts add up to ``lines``.
+    lines: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    accounting: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    finished_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: Why a run failed or was refused (no values), '' otherwise.
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Whether the run's final audit event is written; a run left unaudited (killed, or
+    #: the audit write failed) is audited by the next ingest.
+    audited: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class QuarantinedRow(Base):
@@ -80,6 +90,8 @@ class QuarantinedRow(Base):
     ingest_run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"), index=True)
     row_number: Mapped[int] = mapped_column(Integer)
     line_number: Mapped[int] = mapped_column(Integer)
+    #: Last physical line of the row (a quoted field may span lines).
+    line_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
     column: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text)

@@ -169,6 +169,33 @@ def agency_add(
                "--hub URL (or --token-file FILE, mode 0600)")
 
 
+@agency_app.command("update")
+def agency_update(
+    code: Annotated[str, typer.Argument(help="Agency code.", show_default=False)],
+    hub_dir: DirOption,
+    name: Annotated[str | None, typer.Option(help="New agency name.")] = None,
+    url: Annotated[str | None, typer.Option(help="New URL of the agency node.")] = None,
+    reenrol: Annotated[bool, typer.Option(
+        "--reenrol", help="Issue a one-time re-enrolment token (the node enrolls a new key "
+        "with `fedlink node enroll --rotate-key`; earlier unused tokens stop working).")]
+    = False,
+) -> None:
+    """Change an agency's name or node URL, or issue it a re-enrolment token."""
+    from hub.domain.roles import OPERATOR
+    from hub.services.agencies import update_agency
+    from hub.services.setup import open_hub
+
+    with open_hub(hub_dir) as ctx, ctx.session_factory() as session:
+        agency, token = update_agency(session, ctx, OPERATOR, code=code, name=name, url=url,
+                                      reenrol=reenrol)
+        hours = ctx.settings.enrollment_token_ttl_hours
+        typer.echo(f"agency {agency.code} ({agency.name}, {agency.url}) updated")
+    if token is not None:
+        typer.echo(f"re-enrolment token (one use, expires in {hours} h): {token}")
+        typer.echo("on the node: FEDLINK_ENROLLMENT_TOKEN=<token> fedlink node enroll --dir "
+                   "DIR --hub URL --rotate-key (or --token-file FILE, mode 0600)")
+
+
 @hub_app.command()
 def expire(hub_dir: DirOption) -> None:
     """Expire every approved project whose term has ended (run it daily)."""

@@ -55,36 +55,48 @@ def init(
     source_url: Annotated[str | None, typer.Option(help="Source SQLAlchemy URL.")] = None,
     table: Annotated[str | None, typer.Option(help="Source table (with --source-url).")] = None,
     max_field_length: Annotated[int, typer.Option(help="Longest usable field.")] = 1000,
-    date_order: Annotated[str, typer.Option(help="MDY or DMY for dates like 03/07/2004.")] = "MDY",
+    date_order: Annotated[str | None, typer.Option(
+        help="MDY or DMY for dates like 03/07/2004 (default: detected from the values, "
+        "else MDY).")] = None,
+    maps: Annotated[list[str] | None, typer.Option(
+        "--map", help="LOCAL=CANONICAL: a column is this identity field (or record_id); "
+        "repeatable.")] = None,
+    record_id: Annotated[str | None, typer.Option(
+        "--record-id", help="The column holding the agency's unique local id.")] = None,
+    year_column: Annotated[str | None, typer.Option(
+        "--year-column", help="The column whose year scopes each record ('' = none).")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", help="A reviewed mapping.toml (init writes one into --dir).")] = None,
+    offers: Annotated[list[str] | None, typer.Option(
+        "--offer", help="COLUMN=REASON: steward override, offer a column flagged as "
+        "identifying as a variable anyway (recorded and audited); repeatable.")] = None,
+    remap: Annotated[bool, typer.Option(
+        "--remap", help="Re-map an existing node in place (keys, store, enrolment and the "
+        "steward's variable descriptions kept); ingest again afterwards.")] = False,
 ) -> None:
-    """Create the node directory, its keys and node.toml mapped from the source's columns."""
-    from agency_node.setup import init_node
+    """Create the node directory, its keys, node.toml and mapping.toml: every column mapped
+    from its name and its values; identifying columns are never offered as variables."""
+    from fedlink.commands.node_init import build_choices, run_init
 
     if (source is None) == (source_url is None):
         raise ConfigError("give exactly one of --source FILE.csv or --source-url URL --table T")
     if source_url is not None and not table:
         raise ConfigError("--source-url needs --table")
+    choices = build_choices(mapping=mapping, maps=maps or [], record_id=record_id,
+                            year_column=year_column, date_order=date_order,
+                            offers=offers or [])
     try:
         section = SourceSection(
             kind="csv" if source else "sql",
             path=str(source.expanduser().resolve()) if source else "",
             url=source_url or "", table=table or "",
-            max_field_length=max_field_length, date_order=date_order.upper(),  # type: ignore[arg-type]
+            max_field_length=max_field_length,
+            date_order=choices.date_order or "MDY",  # type: ignore[arg-type]
         )
     except ValidationError as exc:
         raise ConfigError(f"bad source option: {describe_validation_error(exc)}") from None
-    result = init_node(node_dir, agency=agency, name=name, source=section)
-    mapping = result.config.mapping
-    _out.print(f"node {agency} initialised in {result.path.parent} "
-               f"({result.rows_scanned} rows scanned)")
-    _out.print(f"  record id: {mapping.record_id}; year column: {mapping.year_column or '-'}")
-    _out.print("  identity: " + ", ".join(f"{c} → {f}" for f, c in mapping.identity.items()))
-    _out.print(f"  {len(result.config.variables)} attribute variables (classification "
-               "'confidential' until the steward edits node.toml)")
-    if mapping.ignore:
-        _out.print(f"  ignored columns: {', '.join(mapping.ignore)}")
-    _out.print(f"next: review {result.path}, then "
-               f"`fedlink node secret import FILE --dir {node_dir}`")
+    run_init(node_dir, agency=agency, name=name, section=section, choices=choices,
+             remap=remap, out=_out)
 
 
 @secret_app.command("import")
@@ -109,26 +121,43 @@ def secret_import(
 def ingest(
     node_dir: DirOption,
     strict: Annotated[bool, typer.Option(help="Fail, loading nothing, on any bad row.")] = False,
+    max_quarantine_pct: Annotated[float | None, typer.Option(
+        min=0, max=100, show_default=False,
+        help="Exit non-zero above this % of quarantined lines (default: node.toml, 10).",
+    )] = None,
 ) -> None:
-    """Load the source into the node store; bad rows are quarantined with their reason."""
+    """Load the source into the node store; bad rows are quarantined with their reason.
+
+    Exits non-zero when nothing loads or the quarantined share is over the limit."""
     from agency_node.ingest.loader import run_ingest
+    from agency_node.profile import lines_text
 
     with _open(node_dir) as runtime:
-        summary = run_ingest(runtime.settings.node, runtime.sessions, runtime.audit, strict=strict)
+        summary = run_ingest(runtime.settings.node, runtime.sessions, runtime.audit,
+                             strict=strict, max_quarantine_pct=max_quarantine_pct,
+                             lock_dir=runtime.settings.dir)
     _out.print(f"ingest #{summary.run_id} from {summary.source}: {summary.rows} rows, "
                f"{summary.loaded} loaded, {summary.quarantined} quarantined; "
                f"{summary.records_in_store} records in the store")
-    if summary.blank_lines:
-        _out.print(f"  {summary.blank_lines} blank lines skipped")
+    _out.print(f"  source lines ({summary.encoding}): {lines_text(summary.accounting)}")
+    for run_id in summary.interrupted_runs:
+        _out.print(f"  ingest #{run_id} had been interrupted: marked and audited")
     for encoding, count in summary.encoding_fallbacks.items():
         _out.print(f"  {count} rows decoded as {encoding} (not UTF-8)")
     for reason, count in summary.reasons.most_common():
         _out.print(f"  quarantined: {reason}: {count}")
     for entry in summary.sample[:10]:
-        _out.print(f"    row {entry['row_number']} (line {entry['line_number']}), "
+        span = (f"lines {entry['line_number']}-{entry['line_end']}"
+                if entry["line_end"] != entry["line_number"] else f"line {entry['line_number']}")
+        _out.print(f"    row {entry['row_number']} ({span}), "
                    f"column {entry['column']}: {entry['reason']} — {entry['detail']}")
     if summary.quarantined:
         _out.print("see `fedlink node profile` for the full picture")
+    # The dictionary is recomputed from the store: say if the hub's copy is now stale.
+    from fedlink.commands.node_dictionary import report_changes
+
+    report_changes(node_dir)
+    summary.raise_for_failure()  # nothing loaded / over the quarantine limit: exit non-zero
 
 
 @node_app.command()
@@ -188,8 +217,13 @@ def enroll(
     roster_fingerprint: Annotated[str | None, typer.Option(
         "--roster-fingerprint", help="The governance roster fingerprint given out of band; "
         "the node pins the hub's roster only if it matches.")] = None,
+    rotate_key: Annotated[bool, typer.Option(
+        "--rotate-key", help="Re-enrolment: enroll a new signing key, which replaces this "
+        "node's key once the hub accepts it (restart `fedlink node serve` afterwards).")]
+    = False,
 ) -> None:
-    """Enroll this node with the hub: send its key and dictionary, keep the hub's keys."""
+    """Enroll this node with the hub: send its key and dictionary, keep the hub's keys.
+    Again with a re-enrolment token from `fedlink hub agency update --reenrol`."""
     from agency_node.config import update_hub_ca_file
     from agency_node.services.enrollment import enroll as enroll_node
     from fedlink.secretfile import resolve_secret
@@ -207,7 +241,8 @@ def enroll(
     ):
         response = enroll_node(runtime, client, hub_url=hub, token=token,
                                expected_assembly_kid=assembly_kid,
-                               expected_assembly_signing_kid=assembly_signing_kid)
+                               expected_assembly_signing_kid=assembly_signing_kid,
+                               rotate_key=rotate_key)
         if ca:
             update_hub_ca_file(runtime.settings.dir, ca)
     _out.print(f"enrolled {response.agency} with {hub}; hub signing key "
@@ -246,6 +281,13 @@ def serve(
         raise ConfigError("--ssl-certfile and --ssl-keyfile go together: give both or neither")
     settings.require_transport()
     app = create_app(settings)
+    # Fail closed on governance: say at start, in one line, why every request will be
+    # refused (or that the operator opted out) and what to run.
+    from agency_node.services.governance import startup_warning
+
+    warning = startup_warning(app.state.services.runtime)
+    if warning:
+        typer.echo(warning, err=True)
     run(app, host=settings.host, port=settings.port, what=f"agency node {settings.agency}",
         log_level=settings.log_level, certfile=settings.ssl_certfile,
         keyfile=settings.ssl_keyfile,

@@ -44,8 +44,9 @@ def pin_and_report(node_dir: Path, fingerprint: str | None, *, lenient: bool = F
         roster = sync_from_hub(runtime, answer, fingerprint=fingerprint,
                                now=dt.datetime.now(dt.UTC))
         if roster is None:
-            _out.print("no governance roster at the hub yet: this node enforces its steward's "
-                       "approval only; run `fedlink node roster-sync` once the roster exists")
+            _out.print("no governance roster at the hub yet: this node refuses every match "
+                       "and extract request (no_roster) until one is pinned; run `fedlink node "
+                       "roster-sync --roster-fingerprint FP` once the roster exists")
             return
         from agency_node.store.governance import first_roster
 

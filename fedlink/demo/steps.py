@@ -8,7 +8,8 @@ real life and with that party's own tool:
   ``fedlink user approve``);
 * agency IT: ``fedlink node init / secret import / ingest / enroll / serve``;
 * researcher and governance: the hub's Python client (``hub.client.HubClient``);
-* data stewards: ``fedlink node approve --yes`` (signed with the node key).
+* data stewards: ``fedlink node steward keygen`` and ``fedlink node approve --yes
+  --steward-key`` (signed with the steward's own key and the node key).
 
 The federation secret is generated once by the demo (standing in for the agencies' key
 ceremony) into ``DIR/federation.secret`` (0600) and imported by each node; the hub never
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 from typing import Any
 
@@ -192,11 +194,24 @@ def submit_request(demo: Demo) -> None:
 
 
 def steward_approvals(demo: Demo) -> None:
-    title = "Steward approvals, signed on each node"
-    with demo.steps.step(title, "data stewards: fedlink node approve") as step:
+    title = "Steward approvals, signed with each steward's own key"
+    with demo.steps.step(title, "data stewards: fedlink node steward keygen, "
+                                "fedlink node approve --steward-key") as step:
         def approve(agency: Agency) -> None:
-            demo.fedlink("node", "approve", demo.request_id, "--dir",
-                         str(demo.layout.node(agency)), "--yes", who=f"{agency.code} steward")
+            steward, node_dir = f"{agency.code} steward", str(demo.layout.node(agency))
+            # The steward's key is the steward's own (here: a file beside the node's dir);
+            # agency IT registers only its public half, so the node records who decided.
+            steward_key = demo.layout.root / "stewards" / f"{agency.code.lower()}.pem"
+            steward_key.parent.mkdir(mode=0o700, exist_ok=True)
+            created = demo.fedlink("node", "steward", "keygen", "--key-file", str(steward_key),
+                                   who=steward)
+            public = re.search(r"public key:\s*(\S+)", created)
+            if public is None:
+                raise StepFailed(f"`fedlink node steward keygen` printed no public key: {created}")
+            demo.fedlink("node", "steward", "add", "--dir", node_dir, "--public-key",
+                         public.group(1), "--label", steward, who=f"{agency.code} IT")
+            demo.fedlink("node", "approve", demo.request_id, "--dir", node_dir, "--yes",
+                         "--steward-key", str(steward_key), who=steward)
 
         each_agency(approve)
         with demo.hub_client("researcher") as hub:

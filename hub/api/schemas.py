@@ -43,6 +43,14 @@ class AgencyCreate(_Body):
     url: Annotated[str, Field(min_length=8, max_length=500)]
 
 
+class AgencyUpdate(_Body):
+    """``PATCH /v1/agencies/{code}``: any of a new name, node URL, or re-enrolment token."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    url: Annotated[str, Field(min_length=8, max_length=500)] | None = None
+    reenrol: bool = False
+
+
 class ReviewCreate(_Body):
     decision: Literal["approve", "deny", "request_changes"]
     reason: Annotated[str, Field(max_length=5000)] = ""

@@ -45,6 +45,15 @@ def find_enrollment_token(session: Session, *, token_hash: str) -> EnrollmentTok
     ).first()
 
 
+def expire_enrollment_tokens(session: Session, *, agency_code: str, now: dt.datetime) -> None:
+    """End every unused enrollment token of an agency (a new one is about to be issued)."""
+    for token in session.scalars(select(EnrollmentToken).where(
+            EnrollmentToken.agency_code == agency_code, EnrollmentToken.used_at.is_(None),
+            EnrollmentToken.expires_at > now)):
+        token.expires_at = now
+    session.flush()
+
+
 def replace_catalog(
     session: Session, *, agency_code: str, variables: Iterable[dict[str, object]]
 ) -> None:

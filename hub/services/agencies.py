@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session
 from hub.db.models import Agency
 from hub.domain.roles import Caller
 from hub.domain.tokens import hash_token, new_token
-from hub.errors import ConflictError, EnrollmentError, InvalidInputError
+from hub.errors import ConflictError, EnrollmentError, InvalidInputError, NotFoundError
 from hub.keys import load_assembly_public, load_assembly_signing_public
 from hub.persistence import agencies as store
 from hub.services import audit
+from hub.services.catalog import catalog as catalog_view
+from hub.services.catalog import catalog_rows
 from hub.services.context import HubContext
+from hub.services.identifier_variables import refuse_identifier_names
 from hub.services.users import issue_node_token
 from protocol.keyfiles import key_id, public_key_to_b64
 from protocol.wire import EnrollmentRequest, EnrollmentResponse
@@ -46,7 +49,9 @@ def add_agency(
     if not name.strip():
         raise InvalidInputError("agency name must not be empty")
     if store.get_agency(session, code=code) is not None:
-        raise ConflictError(f"agency {code!r} already exists", code="agency_exists")
+        raise ConflictError(f"agency {code!r} already exists (change it or issue a "
+                            "re-enrolment token with `fedlink hub agency update`)",
+                            code="agency_exists")
     agency = store.create_agency(session, code=code, name=name.strip(), url=url)
     token = _new_enrollment_token(session, ctx, code=code)
     audit.record(session, ctx, caller, action="agency.created", object_type="agency",
@@ -84,25 +89,33 @@ def enroll(
                      EnrollmentError("enrollment token has expired",
                                      code="enrollment_token_expired"),
                      action="agency.enrollment", **fields)
+    try:  # before the token is burnt: the node can fix its variables and enrol again
+        refuse_identifier_names((v.name for v in request.dictionary), agency=request.agency)
+    except InvalidInputError as exc:
+        audit.refuse(session, ctx, caller, exc, action="agency.enrollment", **fields)
     agency = store.get_agency(session, code=request.agency)
     assert agency is not None  # the token's foreign key guarantees it
     now = ctx.now()
     row.used_at = now
+    previous_kid = agency.signing_kid if agency.enrolled_at is not None else None
     agency.signing_public_key = request.signing_public_key
     agency.signing_kid = request.signing_kid
     agency.enrolled_at = now
+    # Re-enrolment starts the dictionary sequence afresh with the new key.
+    agency.dictionary_published_at = None
     store.replace_catalog(
         session, agency_code=agency.code,
-        variables=[
-            {"name": v.name, "description": v.description, "type": v.type,
-             "years": list(v.years), "classification": v.classification,
-             "quasi_identifier": v.quasi_identifier}
-            for v in request.dictionary
-        ],
+        variables=catalog_rows(request.dictionary, min_cell=ctx.settings.disclosure_min_cell),
     )
     issued = issue_node_token(session, ctx, agency=agency.code)
+    if previous_kid is not None:
+        # Re-enrolment with an operator-issued token (the old key may be lost or stolen,
+        # so it is not asked to sign): the rotation is on the record, old and new kid.
+        audit.record(session, ctx, caller, action="agency.key_rotated", detail={
+            "old_signing_kid": previous_kid, "signing_kid": agency.signing_kid}, **fields)
     audit.record(session, ctx, caller, action="agency.enrolled", detail={
-        "signing_kid": agency.signing_kid, "variables": len(request.dictionary)}, **fields)
+        "signing_kid": agency.signing_kid, "variables": len(request.dictionary),
+        "reenrolment": previous_kid is not None}, **fields)
     session.commit()
     return EnrollmentResponse(
         agency=agency.code,
@@ -136,10 +149,36 @@ def list_agencies(session: Session) -> list[dict[str, Any]]:
 
 
 def catalog(session: Session, *, agency: str | None = None) -> list[dict[str, Any]]:
-    """The merged data dictionaries of every enrolled node: names and nature, never values."""
-    return [
-        {"agency": v.agency_code, "variable": v.name, "description": v.description,
-         "type": v.type, "years": list(v.years), "classification": v.classification,
-         "quasi_identifier": v.quasi_identifier}
-        for v in store.catalog(session, agency_code=agency)
-    ]
+    """The merged data dictionaries of every enrolled node (:mod:`hub.services.catalog`)."""
+    return catalog_view(session, agency=agency)
+
+
+def update_agency(session: Session, ctx: HubContext, caller: Caller, *, code: str,
+                  name: str | None = None, url: str | None = None,
+                  reenrol: bool = False) -> tuple[Agency, str | None]:
+    """Change an agency's name or node URL and/or issue a fresh one-time enrollment token
+    for re-enrolment (a new node key; earlier unused tokens of the agency stop working).
+    Returns the agency and the token, shown once."""
+    agency = store.get_agency(session, code=code)
+    if agency is None:
+        raise NotFoundError(f"agency {code!r} does not exist")
+    if name is None and url is None and not reenrol:
+        raise InvalidInputError("nothing to update: give a name, a url or ask to re-enrol")
+    changed: dict[str, str] = {}
+    if url is not None:
+        if not url.startswith(("http://", "https://")):
+            raise InvalidInputError("agency url must start with http:// or https://")
+        changed["url"] = agency.url = url
+    if name is not None:
+        if not name.strip():
+            raise InvalidInputError("agency name must not be empty")
+        changed["name"] = agency.name = name.strip()
+    token = None
+    if reenrol:
+        store.expire_enrollment_tokens(session, agency_code=code, now=ctx.now())
+        token = _new_enrollment_token(session, ctx, code=code)
+    audit.record(session, ctx, caller, action="agency.updated", object_type="agency",
+                 object_id=code, agency=code,
+                 detail={"fields": sorted(changed), "reenrolment_token": reenrol})
+    session.commit()
+    return agency, token

@@ -17,6 +17,7 @@ from hub.persistence import agencies as agency_store
 from hub.persistence import requests as store
 from hub.services import audit
 from hub.services.context import HubContext
+from hub.services.identifier_variables import refuse_identifier_requests
 from hub.services.terms import load_dsa
 from protocol.signing import describe_validation_error
 
@@ -28,10 +29,13 @@ def new_request_id() -> str:
 
 
 def check_against_catalog(session: Session, dsa: DataSharingAgreement) -> set[str]:
-    """Refuse (422) agencies or variables the catalog does not have, years it does not
-    cover and contacts of agencies not asked; return the classifications requested."""
+    """Refuse (422) identifier-like variable names or cohort values
+    (:mod:`hub.services.identifier_variables`), agencies or variables the catalog does not
+    have, years it does not cover and contacts of agencies not asked; return the
+    classifications requested."""
     classifications: set[str] = set()
     asked = set(dsa.agencies)
+    refuse_identifier_requests(dsa)  # second line behind the nodes' own checks
     for entry in dsa.variables:
         agency = agency_store.get_agency(session, code=entry.agency)
         if agency is None:
@@ -48,8 +52,9 @@ def check_against_catalog(session: Session, dsa: DataSharingAgreement) -> set[st
                 )
             classifications.add(variable.classification)
         for name in entry.variables:
+            # A variable with no years covers none (docs/hub.md): nothing can be asked of it.
             offered = set(known[name].years)
-            missing = [y for y in entry.years if offered and y not in offered]
+            missing = [y for y in entry.years if y not in offered]
             if missing:
                 raise InvalidInputError(
                     f"agency {entry.agency} has no {name!r} for year(s) "

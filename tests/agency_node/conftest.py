@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import secrets
 import shutil
 import time
@@ -27,11 +28,14 @@ from agency_node.config import SourceSection, update_hub_section
 from agency_node.ingest.loader import run_ingest
 from agency_node.runtime import NodeRuntime
 from agency_node.services.approvals import read_terms, record_decision
+from agency_node.services.governance import pin_roster
 from agency_node.settings import NodeSettings
 from agency_node.setup import init_node
 from protocol.canonical import b64url_encode
 from protocol.errors import ProtocolError
+from protocol.governance import GovernanceDecision, new_roster, roster_digest, sign_statement
 from protocol.keyfiles import ed25519_public_from_b64, key_id, public_key_to_b64
+from protocol.project import ProjectTerms, project_digest
 from protocol.signing import MemoryReplayGuard, sign, verify
 from protocol.wire import (
     EnrollmentRequest,
@@ -149,6 +153,40 @@ def hub() -> Hub:
     return Hub()
 
 
+# --- governance: the roster a served node pins, and its members' signed decisions ---------
+
+
+def member_key(label: str) -> Ed25519PrivateKey:
+    """A governance member's key, derived from its label: the same in every module that
+    imports this conftest (``from tests.agency_node.conftest import ALICE``)."""
+    seed = hashlib.sha256(f"fedlink-test-governance-{label}".encode()).digest()
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+ALICE, BOB, CAROL, MALLORY = (member_key(n) for n in ("alice", "bob", "carol", "mallory"))
+#: Roster version 1 every served node pins: three members, quorum 2 (MALLORY is no member).
+GENESIS = new_roster([("alice", ALICE.public_key()), ("bob", BOB.public_key()),
+                      ("carol", CAROL.public_key())], quorum=2)
+
+
+def pin_genesis(runtime: NodeRuntime) -> None:
+    """Pin GENESIS (signed by a quorum of its members), as `fedlink node roster-sync
+    --roster-fingerprint` would; pinning it again is a no-op."""
+    pin_roster(runtime, [sign_statement(GENESIS, k) for k in (ALICE, BOB)],
+               fingerprint=roster_digest(GENESIS), now=dt.datetime.now(dt.UTC))
+
+
+def decide(key: Ed25519PrivateKey, project_terms: dict[str, Any] | ProjectTerms,
+           verdict: str = "approve") -> dict[str, Any]:
+    """A member's signed decision over the project terms of a match request."""
+    terms = ProjectTerms.model_validate(project_terms)
+    decision = GovernanceDecision(
+        project_id=terms.project_id, decision=verdict,  # type: ignore[arg-type]
+        reason="" if verdict == "approve" else "not proportionate", project_terms=terms,
+        project_digest=project_digest(terms), decided_at=dt.datetime.now(dt.UTC))
+    return sign_statement(decision, key).model_dump(mode="json")
+
+
 def make_terms(project_id: str = PROJECT, **overrides: Any) -> dict[str, Any]:
     today = dt.date.today()
     terms: dict[str, Any] = {
@@ -169,9 +207,9 @@ def make_terms(project_id: str = PROJECT, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def served_template(tmp_path_factory: pytest.TempPathFactory, hub: Hub) -> Path:
+def unpinned_template(tmp_path_factory: pytest.TempPathFactory, hub: Hub) -> Path:
     """Built once per session: a node with a secret, its records loaded, enrolled to
-    ``hub``, PROJECT approved. Tests get a copy (``served_node``)."""
+    ``hub``, PROJECT approved by its steward — no governance roster pinned yet."""
     base = tmp_path_factory.mktemp("served-template")
     source = write_csv(base / "k12.csv", PEOPLE)
     node_dir = base / "node"
@@ -194,10 +232,28 @@ def served_template(tmp_path_factory: pytest.TempPathFactory, hub: Hub) -> Path:
     return node_dir
 
 
+@pytest.fixture(scope="session")
+def served_template(unpinned_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The unpinned template with GENESIS pinned: nodes are fail-closed on governance, so
+    a node that serves PROJECT has a roster. Tests get a copy (``served_node``)."""
+    node_dir = Path(shutil.copytree(unpinned_template,
+                                    tmp_path_factory.mktemp("served-pinned") / "node"))
+    with NodeRuntime.open(node_dir) as opened:
+        pin_genesis(opened)
+    return node_dir
+
+
 @pytest.fixture
 def served_node(served_template: Path, tmp_path: Path) -> Path:
     """A private copy of the served template (modes kept: 0700 directory, 0600 keys)."""
     return Path(shutil.copytree(served_template, tmp_path / "served"))
+
+
+@pytest.fixture
+def unpinned_node(unpinned_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the template before any roster was pinned (for the tests of a node
+    without governance: refused by default, steward-only when explicitly opted out)."""
+    return Path(shutil.copytree(unpinned_template, tmp_path / "unpinned"))
 
 
 def approve_locally(runtime: NodeRuntime, terms: dict[str, Any], decision: str = "approve") -> None:
@@ -237,7 +293,13 @@ def match_body(project_id: str = PROJECT, **overrides: Any) -> dict[str, Any]:
     body = {"project_id": project_id, "agency": "K12", "project_salt": SALT,
             "project_terms": project, "scope": scope, "run_id": "run-1"}
     body.update(overrides)
-    return MatchRequest.model_validate(body).model_dump(mode="json")
+    request = MatchRequest.model_validate(body)
+    if "governance" not in overrides:
+        # A quorum of GENESIS approved exactly these project terms (as the hub relays the
+        # members' signed decisions); tests of governance refusals replace the list.
+        approvals = (decide(k, request.project_terms) for k in (ALICE, BOB))
+        request = MatchRequest.model_validate({**body, "governance": list(approvals)})
+    return request.model_dump(mode="json")
 
 
 def extract_body(
@@ -264,6 +326,7 @@ def wire() -> SimpleNamespace:
     return SimpleNamespace(
         PROJECT=PROJECT, SALT=SALT, make_terms=make_terms, approve_locally=approve_locally,
         match_body=match_body, extract_body=extract_body, signed=signed,
+        decide=decide, pin_genesis=pin_genesis, GENESIS=GENESIS, APPROVERS=(ALICE, BOB),
     )
 
 

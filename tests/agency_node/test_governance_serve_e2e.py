@@ -37,12 +37,12 @@ from protocol.governance import (
 )
 from protocol.keyfiles import key_id
 from protocol.project import ProjectTerms, project_digest
+from tests.agency_node.conftest import ALICE, BOB, CAROL, GENESIS, MALLORY
 
 pytestmark = pytest.mark.e2e
 MATCH = "match_request"
-ALICE, BOB, CAROL, MALLORY = (Ed25519PrivateKey.generate() for _ in range(4))
-GENESIS = new_roster([("alice", ALICE.public_key()), ("bob", BOB.public_key()),
-                      ("carol", CAROL.public_key())], quorum=2)
+# The roster every served node pins (tests/agency_node/conftest.py); pinning it again here
+# is a no-op.
 NOW = dt.datetime.now(dt.UTC)
 
 
@@ -166,6 +166,7 @@ def test_salt_reused_for_another_project_at_another_node_gives_disjoint_tokens(
     with NodeRuntime.open(node_b) as runtime:
         wire.approve_locally(runtime, wire.make_terms(project_id="P-2026-004"))
     with serving(node_a) as base_a, serving(node_b) as base_b:
-        p3 = tokens(match(base_a, wire, hub))
-        p4 = tokens(match(base_b, wire, hub, project_id="P-2026-004"))  # P3's salt
+        # Both nodes pinned the roster (served_template): each project has its quorum.
+        p3 = tokens(match(base_a, wire, hub, ALICE, BOB))
+        p4 = tokens(match(base_b, wire, hub, ALICE, BOB, project_id="P-2026-004"))  # P3's salt
     assert p3 and p4 and not p3 & p4

@@ -41,3 +41,28 @@ def test_profile_counts_quality_problems(
     render_profile(profile, console)
     text = console.export_text()
     assert "invalid_ssn: 1" in text and "likely duplicate persons" in text
+
+
+def test_profile_percentages_never_exceed_100(
+    tmp_path: Path, make_node: Callable[..., Path]
+) -> None:
+    # Suffixes split off last names ("Washington Jr") fill name_suffix without a raw
+    # suffix value: validity counts only records that had one (it showed 141.7 %).
+    from tests.agency_node.conftest import HEADER, PEOPLE, write_csv
+
+    people = [{**p, "suffix": ""} for p in PEOPLE]
+    people[0]["suffix"] = "III"
+    people[1]["last_name"] = "O'Brien Sr"
+    source = write_csv(tmp_path / "suffix.csv", people, header=[*HEADER, "suffix"])
+    node_dir = make_node(source)
+    with NodeRuntime.open(node_dir) as runtime:
+        run_ingest(runtime.settings.node, runtime.sessions, runtime.audit)
+        profile = build_profile(runtime.settings.node, runtime.sessions)
+    suffix = profile["identity_fields"]["name_suffix"]
+    assert suffix["present"] == 3  # III, and Sr / Jr split off last names
+    assert suffix["validity_pct"] == 100.0 and suffix["completeness_pct"] == 75.0
+    for info in profile["identity_fields"].values():
+        for key in ("validity_pct", "completeness_pct"):
+            assert info[key] is None or 0 <= info[key] <= 100
+    assert profile["latest_ingest"]["lines"] == {"lines": 5, "header": 1, "blank": 0,
+                                                 "loaded": 4}

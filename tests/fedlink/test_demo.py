@@ -398,3 +398,24 @@ def test_demo_weight_join_on_the_extract_finds_nothing_to_join(demo) -> None:
         with sqlite3.connect(workdir / "nodes" / slug / "node.sqlite3") as node_db:
             assert node_db.execute("SELECT count(*) FROM issued_pids WHERE project_id = ?",
                                    (project,)).fetchone()[0] == 0
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_demo_stewards_decide_with_their_own_keys(demo) -> None:
+    """Issue 13 (6): a node's "steward" was whoever ran the command (the OS user). Each
+    node now records the registered steward key that signed the approval, and keeps the
+    steward's signature over the decision it sent the hub."""
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    for code, (slug, _source) in AGENCY_DIRS.items():
+        store = sqlite3.connect(demo.workdir / "nodes" / slug / "node.sqlite3")
+        try:
+            stewards = {kid for (kid,) in store.execute("SELECT kid FROM steward_keys")}
+            decided = [by for (by,) in store.execute(
+                "SELECT decided_by FROM approvals WHERE decision = 'approved'")]
+            signed = store.execute("SELECT count(*) FROM steward_signatures").fetchone()[0]
+        finally:
+            store.close()
+        assert len(stewards) == 1, code
+        assert decided and set(decided) <= stewards, (code, decided)
+        assert signed >= 1, code

@@ -31,7 +31,9 @@ from hub.keys import HubKeys, create_hub_keys
 from hub.services.context import HubContext
 from hub.services.extract_build import start_extract
 from hub.settings import HubSettings
+from protocol.governance import GovernanceDecision, Roster, new_roster, sign_statement
 from protocol.keyfiles import public_key_to_b64
+from protocol.project import ProjectTerms, project_digest
 from protocol.signing import sign
 from protocol.wire import EnrollmentRequest, StewardDecision
 
@@ -313,6 +315,41 @@ class Hub:
             f"/v1/requests/{request_id}/reviews", headers=auth(token),
             json={"decision": decision, "reason": reason or f"{decision} because"},
         )
+
+    # --- governance members' own keys (docs/trust-model.md, "A compromised hub") ------
+    def roster(self, tokens: list[str], *, quorum: int | None = None
+               ) -> tuple[list[Ed25519PrivateKey], Roster]:
+        """Each member (``tokens``) registers a key of their own; the roster of them all
+        (quorum: all by default), signed by every member, is submitted. Nodes then pin it
+        by ``roster_digest(roster)``, its fingerprint."""
+        keys = [Ed25519PrivateKey.generate() for _ in tokens]
+        for token, key in zip(tokens, keys, strict=True):
+            response = self.client.post("/v1/governance/keys", headers=auth(token),
+                                        json={"public_key": public_key_to_b64(key.public_key())})
+            assert response.status_code == 201, response.text
+        roster = new_roster((("member", k.public_key()) for k in keys),
+                            quorum=quorum or len(keys))
+        body = {"signatures": [sign_statement(roster, k).model_dump(mode="json") for k in keys]}
+        response = self.client.post("/v1/governance/roster", json=body, headers=auth(tokens[0]))
+        assert response.status_code == 201, response.text
+        return keys, roster
+
+    def signed_review(self, request_id: str, token: str, key: Ed25519PrivateKey,
+                      decision: str = "approve") -> Any:
+        """A member's decision signed with their own key over the project terms the hub
+        serves them (what `fedlink review approve --key-file` does)."""
+        served = self.client.get(f"/v1/requests/{request_id}/project-terms",
+                                 headers=auth(token))
+        assert served.status_code == 200, served.text
+        terms = ProjectTerms.model_validate(served.json()["project_terms"])
+        body = GovernanceDecision(
+            project_id=request_id, decision=decision,  # type: ignore[arg-type]
+            reason="" if decision == "approve" else f"{decision} because",
+            project_terms=terms, project_digest=project_digest(terms),
+            decided_at=dt.datetime.now(dt.UTC))
+        return self.client.post(f"/v1/requests/{request_id}/signed-reviews",
+                                headers=auth(token),
+                                content=sign_statement(body, key).to_json())
 
     def status(self, request_id: str, token: str) -> str:
         response = self.client.get(f"/v1/requests/{request_id}", headers=auth(token))

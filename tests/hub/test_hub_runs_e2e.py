@@ -1,7 +1,9 @@
 """A linkage run end to end over real sockets: ``fedlink hub serve`` (its worker thread) and
 two ``fedlink node serve`` processes on loopback, set up from ``fedlink synth`` files with
-the real commands (init, secret import, ingest, enroll, steward approval), a governance
-quorum, ``fedlink run start`` and ``fedlink run status --wait``. The servers are separate
+the real commands (init, secret import, ingest, enroll, steward approval), the governance
+members' own keys and roster, pinned by every node (``fedlink node roster-sync``: nodes are
+fail-closed on governance), a quorum of signed approvals, ``fedlink run start`` and
+``fedlink run status --wait``. The servers are separate
 processes; the one-shot commands run in this process (``fedlink.cli.main``, the same code
 as the console script, talking to the servers over their sockets) because starting the
 interpreter for each of twenty commands would cost minutes on a loaded machine.
@@ -84,6 +86,34 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         time.sleep(0.2)
 
 
+def set_up_governance(root: Path, hub_url: str, members: list[str],
+                      nodes: dict[str, Path]) -> list[Path]:
+    """As a federation does it (fedlink/demo/governance.py): each member generates a key
+    and registers it; the roster (all members, quorum all) is proposed, signed by each and
+    submitted; every node pins it by the fingerprint the members hand out. The key files."""
+    keys, listed = [], []
+    for n, token in enumerate(members):
+        key = root / f"member-{n}.pem"
+        public = fedlink("review", "keygen", "--key-file", str(key)).split("public key:")[1]
+        fedlink("review", "register-key", "--key-file", str(key), FEDLINK_HUB_URL=hub_url,
+                FEDLINK_TOKEN=token)
+        keys.append(key)
+        listed += ["--member", f"member-{n}={public.split()[0]}"]
+    proposal = root / "roster.json"
+    out = fedlink("review", "roster", "propose", "--out", str(proposal), "--quorum",
+                  str(len(members)), *listed, FEDLINK_HUB_URL=hub_url, FEDLINK_TOKEN=members[0])
+    fingerprint = out.split("fingerprint ")[1].split()[0]
+    for key in keys:
+        fedlink("review", "roster", "sign", str(proposal), "--key-file", str(key))
+    fedlink("review", "roster", "submit", str(proposal), FEDLINK_HUB_URL=hub_url,
+            FEDLINK_TOKEN=members[0])
+    for node in nodes.values():
+        pinned = fedlink("node", "roster-sync", "--dir", str(node), "--roster-fingerprint",
+                         fingerprint)
+        assert "governance roster pinned" in pinned, pinned
+    return keys
+
+
 def year_span(catalog: list[dict[str, Any]], agency: str, names: list[str]) -> tuple[int, int]:
     """The longest run of consecutive years all ``names`` of ``agency`` cover."""
     years = set.intersection(*[set(v["years"]) for v in catalog
@@ -156,6 +186,7 @@ def test_hub_links_two_real_nodes_and_the_links_are_right(tmp_path: Path) -> Non
                      "--port", str(ports[agency])], env=_env(), stdout=out,
                     stderr=subprocess.STDOUT))
             wait_healthy(f"http://127.0.0.1:{ports[agency]}", processes[-1], node_log)
+        member_keys = set_up_governance(tmp_path, hub_url, governance, nodes)
 
         auth = {"Authorization": f"Bearer {researcher}"}
         catalog = httpx.get(f"{hub_url}/v1/catalog", headers=auth, timeout=10).json()
@@ -183,8 +214,9 @@ def test_hub_links_two_real_nodes_and_the_links_are_right(tmp_path: Path) -> Non
         httpx.post(f"{hub_url}/v1/requests/{project}/submit", headers=auth, timeout=10)
         for node in nodes.values():
             fedlink("node", "approve", project, "--dir", str(node), "--yes")
-        for token in governance:
-            fedlink("review", "approve", project, "--hub", hub_url, FEDLINK_TOKEN=token)
+        for token, key in zip(governance, member_keys, strict=True):
+            fedlink("review", "approve", project, "--hub", hub_url, "--key-file", str(key),
+                    FEDLINK_TOKEN=token)
 
         as_governance = {"FEDLINK_HUB_URL": hub_url, "FEDLINK_TOKEN": governance[0]}
         run_id = fedlink("run", "start", project, **as_governance).split()[1]

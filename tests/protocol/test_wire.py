@@ -23,6 +23,7 @@ from protocol.wire import (
     MESSAGE_TYPES,
     CatalogVariable,
     Cohort,
+    DictionaryUpdate,
     EnrollmentRequest,
     EnrollmentResponse,
     ErrorBody,
@@ -148,6 +149,24 @@ def enrollment_request_fields(**changes: Any) -> dict[str, Any]:
     }
 
 
+def dictionary_update_fields(**changes: Any) -> dict[str, Any]:
+    return {
+        "agency": "K12",
+        "published_at": "2026-01-02T15:04:05Z",
+        "dictionary": [
+            {
+                "name": "grade_level", "description": "", "type": "integer",
+                "years": [2019, 2020], "classification": "internal",
+                "completeness": [{"year": 2019, "percent": 97}, {"year": 2020, "percent": 100}],
+                "codes": [{"code": "09", "label": "Grade 9", "count": 120},
+                          {"code": "13", "label": "", "count": None}],
+                "description_placeholder": True,
+            }
+        ],
+        **changes,
+    }
+
+
 def enrollment_response_fields(**changes: Any) -> dict[str, Any]:
     return {
         "agency": "K12",
@@ -169,6 +188,7 @@ CASES: dict[str, tuple[type[BaseModel], Callable[..., dict[str, Any]]]] = {
     "steward_decision": (StewardDecision, decision_fields),
     "enrollment_request": (EnrollmentRequest, enrollment_request_fields),
     "enrollment_response": (EnrollmentResponse, enrollment_response_fields),
+    "dictionary_update": (DictionaryUpdate, dictionary_update_fields),
     "error_body": (ErrorBody, lambda **c: {"error": "not_approved", "detail": "No.", **c}),
 }
 
@@ -231,6 +251,26 @@ def test_body_as_malformed_body_names_field_not_value() -> None:
     with pytest.raises(MalformedMessageError, match="run_id") as info:
         body_as(envelope, MatchRequest)
     assert "Jane" not in str(info.value)
+
+
+def test_dictionary_update_repeated_code_refused() -> None:
+    variable = dictionary_update_fields()["dictionary"][0]
+    variable["codes"] = [{"code": "09"}, {"code": "09"}]
+    with pytest.raises(ValidationError, match="code"):
+        DictionaryUpdate.model_validate(dictionary_update_fields(dictionary=[variable]))
+
+
+def test_dictionary_update_identity_variable_refused() -> None:
+    variable = {**dictionary_update_fields()["dictionary"][0], "name": "dob"}
+    with pytest.raises(ValidationError):
+        DictionaryUpdate.model_validate(dictionary_update_fields(dictionary=[variable]))
+
+
+def test_dictionary_update_completeness_above_100_refused() -> None:
+    variable = dictionary_update_fields()["dictionary"][0]
+    variable["completeness"] = [{"year": 2019, "percent": 101}]
+    with pytest.raises(ValidationError):
+        DictionaryUpdate.model_validate(dictionary_update_fields(dictionary=[variable]))
 
 
 # --- steward decisions ---------------------------------------------------------------

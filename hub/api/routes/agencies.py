@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hub.api.deps import AdminCaller, AnonymousCaller, AnyUserCaller, ContextDep, SessionDep
-from hub.api.schemas import AgencyCreate
+from hub.api.schemas import AgencyCreate, AgencyUpdate
 from hub.services import agencies
 from protocol.wire import EnrollmentRequest
 
@@ -21,6 +21,16 @@ def create_agency(body: AgencyCreate, caller: AdminCaller, session: SessionDep,
     agency, token = agencies.add_agency(session, ctx, caller, code=body.code, name=body.name,
                                         url=body.url)
     return {**agencies.agency_view(agency), "enrollment_token": token}
+
+
+@router.patch("/agencies/{code}", tags=["agencies"],
+              summary="Rename an agency, move its node, or issue a re-enrolment token [admin]")
+def update_agency(code: str, body: AgencyUpdate, caller: AdminCaller, session: SessionDep,
+                  ctx: ContextDep) -> dict[str, Any]:
+    agency, token = agencies.update_agency(session, ctx, caller, code=code, name=body.name,
+                                           url=body.url, reenrol=body.reenrol)
+    return {**agencies.agency_view(agency),
+            **({"enrollment_token": token} if token is not None else {})}
 
 
 @router.get("/agencies", tags=["agencies"], summary="List agencies [any user]")
@@ -37,7 +47,8 @@ def enroll(body: EnrollmentRequest, caller: AnonymousCaller, session: SessionDep
 
 
 @router.get("/catalog", tags=["catalog"],
-            summary="Variables offered by every enrolled node [any user]")
+            summary="Every enrolled node's data dictionary: descriptions, years, "
+            "completeness, code lists (small counts suppressed) [any user]")
 def catalog(caller: AnyUserCaller, session: SessionDep,
             agency: str | None = None) -> list[dict[str, Any]]:
     return agencies.catalog(session, agency=agency)

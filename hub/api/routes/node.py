@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from hub.api.deps import ContextDep, NodeCaller, RawBody, SessionDep
 from hub.domain.lifecycle import UNDER_REVIEW
 from hub.persistence import requests as store
-from hub.services import audit, requests, reviews
+from hub.services import audit, catalog, requests, reviews
 from hub.services.terms import agency_terms
 
 router = APIRouter(prefix="/v1/node", tags=["nodes"])
@@ -35,6 +35,14 @@ def terms(request_id: str, caller: NodeCaller, session: SessionDep,
                  detail={"terms_digest": served["terms_digest"]})
     session.commit()
     return served
+
+
+@router.post("/dictionary",
+             summary="A node-signed data dictionary (SignedEnvelope dictionary_update) that "
+             "replaces the agency's catalog [node]")
+def publish_dictionary(body: RawBody, caller: NodeCaller, session: SessionDep,
+                       ctx: ContextDep) -> dict[str, Any]:
+    return catalog.publish_dictionary(session, ctx, caller, body=body)
 
 
 @router.post("/requests/{request_id}/decision",

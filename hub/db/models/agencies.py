@@ -21,6 +21,9 @@ class Agency(Base):
     signing_public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     signing_kid: Mapped[str | None] = mapped_column(String(64), nullable=True)
     enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: ``published_at`` of the last node-signed dictionary update accepted (later ones only).
+    dictionary_published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(),
+                                                                         nullable=True)
 
 
 class EnrollmentToken(Base):
@@ -48,3 +51,8 @@ class CatalogVariable(Base):
     years: Mapped[list[int]] = mapped_column(JSON)
     classification: Mapped[str] = mapped_column(String(32))
     quasi_identifier: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: ``[{"year", "percent"}]`` and ``[{"code", "label", "count"}]`` from the node's living
+    #: dictionary; counts below the disclosure threshold are ``null``.
+    completeness: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
+    codes: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    description_placeholder: Mapped[bool] = mapped_column(Boolean, default=False)

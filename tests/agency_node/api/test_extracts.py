@@ -103,8 +103,11 @@ def test_extract_for_pid_never_issued_refused(
 def test_extract_before_any_match_refused(
     api: TestClient, hub: object, wire: SimpleNamespace
 ) -> None:
+    # The governance quorum is verified (and stored) when the node answers the match
+    # request, so before any match there is none to extract under: refused before the
+    # pids are even looked at (a never-issued pid is test_extract_for_pid_never_issued…).
     response = _extract(api, hub, wire, [("a" * 32, "person-1")])
-    assert (response.status_code, response.json()["error"]) == (403, "unknown_pid")
+    assert (response.status_code, response.json()["error"]) == (403, "no_governance_quorum")
 
 
 def test_extract_out_of_scope_variable_refused_by_name(

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from agency_node.api.app import create_app
 from agency_node.keys import load_signing_key
 from agency_node.runtime import NodeRuntime
-from agency_node.services.governance import pin_roster
+from agency_node.services.governance import pin_roster, startup_warning
 from agency_node.settings import NodeSettings
 from agency_node.store.models import AuditEvent, IssuedPid
 from protocol.governance import (
@@ -33,12 +33,12 @@ from protocol.governance import (
 from protocol.keyfiles import key_id
 from protocol.project import ProjectTerms, project_digest
 from protocol.signing import SignedEnvelope
+from tests.agency_node.conftest import ALICE, BOB, CAROL, GENESIS, MALLORY
 
 MATCH, EXTRACT = "match_request", "extract_request"
 NOW = dt.datetime.now(dt.UTC)
-ALICE, BOB, CAROL, MALLORY = (Ed25519PrivateKey.generate() for _ in range(4))
-GENESIS = new_roster([("alice", ALICE.public_key()), ("bob", BOB.public_key()),
-                      ("carol", CAROL.public_key())], quorum=2)
+# The roster every served node pins (tests/agency_node/conftest.py); pinning it again here
+# is a no-op.
 
 
 def decide(key: Ed25519PrivateKey, body: dict[str, Any], verdict: str = "approve") -> dict:
@@ -195,17 +195,23 @@ def test_revocation_by_outsider_refused(
 
 
 def test_extract_before_governance_quorum_refused(
-    served_node: Path, api: TestClient, hub: Any, wire: SimpleNamespace
+    unpinned_node: Path, hub: Any, wire: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Pids issued before the roster was pinned: an extract needs a verified quorum."""
-    response = api.post("/v1/match-requests",
-                        content=wire.signed(wire.match_body(), MATCH, hub.signing))
-    pid = pa.ipc.open_stream(io.BytesIO(response.content)).read_all().column("pid")[0].as_py()
-    with NodeRuntime.open(served_node) as runtime:
-        pin_roster(runtime, [sign_statement(GENESIS, k) for k in (ALICE, BOB)],
-                   fingerprint=None, now=NOW)
-    body = wire.extract_body([(pid, "person-0001")], hub.assembly_kid)
-    extract = api.post("/v1/extracts", content=wire.signed(body, EXTRACT, hub.assembly_signing))
+    """Pids issued before the roster was pinned, by a node whose operator had opted out of
+    governance: once the roster is pinned an extract needs a verified quorum."""
+    monkeypatch.setenv("FEDLINK_NODE_GOVERNANCE_REQUIRED", "false")
+    with TestClient(create_app(NodeSettings.load(unpinned_node)),
+                    raise_server_exceptions=False) as api:
+        response = api.post("/v1/match-requests", content=wire.signed(
+            wire.match_body(governance=[]), MATCH, hub.signing))
+        assert response.status_code == 200, response.text
+        pid = pa.ipc.open_stream(io.BytesIO(response.content)).read_all().column("pid")[0]
+        with NodeRuntime.open(unpinned_node) as runtime:
+            pin_roster(runtime, [sign_statement(GENESIS, k) for k in (ALICE, BOB)],
+                       fingerprint=None, now=NOW)
+        body = wire.extract_body([(pid.as_py(), "person-0001")], hub.assembly_kid)
+        extract = api.post("/v1/extracts",
+                           content=wire.signed(body, EXTRACT, hub.assembly_signing))
     _refused(extract, 403, "no_governance_quorum")
 
 
@@ -264,11 +270,62 @@ def test_pinning_another_genesis_refused(governed: Path) -> None:
     assert getattr(info.value, "code", "") == "roster_chain_broken"
 
 
-def test_governance_required_without_roster_refused(
-    served_node: Path, hub: Any, wire: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+def test_match_and_extract_without_roster_refused_by_default(
+    unpinned_node: Path, hub: Any, wire: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fail closed: with no roster pinned, even a request carrying a quorum's decisions is
+    refused, and the refusal says what the operator runs."""
+    monkeypatch.delenv("FEDLINK_NODE_GOVERNANCE_REQUIRED", raising=False)
+    with TestClient(create_app(NodeSettings.load(unpinned_node))) as api:
+        match = api.post("/v1/match-requests",
+                         content=wire.signed(wire.match_body(), MATCH, hub.signing))
+        body = wire.extract_body([("pid-00000001", "person-0001")], hub.assembly_kid)
+        extract = api.post("/v1/extracts",
+                           content=wire.signed(body, EXTRACT, hub.assembly_signing))
+    for response in (match, extract):
+        detail = _refused(response, 403, "no_roster")
+        assert "fedlink node roster-sync --roster-fingerprint" in detail
+        assert "fedlink node enroll --roster-fingerprint" in detail
+    with NodeRuntime.open(unpinned_node) as runtime, runtime.sessions() as session:
+        assert session.query(IssuedPid).count() == 0
+
+
+def test_governance_required_true_without_roster_refused(
+    unpinned_node: Path, hub: Any, wire: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FEDLINK_NODE_GOVERNANCE_REQUIRED", "true")
-    with TestClient(create_app(NodeSettings.load(served_node))) as api:
+    with TestClient(create_app(NodeSettings.load(unpinned_node))) as api:
         response = api.post("/v1/match-requests",
                             content=wire.signed(wire.match_body(), MATCH, hub.signing))
-    _refused(response, 403, "no_governance_quorum")
+    _refused(response, 403, "no_roster")
+
+
+def test_opted_out_node_without_roster_enforces_its_steward_only(
+    unpinned_node: Path, hub: Any, wire: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explicit, unsafe opt-out: no governance decisions needed, the steward's approval
+    still is (another project is refused)."""
+    monkeypatch.setenv("FEDLINK_NODE_GOVERNANCE_REQUIRED", "false")
+    with TestClient(create_app(NodeSettings.load(unpinned_node))) as api:
+        answered = api.post("/v1/match-requests", content=wire.signed(
+            wire.match_body(governance=[]), MATCH, hub.signing))
+        other = api.post("/v1/match-requests", content=wire.signed(
+            wire.match_body("P-2026-999", governance=[]), MATCH, hub.signing))
+    assert answered.status_code == 200, answered.text
+    assert other.status_code == 403 and other.json()["error"] != "no_roster", other.text
+
+
+def test_serve_startup_warning_names_the_command(
+    unpinned_node: Path, served_node: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FEDLINK_NODE_GOVERNANCE_REQUIRED", raising=False)
+    with NodeRuntime.open(unpinned_node) as runtime:
+        warning = startup_warning(runtime)
+    assert warning is not None and "\n" not in warning
+    assert "fedlink node roster-sync --roster-fingerprint" in warning
+    monkeypatch.setenv("FEDLINK_NODE_GOVERNANCE_REQUIRED", "false")
+    with NodeRuntime.open(unpinned_node) as runtime:
+        warning = startup_warning(runtime)
+    assert warning is not None and "unsafe" in warning and "hub's word" in warning
+    with NodeRuntime.open(served_node) as runtime:
+        assert startup_warning(runtime) is None

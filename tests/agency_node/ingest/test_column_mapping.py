@@ -1,4 +1,5 @@
-"""node init: columns mapped by name, attribute types and years inferred, commented TOML."""
+"""node init: columns mapped by name, attribute types and years inferred, commented TOML
+(content detection: test_detect.py, test_plan.py)."""
 
 from __future__ import annotations
 
@@ -9,27 +10,29 @@ import pytest
 
 from agency_node.config import read_config
 from agency_node.errors import ConfigError, SourceError
-from agency_node.ingest.columns import auto_map, infer_type, parse_year
+from agency_node.ingest.columns import infer_type, parse_year
+from agency_node.ingest.plan import Choices, build_plan
 
 
-def test_auto_map_recognises_identity_id_year_and_attributes() -> None:
+def test_header_plan_recognises_identity_id_year_and_attributes() -> None:
     header = ["Student ID", "record_id", "First Name", "SURNAME", "Birth_Date", "Gender", "Zip",
               "zip_code", "Enroll Year", "Race", "truth_id"]
-    record_id, identity, year, ignored, attributes = auto_map(header)
-    assert record_id == "record_id"
-    assert identity == {"first_name": "First Name", "last_name": "SURNAME", "dob": "Birth_Date",
-                        "sex": "Gender", "postal_code": "Zip"}
-    assert year == "Enroll Year"
-    # the second ZIP column holds identity values too: never an attribute
-    assert set(ignored) == {"truth_id", "zip_code"}
-    assert attributes == ["Student ID", "Enroll Year", "Race"]
+    plan = build_plan(header, None, Choices())
+    assert plan.record_id == "record_id"
+    assert plan.identity == {"first_name": "First Name", "last_name": "SURNAME",
+                             "dob": "Birth_Date", "sex": "Gender", "postal_code": "Zip"}
+    assert plan.year_column == "Enroll Year"
+    # the second ZIP column holds identity values too, and a second id identifies a person:
+    # neither is ever an attribute
+    assert set(plan.ignore) == {"truth_id", "zip_code", "Student ID"}
+    assert plan.attributes == ["Enroll Year", "Race"]
 
 
-def test_auto_map_without_record_id_or_identity_is_a_clear_error() -> None:
-    with pytest.raises(SourceError, match="no record id column"):
-        auto_map(["first_name", "last_name"])
+def test_header_plan_without_record_id_or_identity_is_a_clear_error() -> None:
+    with pytest.raises(SourceError, match=r"no record id column.*--record-id"):
+        build_plan(["first_name", "last_name"], None, Choices())
     with pytest.raises(SourceError, match="no column looks like an identity field"):
-        auto_map(["record_id", "gpa"])
+        build_plan(["record_id", "gpa"], None, Choices())
 
 
 @pytest.mark.parametrize(
@@ -83,3 +86,25 @@ def test_init_on_empty_file_is_a_clear_error(tmp_path: Path,
     with pytest.raises(SourceError, match="is empty"):
         make_node(empty)
     assert not (tmp_path / "node").exists()
+
+
+def _add_variable(node_dir: Path, column: str) -> None:
+    path = node_dir / "node.toml"
+    path.write_text(path.read_text() + f'\n[variables.extra]\ncolumn = "{column}"\n')
+
+
+def test_variable_on_an_ignored_column_refused(node_dir: Path) -> None:
+    _add_variable(node_dir, "truth_id")
+    with pytest.raises(ConfigError, match="reads ignored column 'truth_id'"):
+        read_config(node_dir)
+
+
+def test_variable_on_a_column_named_like_identity_needs_an_override(node_dir: Path) -> None:
+    _add_variable(node_dir, "GUARDIAN_FIRST_NM")
+    with pytest.raises(ConfigError, match="named like a name; map it, or offer it"):
+        read_config(node_dir)
+    path = node_dir / "node.toml"
+    path.write_text(path.read_text().replace(
+        "[mapping.identity]", '[mapping.overrides]\nGUARDIAN_FIRST_NM = "test reason"\n\n'
+        "[mapping.identity]"))
+    assert read_config(node_dir).mapping.overrides == {"GUARDIAN_FIRST_NM": "test reason"}

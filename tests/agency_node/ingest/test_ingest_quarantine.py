@@ -12,7 +12,7 @@ from sqlalchemy import select
 from agency_node.errors import IngestError, SourceError
 from agency_node.ingest.loader import run_ingest
 from agency_node.runtime import NodeRuntime
-from agency_node.store.ingest_runs import quarantine_of
+from agency_node.store.ingest_runs import latest_run, quarantine_of
 from agency_node.store.models import Record
 
 GOOD = b"K12-0001,Maria,,Garcia,03/07/2004,F,219-09-9999,23220,2019,9,3.4,yes,P1\r\n"
@@ -116,9 +116,14 @@ def test_ingest_empty_file_is_a_clear_error(bytes_node: Callable[[bytes], Path])
         _ingest(bytes_node(b""))
 
 
-def test_ingest_header_only_loads_zero_rows(bytes_node: Callable[[bytes], Path]) -> None:
-    summary, quarantine, records = _ingest(bytes_node(HEADER))
-    assert (summary.rows, summary.loaded, quarantine, records) == (0, 0, [], {})
+def test_ingest_header_only_refused(bytes_node: Callable[[bytes], Path]) -> None:
+    node_dir = bytes_node(HEADER + b"\r\n")
+    with pytest.raises(SourceError, match="header but no data rows"):
+        _ingest(node_dir)
+    with NodeRuntime.open(node_dir) as runtime, runtime.sessions() as session:
+        assert session.scalars(select(Record)).first() is None
+        run = latest_run(session)
+        assert run is not None and (run.status, run.audited) == ("failed", True)
 
 
 def test_ingest_missing_mapped_column_is_a_clear_error(

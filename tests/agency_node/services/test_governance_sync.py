@@ -43,30 +43,30 @@ def revocation(key: Ed25519PrivateKey) -> dict[str, Any]:
     return sign_statement(body, key).model_dump(mode="json")
 
 
-def test_sync_pins_checked_fingerprint_and_follows_updates(served_node: Path) -> None:
-    with NodeRuntime.open(served_node) as runtime:
+def test_sync_pins_checked_fingerprint_and_follows_updates(unpinned_node: Path) -> None:
+    with NodeRuntime.open(unpinned_node) as runtime:
         roster = sync_from_hub(runtime, {"roster_updates": chain(V1, V2), "revocations": []},
                                fingerprint=show_fingerprint(roster_digest(V1)), now=NOW)
         assert roster == V2 == current_roster(runtime)
 
 
-def test_sync_with_other_fingerprint_pins_nothing(served_node: Path) -> None:
-    with NodeRuntime.open(served_node) as runtime:
+def test_sync_with_other_fingerprint_pins_nothing(unpinned_node: Path) -> None:
+    with NodeRuntime.open(unpinned_node) as runtime:
         with pytest.raises(GovernanceRefusedError) as info:
             sync_from_hub(runtime, {"roster_updates": chain(V1)}, fingerprint="ab" * 32, now=NOW)
         assert info.value.code == "roster_chain_broken"
         assert current_roster(runtime) is None
 
 
-def test_sync_without_roster_at_the_hub(served_node: Path) -> None:
-    with NodeRuntime.open(served_node) as runtime:
+def test_sync_without_roster_at_the_hub(unpinned_node: Path) -> None:
+    with NodeRuntime.open(unpinned_node) as runtime:
         assert sync_from_hub(runtime, {"roster_updates": []}, fingerprint=None, now=NOW) is None
         with pytest.raises(GovernanceRefusedError):
             sync_from_hub(runtime, {"roster_updates": []}, fingerprint="ab" * 32, now=NOW)
 
 
-def test_poller_pulls_revocations_by_a_member_added_in_the_same_pull(served_node: Path) -> None:
-    with NodeRuntime.open(served_node) as runtime:
+def test_poller_pulls_revocations_by_a_member_added_in_the_same_pull(unpinned_node: Path) -> None:
+    with NodeRuntime.open(unpinned_node) as runtime:
         sync_from_hub(runtime, {"roster_updates": chain(V1)}, fingerprint=None, now=NOW)
         answer = {"roster_updates": chain(V1, V2), "revocations": [revocation(CAROL)]}
         poller = GovernancePoller(runtime, interval=60, fetch=lambda: answer, clock=lambda: NOW)
@@ -76,8 +76,8 @@ def test_poller_pulls_revocations_by_a_member_added_in_the_same_pull(served_node
             assert get_revocation(session, project_id="P-2026-001") is not None
 
 
-def test_poller_ignores_forged_revocations(served_node: Path) -> None:
-    with NodeRuntime.open(served_node) as runtime:
+def test_poller_ignores_forged_revocations(unpinned_node: Path) -> None:
+    with NodeRuntime.open(unpinned_node) as runtime:
         sync_from_hub(runtime, {"roster_updates": chain(V1)}, fingerprint=None, now=NOW)
         outsider = revocation(Ed25519PrivateKey.generate())
         poller = GovernancePoller(runtime, interval=60, fetch=lambda: {"revocations": [outsider]},

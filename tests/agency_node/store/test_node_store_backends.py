@@ -54,6 +54,7 @@ def test_node_store_serves_on_backend(
             summary = run_ingest(runtime.settings.node, runtime.sessions, runtime.audit)
         assert summary.records_in_store == 4
         wire.approve_locally(runtime, wire.make_terms())
+        wire.pin_genesis(runtime)  # this store is new: its node pins the roster as well
     with TestClient(create_app(NodeSettings.load(served_node))) as api:
         pids: list[str] = []
         for _ in range(2):  # the second run re-issues the same pids (ON CONFLICT DO NOTHING)

@@ -93,7 +93,8 @@ def test_enrollment_stores_key_and_catalog_and_answers_hub_keys(make_hub) -> Non
     grade = next(v for v in catalog if v["variable"] == "grade")
     assert grade == {"agency": "K12", "variable": "grade", "description": "Grade level",
                      "type": "integer", "years": list(range(2015, 2025)),
-                     "classification": "internal", "quasi_identifier": False}
+                     "classification": "internal", "quasi_identifier": False,
+                     "description_placeholder": False, "completeness": [], "codes": []}
     assert hub.client.get("/v1/node/requests", headers=hub.auth(agency.token)).json() == []
 
 

@@ -1,7 +1,9 @@
 """A small federation for the extract tests: the hub under test and two *real* agency nodes
-(schools SCH and college COL, in process), enrolled, with a project approved by both
-stewards (node-signed) and governance, pids issued by real match requests, and a succeeded
-linkage run inserted through the runs persistence (clusters from the synthetic truth)."""
+(schools SCH and college COL, in process), enrolled, with a governance roster both nodes
+pinned (nodes are fail-closed on governance), a project approved by both stewards
+(node-signed) and a quorum of members (signed with their own keys), pids issued by real
+match requests carrying those signed decisions, and a succeeded linkage run inserted
+through the runs persistence (clusters from the synthetic truth)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Any
 import httpx
 import pyarrow as pa
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agency_node import keys as node_keys
 from agency_node.api.app import create_app as create_node_app
@@ -27,6 +30,7 @@ from agency_node.ingest.loader import run_ingest
 from agency_node.runtime import NodeRuntime
 from agency_node.services.approvals import steward_decide
 from agency_node.services.enrollment import enroll
+from agency_node.services.governance import sync_from_hub
 from agency_node.settings import NodeSettings
 from agency_node.setup import init_node
 from hub.domain.lifecycle import RequestStatus
@@ -34,8 +38,10 @@ from hub.domain.roles import OPERATOR
 from hub.persistence import jobs as job_store
 from hub.persistence import requests as request_store
 from hub.persistence import runs as run_store
+from hub.services.governance import project_decisions
 from hub.services.requests import move
 from hub.services.terms import request_project_terms
+from protocol.governance import roster_digest
 from protocol.keys import pseudonymous_id
 from protocol.signing import sign
 from protocol.wire import MatchRequest, ProjectScope
@@ -104,6 +110,8 @@ class Federation:
     researcher: tuple[int, str]
     governance: list[str]
     stewards: dict[str, str] = field(default_factory=dict)
+    #: The governance members' own keys, once :meth:`govern` registered them.
+    member_keys: list[Ed25519PrivateKey] = field(default_factory=list)
     #: Identity values and local record ids the nodes hold: never in an extract.
     source_values: list[bytes] = field(default_factory=lambda: list(SOURCE_VALUES))
 
@@ -179,16 +187,35 @@ class Federation:
         body.update(overrides)
         return body
 
+    def node_hub_client(self, node: Node) -> NodeHubClient:
+        return NodeHubClient("http://hub.test", token=node_keys.load_hub_token(node.dir),
+                             transport=self.hub.client._transport)
+
+    def govern(self) -> list[Ed25519PrivateKey]:
+        """Once per federation: the members register keys of their own, submit the roster
+        they all signed, and both nodes pin it by its fingerprint (as `fedlink node
+        roster-sync --roster-fingerprint` does)."""
+        if not self.member_keys:
+            keys, roster = self.hub.roster(self.governance)
+            for node in self.nodes.values():
+                with self.node_hub_client(node) as client:
+                    sync_from_hub(node.runtime, client.fetch_governance(),
+                                  fingerprint=roster_digest(roster), now=dt.datetime.now(dt.UTC))
+            self.member_keys = keys
+        return self.member_keys
+
     def approved_project(self, **overrides: Any) -> str:
+        """Approved by both stewards (on their nodes) and every member (signed)."""
         hub, token = self.hub, self.researcher[1]
+        keys = self.govern()
         project = hub.submitted_request(token, **self.agreement(**overrides))
         for node in self.nodes.values():
-            with NodeHubClient("http://hub.test", token=node_keys.load_hub_token(node.dir),
-                               transport=hub.client._transport) as client:
+            with self.node_hub_client(node) as client:
                 steward_decide(node.runtime, client, project_id=project, decision="approve",
                                confirm=lambda _terms: True)
-        for gov in self.governance:
-            assert hub.review(project, gov).status_code == 201
+        for gov, key in zip(self.governance, keys, strict=True):
+            signed = hub.signed_review(project, gov, key)
+            assert signed.status_code == 201, signed.text
         assert hub.status(project, token) == "approved"
         return project
 
@@ -200,12 +227,13 @@ class Federation:
             assert request is not None
             salt, dsa = request.project_salt, request.dsa
             terms = request_project_terms(request)
+            decisions = project_decisions(session, request)  # the members' signed approvals
         found: dict[str, dict[str, int]] = {}
         for entry in dsa["variables"]:
             node = self.nodes[entry["agency"]]
             message = MatchRequest(
                 project_id=project, agency=node.agency, project_salt=salt, run_id="match-1",
-                project_terms=terms,
+                project_terms=terms, governance=decisions,
                 scope=ProjectScope(agency=node.agency, variables=tuple(entry["variables"]),
                                    first_year=entry["first_year"], last_year=entry["last_year"],
                                    term_start=dsa["term_start"], term_end=dsa["term_end"],

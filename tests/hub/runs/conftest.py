@@ -1,9 +1,11 @@
 """A federation in one process for the linkage-run tests: the real hub (``make_hub``) and
 two real agency nodes (K12, HE) made from ``fedlink synth`` files, enrolled with that hub,
-each served in-process through ``httpx.ASGITransport``; a project both stewards (signed,
-on their nodes) and a governance quorum approved; and a linkage worker whose node client
-routes each node's loopback URL to its app (any other address goes to the real network,
-so a closed port is a node that is down)."""
+each served in-process through ``httpx.ASGITransport``; a governance roster (the members'
+own keys, signed by a quorum) every node pinned, as nodes are fail-closed on governance; a
+project both stewards (signed, on their nodes) and a quorum of members (signed with their
+keys) approved; and a linkage worker whose node client routes each node's loopback URL to
+its app (any other address goes to the real network, so a closed port is a node that is
+down)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
 
 from agency_node import keys as node_keys
@@ -29,6 +32,7 @@ from agency_node.ingest.loader import run_ingest
 from agency_node.runtime import NodeRuntime
 from agency_node.services.approvals import read_terms, record_decision, steward_decide
 from agency_node.services.enrollment import enroll
+from agency_node.services.governance import sync_from_hub
 from agency_node.settings import NodeSettings
 from agency_node.setup import init_node
 from agency_node.store.models import IssuedPid, Record
@@ -36,6 +40,7 @@ from fedlink.synth import generate, write
 from hub.db.models import Agency
 from hub.node_client import make_node_http_client
 from hub.services.run_worker import LinkageWorker
+from protocol.governance import roster_digest
 
 HUB_URL = "http://127.0.0.1:8100"
 #: Agency → (synthetic file, the loopback URL its node is registered under).
@@ -125,6 +130,8 @@ class Federation:
     governance: list[str]
     request_id: str = ""
     transports: dict[str, SyncASGITransport] = field(default_factory=dict)
+    #: The governance members' own keys, once :meth:`govern` registered them.
+    member_keys: list[Ed25519PrivateKey] = field(default_factory=list)
 
     def agreement(self, **overrides: Any) -> dict[str, Any]:
         auth = self.hub.auth(self.researcher)
@@ -141,8 +148,23 @@ class Federation:
             term_start=(today - dt.timedelta(days=30)).isoformat(),
             term_end=(today + dt.timedelta(days=365)).isoformat(), **overrides)
 
+    def govern(self) -> list[Ed25519PrivateKey]:
+        """Governance as a federation sets it up (once): each member registers a key of
+        their own, the roster (quorum 2) is signed by both and submitted, and every node
+        pins it by its fingerprint (`fedlink node roster-sync --roster-fingerprint`)."""
+        if not self.member_keys:
+            keys, roster = self.hub.roster(self.governance)
+            for agency in NODES:
+                with self.runtime(agency) as runtime, self.node_hub_client(agency) as client:
+                    sync_from_hub(runtime, client.fetch_governance(),
+                                  now=dt.datetime.now(dt.UTC), fingerprint=roster_digest(roster))
+            self.member_keys = keys
+        return self.member_keys
+
     def approved_project(self, **overrides: Any) -> str:
-        """A request both nodes' stewards and a governance quorum approved."""
+        """A request both nodes' stewards and a quorum of governance members (signed, with
+        the roster every node pinned) approved."""
+        self.govern()
         response = self.hub.client.post("/v1/requests", json=self.agreement(**overrides),
                                         headers=self.hub.auth(self.researcher))
         assert response.status_code == 201, response.text
@@ -154,8 +176,9 @@ class Federation:
             with self.runtime(agency) as runtime, self.node_hub_client(agency) as client:
                 steward_decide(runtime, client, project_id=request_id, decision="approve",
                                confirm=lambda _terms: True)
-        for token in self.governance:
-            assert self.hub.review(request_id, token).status_code == 201
+        for token, key in zip(self.governance, self.govern(), strict=True):
+            signed = self.hub.signed_review(request_id, token, key)
+            assert signed.status_code == 201, signed.text
         assert self.hub.status(request_id, self.researcher) == "approved"
         self.request_id = request_id
         return request_id

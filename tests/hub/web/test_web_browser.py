@@ -313,3 +313,20 @@ def test_steward_cannot_open_another_agencys_request(served, new_page):
     assert page.get_by_role("heading", level=1).inner_text() == "Not found"
     assert "Enrolment only" not in page.content()
     _screenshot(page, "steward-other-agency")
+
+
+def test_researcher_reads_the_data_dictionary_before_requesting(served, new_page):
+    page = new_page()
+    _sign_in(page, served, served.tokens["researcher"], "/projects")
+    page.get_by_role("link", name="Data dictionary").click()
+    page.wait_for_url(served.url + "/catalog")
+    grade = page.get_by_role("article", name="grade")
+    assert "Grade level" in grade.inner_text() and "2015, 2016" in grade.inner_text()
+    _screenshot(page, "catalog")
+    public = new_page()
+    public.goto(served.url + "/public")
+    public.get_by_role("link", name="Data available").click()
+    public.wait_for_url(served.url + "/public/catalog")
+    row = public.get_by_role("row").filter(has_text="test_score")
+    assert "2015–2024" in row.inner_text() and "confidential" in row.inner_text()
+    _screenshot(public, "public-catalog")
