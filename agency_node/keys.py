@@ -115,10 +115,12 @@ def load_pseudonym_key(node_dir: Path) -> bytes:
 
 
 def parse_secret(data: bytes) -> bytes:
-    """The federation secret in a file: hex text, base64 text, or raw bytes (≥ 32 bytes).
+    """The federation secret in a file: hex text, base64 text, or raw bytes (exactly 32).
 
     Text is tried first (surrounding whitespace ignored): hex when it is only hex digits,
-    else standard or URL-safe base64. Anything else is taken as raw bytes.
+    else standard or URL-safe base64. Anything else is taken as raw bytes. The key material
+    must be exactly :data:`FEDERATION_SECRET_BYTES` bytes (what the agencies' ceremony
+    generates and ``DIR/secret.key`` holds) and look random (see :func:`check_secret`).
     """
     if len(data) > _MAX_SECRET_FILE:
         raise ConfigError(f"a federation secret file is at most {_MAX_SECRET_FILE} bytes")
@@ -132,11 +134,18 @@ def parse_secret(data: bytes) -> bytes:
             secret = base64.b64decode(standard + b"=" * (-len(standard) % 4), validate=True)
         except binascii.Error:
             secret = data  # not base64 after all: raw bytes that happen to be printable
-    if len(secret) < FEDERATION_SECRET_BYTES:
+    if len(secret) != FEDERATION_SECRET_BYTES:
         raise ConfigError(
-            f"the federation secret must be at least {FEDERATION_SECRET_BYTES} bytes "
-            "(raw, or as hex or base64 text)"
+            f"the federation secret must be exactly {FEDERATION_SECRET_BYTES} bytes "
+            f"(raw, or as hex or base64 text), not {len(secret)}"
         )
+    check_secret(secret)
+    return secret
+
+
+def check_secret(secret: bytes) -> None:
+    """Refuse key material that cannot be a random secret: all zeros or a short pattern
+    (a placeholder left in place would make every token silently miss)."""
     if len(set(secret)) < _MIN_DISTINCT_BYTES:
         # 32 random bytes have about 30 distinct values; fewer than 16 happens by chance with
         # a probability below 1e-15, so this is a placeholder or a pattern, not a secret.
@@ -145,7 +154,6 @@ def parse_secret(data: bytes) -> bytes:
             "placeholder or a pattern, not a random secret; generate one with "
             "`python3 -c 'import secrets; print(secrets.token_hex(32))'`"
         )
-    return secret
 
 
 def secret_fingerprint(secret: bytes) -> str:
@@ -173,7 +181,20 @@ def load_federation_secret(node_dir: Path) -> bytes:
         raise NotEnrolledError(
             "no federation secret on this node (run `fedlink node secret import FILE`)"
         )
-    return read_private(path)
+    secret = read_private(path)
+    # The file is what `secret import` wrote: exactly 32 raw bytes. Anything else (a
+    # truncated copy, a hex text pasted in by hand, zeros from a failed disk) is refused
+    # here, at start-up and at /ready, not discovered as matches that never happen.
+    if len(secret) != FEDERATION_SECRET_BYTES:
+        raise ConfigError(
+            f"{path} is corrupt: it holds {len(secret)} bytes, not the "
+            f"{FEDERATION_SECRET_BYTES} raw bytes `fedlink node secret import` writes; "
+            "import the secret again with --replace")
+    try:
+        check_secret(secret)
+    except ConfigError as exc:
+        raise ConfigError(f"{path} is corrupt: {exc}; then import it with --replace") from None
+    return secret
 
 
 def store_hub_material(node_dir: Path, *, signing_public: Ed25519PublicKey,

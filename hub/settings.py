@@ -11,6 +11,7 @@ without ``Secure`` on a non-loopback host, a public contact person without an ad
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any, Final
 
@@ -221,6 +222,10 @@ class HubSettings(BaseSettings):
         """Settings of the hub in ``directory``; :class:`ConfigError` when they are unsafe."""
         try:
             return cls(dir=Path(directory), **overrides)
+        except tomllib.TOMLDecodeError as exc:
+            # A syntax error is a configuration error (exit 2, no restart loop), not a crash.
+            raise ConfigError(
+                f"{Path(directory) / CONFIG_FILE} is not valid TOML: {exc}") from None
         except ValidationError as exc:
             first = exc.errors(include_url=False, include_input=False)[0]
             where = ".".join(str(p) for p in first["loc"]) or "settings"

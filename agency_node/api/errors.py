@@ -1,7 +1,9 @@
 """Exception handlers: every failure becomes ``{"error": code, "detail": sentence}``.
 
 Protocol refusals map to 4xx by reason; a domain :class:`NodeError` carries its own status;
-an unexpected exception is logged (type only — never request content) and answered with a
+a store that cannot take the request (SQLAlchemy ``OperationalError``: read-only, disk full,
+server gone) is 503 ``store_unavailable`` with ``Retry-After``; an unexpected exception is
+logged (type only — never request content) and answered with a
 generic 500 body, never a traceback.
 """
 
@@ -12,12 +14,16 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agency_node.errors import NodeError
+from agency_node.store.db import describe_db_error
 from protocol.errors import ProtocolError
 
 log = logging.getLogger("agency_node.api")
+#: ``Retry-After`` on a 503 ``store_unavailable``.
+STORE_RETRY_AFTER_SECONDS = 30
 
 #: HTTP status of each protocol refusal reason (default 400).
 PROTOCOL_STATUS = {
@@ -61,6 +67,17 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_body(code, str(exc.detail), exc.status_code)
 
 
+async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # A read-only file system, a full disk, a lost database server: the request was fine
+    # and may be retried once the operator has fixed the store (/ready says what is wrong).
+    # The driver's first line goes to the log (it names the condition, never a value).
+    log.error("store unavailable while answering a request: %s", describe_db_error(exc))
+    response = error_body("store_unavailable",
+                          "the node store cannot take this request now; retry later", 503)
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
+    return response
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected %s while answering a request", type(exc).__name__)
     return error_body("internal_error", "the node could not answer this request", 500)
@@ -71,4 +88,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ProtocolError, _protocol_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -132,13 +132,34 @@ def authorise_match(services: NodeServices, body: ReceivedBody) -> MatchPlan:
         project_id=request.project_id, project_digest=project_digest(request.project_terms),
     )
     years = list(range(request.scope.first_year, request.scope.last_year + 1))
-    return MatchPlan(admitted=admitted, keys=keys, years=years)
+    plan = MatchPlan(admitted=admitted, keys=keys, years=years)
+    # Audited on admission, before a byte is sent: a node killed mid-stream (or a stream
+    # whose closing event cannot be written) still has the request on its chain. A store
+    # that cannot take this event refuses the request here (503 store_unavailable) rather
+    # than answer it unaudited. The stream's end appends the outcome event.
+    _audit(services, plan, outcome="accepted", reason="",
+           counts={"records": 0, "batches": 0})
+    return plan
+
+
+def _audit(services: NodeServices, plan: MatchPlan, *, outcome: str, reason: str,
+           counts: dict[str, int]) -> None:
+    request = plan.admitted.request
+    services.runtime.audit.append(
+        actor=plan.admitted.actor, typ=MatchRequest.TYP, project_id=request.project_id,
+        outcome=outcome, reason=reason, now=services.now(),
+        details={"run_id": request.run_id, "records": counts["records"],
+                 "batches": counts["batches"], "years": plan.years,
+                 "variables": list(request.scope.variables),
+                 "key_check": plan.keys.key_check},
+    )
 
 
 def stream_tokens(
     services: NodeServices, plan: MatchPlan, *, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> Iterator[bytes]:
-    """Arrow IPC stream bytes, one chunk per batch; audits the outcome when it ends."""
+    """Arrow IPC stream bytes, one chunk per batch; audits the outcome when it ends
+    (``answered``, ``failed`` or ``aborted``; ``accepted`` was audited on admission)."""
     request = plan.admitted.request
     issued: list[tuple[str, int]] = []
     counts = {"records": 0, "batches": 0}
@@ -189,14 +210,7 @@ def stream_tokens(
         log.error("match stream for project %s failed: %s", request.project_id, reason)
         raise
     finally:
-        services.runtime.audit.append(
-            actor=plan.admitted.actor, typ=MatchRequest.TYP, project_id=request.project_id,
-            outcome=outcome, reason=reason, now=services.now(),
-            details={"run_id": request.run_id, "records": counts["records"],
-                     "batches": counts["batches"], "years": plan.years,
-                     "variables": list(request.scope.variables),
-                     "key_check": plan.keys.key_check},
-        )
+        _audit(services, plan, outcome=outcome, reason=reason, counts=counts)
 
 
 def _drain(sink: io.BytesIO) -> bytes:

@@ -36,7 +36,9 @@ import logging
 import multiprocessing
 import multiprocessing.util
 import os
+import select
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,8 +54,16 @@ from protocol.identity import IDENTITY_FIELDS
 from protocol.keys import ProjectKeys
 from protocol.normalize import NormalizationOptions, normalize_identity
 
+
+def _threshold() -> int:
+    # FEDLINK_ENCODING_PARALLEL_THRESHOLD lowers it (tests that need the worker pool on a
+    # handful of records, docs/operations.md); anything but a positive integer is ignored.
+    raw = os.environ.get("FEDLINK_ENCODING_PARALLEL_THRESHOLD", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 20_000
+
+
 #: Below this many records, encode in this process.
-PARALLEL_THRESHOLD: Final = 20_000
+PARALLEL_THRESHOLD: Final = _threshold()
 #: Records per worker task: large enough that pickling and scheduling are noise, small
 #: enough that every worker gets several tasks and memory stays bounded.
 DEFAULT_CHUNK_SIZE: Final = 10_000
@@ -85,8 +95,49 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         if pool is None or getattr(pool, "_broken", False):
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
-            pool = _POOL[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+            pool = _POOL[workers] = ProcessPoolExecutor(
+                max_workers=workers, mp_context=_context(), initializer=_end_with_owner,
+                initargs=(os.getpid(),))
         return pool
+
+
+def _end_with_owner(owner: int) -> None:
+    """Worker initializer: end this worker as soon as ``owner`` (the process that started
+    the pool: the node, ``fedlink link``) has ended, however it ended.
+
+    A ``kill -9`` of the owner runs none of its exit hooks, and a worker would wait on its
+    task queue forever (it holds both ends of that pipe); it also holds the forkserver's
+    "alive" pipe and the resource tracker's pipe, so those two would stay as well — four
+    processes and ~400 MB left behind per kill. Workers are the forkserver's children, not
+    the owner's, so ``PR_SET_PDEATHSIG`` would not fire; a thread waits on a pidfd of the
+    owner instead (Linux ≥ 5.3; elsewhere it polls every second). Once the workers are
+    gone the forkserver sees its "alive" pipe close and exits, then the resource tracker.
+    """
+    threading.Thread(target=_watch_owner, args=(owner,), daemon=True,
+                     name="fedlink-owner-watch").start()
+
+
+def _watch_owner(owner: int) -> None:
+    try:
+        pidfd = os.pidfd_open(owner)
+    except (AttributeError, OSError):
+        pidfd = -1
+    if pidfd >= 0:
+        select.select([pidfd], [], [])  # readable once the owner has exited
+    else:
+        while _alive(owner) and os.getppid() != 1:
+            time.sleep(1.0)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def shutdown_pools() -> None:

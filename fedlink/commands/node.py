@@ -101,7 +101,7 @@ def init(
 
 @secret_app.command("import")
 def secret_import(
-    file: Annotated[Path, typer.Argument(help="Secret file: ≥32 raw bytes, or hex/base64 text.")],
+    file: Annotated[Path, typer.Argument(help="Secret file: 32 raw bytes, or as hex/base64 text.")],
     node_dir: DirOption,
     replace: Annotated[bool, typer.Option(help="Replace an existing secret.")] = False,
 ) -> None:

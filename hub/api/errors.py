@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.errors import HubError
@@ -54,6 +55,16 @@ def install_handlers(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return _body(code, str(exc.detail), exc.status_code)
+
+    @app.exception_handler(OperationalError)
+    async def _store_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # Read-only or full database, server gone: the request was fine and may be retried
+        # once the operator has fixed the store (/ready says what is wrong); not a 500.
+        log.error("database unavailable on %s %s", request.method, request.url.path)
+        response = _body("store_unavailable",
+                         "the hub database cannot take this request now; retry later", 503)
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -49,7 +49,7 @@ def test_secret_import_stores_0600_and_accepts_hex_base64_raw(
 @pytest.mark.parametrize("data", [b"", b"abcd" * 4, secrets.token_bytes(16).hex().encode(),
                                   b"short raw"], ids=["empty", "short_hex", "16_bytes", "raw"])
 def test_secret_shorter_than_32_bytes_refused(data: bytes) -> None:
-    with pytest.raises(ConfigError, match="at least 32 bytes"):
+    with pytest.raises(ConfigError, match="exactly 32 bytes"):
         keys.parse_secret(data)
 
 

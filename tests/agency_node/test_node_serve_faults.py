@@ -107,3 +107,34 @@ def test_node_refuses_a_placeholder_federation_secret(
                "--dir", str(node_dir)) != 0
     assert "placeholder or a pattern" in one_line(capsys.readouterr().err)
     assert not (node_dir / "secret.key").exists()
+
+
+@pytest.mark.parametrize("content", [bytes(32), os.urandom(10), os.urandom(33),
+                                     os.urandom(32).hex().encode()],
+                         ids=["zeros", "10-bytes", "33-bytes", "hex-text"])
+def test_node_serve_with_a_corrupt_secret_file_refused(
+        served_node: Path, content: bytes, capsys: pytest.CaptureFixture[str]) -> None:
+    (served_node / "secret.key").write_bytes(content)
+    assert run("node", "serve", "--dir", str(served_node)) == 2
+    line = one_line(capsys.readouterr().err)
+    assert f"{served_node / 'secret.key'} is corrupt" in line and "--replace" in line
+
+
+@pytest.mark.parametrize("content", [bytes(32), os.urandom(10), os.urandom(64).hex().encode()],
+                         ids=["zeros", "10-bytes", "64-bytes-hex"])
+def test_node_secret_import_of_wrong_key_material_refused(
+        node_dir: Path, tmp_path: Path, content: bytes,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.secret").write_bytes(content)
+    assert run("node", "secret", "import", str(tmp_path / "bad.secret"),
+               "--dir", str(node_dir)) == 2
+    assert "federation secret" in one_line(capsys.readouterr().err)
+    assert not (node_dir / "secret.key").exists()
+
+
+def test_node_serve_with_a_node_toml_syntax_error_exits_2(
+        served_node: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = served_node / "node.toml"
+    config.write_text(config.read_text() + '\n[broken\n')
+    assert run("node", "serve", "--dir", str(served_node)) == 2
+    assert f"{config} is not valid TOML" in one_line(capsys.readouterr().err)

@@ -155,3 +155,19 @@ def test_compose_publishes_node_ports_and_metrics_on_loopback_only() -> None:
     for name, entries in ports.items():
         for entry in entries:
             assert entry.startswith("127.0.0.1:") or name == "hub", (name, entry)
+
+
+@pytest.mark.parametrize("unit", ["fedlink-hub.service", "fedlink-hub-assembler.service",
+                                  "fedlink-node@.service"])
+def test_systemd_units_do_not_restart_on_a_configuration_error(unit: str) -> None:
+    # Exit 2 is every start-up refusal (bad TOML, corrupt secret, unsafe key file).
+    text = (DEPLOY / "systemd" / unit).read_text()
+    assert "Restart=on-failure" in text and "RestartPreventExitStatus=2" in text
+
+
+def test_compose_restart_policy_is_bounded() -> None:
+    # Docker cannot exempt exit 2 from a restart policy: "always"/"unless-stopped" would
+    # restart a refused configuration forever; on-failure with a retry cap gives up.
+    text = (DEPLOY / "docker-compose.yml").read_text()
+    fedlink = text.split("x-fedlink: &fedlink", 1)[1].split("\nx-", 1)[0]
+    assert re.search(r"^\s+restart: on-failure:\d+$", fedlink, re.M), fedlink

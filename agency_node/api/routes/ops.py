@@ -1,7 +1,8 @@
 """``GET /ready`` (readiness: store, schema, keys) and ``GET /metrics`` (Prometheus).
 
 ``/health`` says the process answers; ``/ready`` says the node can answer the hub: the
-store answers and is at the newest schema revision, and the federation secret, the node
+store answers, can take a write (not read-only, not full: :mod:`agency_node.store.probe`)
+and is at the newest schema revision, and the federation secret, the node
 keys, the enrolled hub's keys and the node API token are present and private (re-read at
 every call: a secret removed or made readable by others is noticed here, not at the next
 match request). 200 ``{"status": "ready", "checks": {...}}`` or 503 with
@@ -29,6 +30,7 @@ from agency_node.metrics import NodeMetrics
 from agency_node.services.context import NodeServices
 from agency_node.store.db import describe_db_error
 from agency_node.store.migrate import head_revision
+from agency_node.store.probe import store_writable
 
 router = APIRouter()
 
@@ -45,7 +47,8 @@ def readiness(services: NodeServices) -> dict[str, str]:
         with services.runtime.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
             current = MigrationContext.configure(connection).get_current_revision()
-        checks["database"] = "ok"
+            writable = store_writable(connection)
+        checks["database"] = "ok" if writable == "ok" else f"the store {writable}"
         checks["schema"] = "ok" if current == _head() else (
             f"at revision {current or 'none'}, not {_head()}; restart the node to migrate")
     except SQLAlchemyError as exc:

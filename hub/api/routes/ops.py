@@ -1,10 +1,11 @@
 """``GET /ready`` (readiness: database, schema, keys) and ``GET /metrics`` (Prometheus).
 
 ``/health`` says the process answers; ``/ready`` says it can do its job: the database
-answers and is at the newest schema revision, and the key files on disk are the keys the
-process holds (a key deleted, made readable by others or replaced under a running hub is
-noticed here). 200 ``{"status": "ready", "checks": {...}}`` or 503 with
-``{"error": "not_ready", "detail": "<what is wrong>", "checks": {...}}``.
+answers, can take a write (:mod:`hub.db.probe`) and is at the newest schema revision,
+and the key files on disk are the keys the process holds (a key deleted, made readable
+by others or replaced under a running hub is noticed here). 200 ``{"status": "ready",
+"checks": {...}}`` or 503 with ``{"error": "not_ready", "detail": "<what is wrong>",
+"checks": {...}}``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.api.deps import ContextDep
 from hub.db.migrate import head_revision
+from hub.db.probe import database_writable
 from hub.errors import AuthenticationError, ConfigError
 from hub.keys import load_hub_keys
 from hub.metrics import HubMetrics
@@ -44,7 +46,8 @@ def readiness(ctx: HubContext) -> dict[str, str]:
         with ctx.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
             current = MigrationContext.configure(connection).get_current_revision()
-        checks["database"] = "ok"
+            writable = database_writable(connection)
+        checks["database"] = "ok" if writable == "ok" else f"the database {writable}"
         checks["schema"] = "ok" if current == _head() else (
             f"at revision {current or 'none'}, not {_head()}; run `fedlink hub migrate`")
     except SQLAlchemyError as exc:

@@ -104,3 +104,12 @@ def test_hub_migrate_reports_the_revision(hub_dir: Path,
     assert run("hub", "migrate", "--dir", str(hub_dir)) == 0
     assert capsys.readouterr().out.strip() == f"hub database at revision {head_revision()} " \
                                               "(unchanged)"
+
+
+def test_hub_serve_with_a_hub_toml_syntax_error_exits_2_naming_file_and_line(
+        hub_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Exit 2 is the configuration status systemd's RestartPreventExitStatus=2 does not retry.
+    (hub_dir / "hub.toml").write_text('governance_quorum = 2\nhost = "127.0.0.1\n')
+    assert run("hub", "serve", "--dir", str(hub_dir)) == 2
+    line = one_line(capsys.readouterr().err)
+    assert f"{hub_dir / 'hub.toml'} is not valid TOML" in line and "line 2" in line
