@@ -118,6 +118,16 @@ class HubSettings(BaseSettings):
     auth_failure_window_seconds: int = Field(default=300, ge=10, le=86_400)
     auth_failure_audit_per_window: int = Field(default=5, ge=1, le=1000)
     auth_failure_block_after: int = Field(default=50, ge=1, le=100_000)
+    #: Database connections (docs/operations.md, "Sizing"): pooled connections kept open,
+    #: extra ones opened under load, and how long a request waits for one before it is
+    #: answered 503 with Retry-After. Keep pool + overflow above ``request_threads`` plus
+    #: the background threads (worker, sweeper, witness pusher), so a request thread never
+    #: waits on a connection held by a request that waits for a thread.
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    db_max_overflow: int = Field(default=30, ge=0, le=1000)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    #: Threads that run the (synchronous) request handlers in one hub process.
+    request_threads: int = Field(default=40, ge=1, le=1000)
 
     @classmethod
     def settings_customise_sources(

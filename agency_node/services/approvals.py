@@ -5,9 +5,9 @@ their digest (``protocol.wire.terms_digest`` of the terms without ``status`` and
 ``terms_digest``) and refuses terms whose digest does not match, that are for another
 agency, or that name variables this node does not offer. The decision and the approved
 scope are recorded in the node store first — they are what the node enforces — then sent to
-the hub as a ``steward_decision`` envelope signed by the node key. On a node with steward
-keys registered (:mod:`agency_node.services.stewards`) the steward's own key must also sign
-it, and the decision records that key's id rather than the operating-system user.
+the hub as a ``steward_decision`` envelope signed by the node key. The steward's own key,
+registered on the node (:mod:`agency_node.services.stewards`), must also sign it, and the
+decision records that key's id.
 
 Terms ``years`` may be a list of years, or ``first_year``/``last_year`` (top level or inside
 ``years``), an inclusive range. ``variables`` items are names or objects with a ``name``.
@@ -16,7 +16,6 @@ Terms ``years`` may be a list of years, or ``first_year``/``last_year`` (top lev
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -97,19 +96,12 @@ def read_terms(data: dict[str, Any], *, project_id: str, runtime: NodeRuntime) -
     return terms
 
 
-def _steward() -> str:
-    try:
-        return getpass.getuser()[:100]
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def record_decision(runtime: NodeRuntime, terms: Terms, *, decision: Decision, reason: str,
-                    now: dt.datetime, steward_kid: str | None = None) -> None:
-    """Record the decision; ``decided_by`` is the steward's key id when a steward key
-    signed it (services/stewards.py), else the operating-system user (legacy nodes)."""
+                    now: dt.datetime, steward_kid: str) -> None:
+    """Record the decision; ``decided_by`` is the key id of the registered steward who
+    signed it (services/stewards.py)."""
     outcome = "approved" if decision == "approve" else "denied"
-    steward = steward_kid or _steward()
+    steward = steward_kid
     values: dict[str, Any] = {
         "decision": outcome,
         "reason": reason, "terms": terms.raw, "terms_digest": terms.digest,
@@ -142,8 +134,8 @@ def steward_decide(
     now: dt.datetime | None = None,
     steward_key: Ed25519PrivateKey | None = None,
 ) -> dict[str, Any]:
-    """Fetch, check, confirm, record and send one decision; the hub's answer. On a node
-    with steward keys registered, ``steward_key`` (one of them) must sign it."""
+    """Fetch, check, confirm, record and send one decision; the hub's answer.
+    ``steward_key`` must be a steward key registered on this node."""
     when = now or dt.datetime.now(dt.UTC)
     if decision == "deny" and not reason.strip():
         raise ApprovalError("a denial needs a --reason")
@@ -164,15 +156,15 @@ def steward_decide(
     body = StewardDecision(project_id=project_id, agency=runtime.settings.agency,
                            decision=decision, reason=reason, terms_digest=terms.digest,
                            decided_at=when)
-    if steward_key is not None:
-        stewards.sign_decision(runtime, steward_key, body, now=when)
+    assert steward_key is not None  # require_steward refused a decision without one
+    stewards.sign_decision(runtime, steward_key, body, now=when)
     envelope = sign(body, typ=StewardDecision.TYP,
                     private_key=keys.load_signing_key(runtime.settings.dir))
     return client.send_decision(project_id, envelope.to_json())
 
 
 def _revoke_locally(runtime: NodeRuntime, project_id: str, reason: str, now: dt.datetime,
-                    steward_kid: str | None = None) -> bool:
+                    steward_kid: str) -> bool:
     """Deny a previously approved project on this node even when the hub is unreachable."""
     with runtime.sessions() as session:
         approval = get_approval(session, project_id=project_id)

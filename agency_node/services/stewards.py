@@ -2,7 +2,7 @@
 
 Agency IT registers each steward's Ed25519 public key on the node
 (``fedlink node steward add``); the steward keeps the private half in a 0600 file of their
-own (``fedlink node steward keygen``). Once any steward key is registered, a decision
+own (``fedlink node steward keygen``). Every decision
 (``fedlink node approve/deny --steward-key FILE``) must be signed by one of them: the node
 keeps the steward's signature over the exact ``steward_decision`` body it sends to the hub,
 and the decision records the steward's key id instead of the operating-system user name.
@@ -51,17 +51,21 @@ def add_steward(runtime: NodeRuntime, *, label: str, public_key: str,
     return kid
 
 
-def require_steward(runtime: NodeRuntime, key: Ed25519PrivateKey | None) -> str | None:
-    """The kid of the steward signing a decision, or None on a node with no steward keys
-    registered (decisions then name the operating-system user, as before)."""
+def require_steward(runtime: NodeRuntime, key: Ed25519PrivateKey | None) -> str:
+    """The kid of the registered steward whose ``key`` signs a decision. A decision is
+    always a named steward's: with no steward key registered on the node, or no key
+    given, or a key the node does not know, it is refused (ApprovalError says what to
+    run) — never attributed to whoever happens to run the command."""
     known = registered(runtime)
     if not known:
-        if key is not None:
-            raise ApprovalError("no steward key is registered on this node; agency IT: "
-                                "`fedlink node steward add --public-key …`")
-        return None
+        raise ApprovalError(
+            "no steward key is registered on this node: the steward creates one "
+            "(`fedlink node steward keygen --key-file FILE`) and agency IT registers its "
+            "public half (`fedlink node steward add --public-key …`); then decide with "
+            "--steward-key FILE")
     if key is None:
-        raise ApprovalError("this node requires the steward's own key: --steward-key FILE")
+        raise ApprovalError("a decision must be signed with the steward's own key: "
+                            "--steward-key FILE")
     kid = key_id(key.public_key())
     if kid not in known:
         raise ApprovalError(f"steward key {kid} is not registered on this node")

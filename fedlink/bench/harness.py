@@ -48,6 +48,9 @@ class BenchOptions:
     systems: tuple[str, ...] = SYSTEMS
     throughput_records: int = 100_000
     privacy_sizes: tuple[int, ...] = (2_000, 20_000)
+    #: The hub under load (fedlink.bench.load): concurrent clients per step, seconds each.
+    load_clients: tuple[int, ...] = (1, 50, 200)
+    load_seconds: float = 60.0
     anonlink_scale: int = 50_000
     peers_python: Path | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -95,6 +98,8 @@ class Bench:
             n += 2 + (0 if o.skip_scale else 5)
         if o.wants("privacy"):
             n += len(o.privacy_sizes)
+        if o.wants("load"):
+            n += 1
         return max(n, 1)
 
     # -- running -------------------------------------------------------------------------
@@ -240,6 +245,10 @@ class Bench:
                     results["scale"] = self.scale(installed)
             if o.wants("privacy"):
                 results["privacy"] = self.privacy()
+            if o.wants("load"):
+                results["load"] = self._main(
+                    "load", "hub under load", "fedlink.load",
+                    {"clients": list(o.load_clients), "seconds": o.load_seconds})
             self.display.step("done")
         results["meta"]["load_after"] = load_average()
         return results

@@ -272,10 +272,12 @@ def target_table(results: dict[str, Any]) -> Table:
 
 
 def tables(results: dict[str, Any]) -> list[Table]:
+    from fedlink.bench.load import load_table
     from fedlink.bench.privacy_report import privacy_tables
 
     found = [target_table(results), *accuracy_tables(results),
-             throughput_table(results), scale_table(results), *privacy_tables(results)]
+             throughput_table(results), scale_table(results), *privacy_tables(results),
+             load_table(results)]
     return [t for t in found if t is not None and t.rows]
 
 

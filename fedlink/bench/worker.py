@@ -26,6 +26,7 @@ STEPS: dict[str, str] = {
     "splink.accuracy": "fedlink.bench.splink_runner:accuracy",
     "recordlinkage.accuracy": "fedlink.bench.recordlinkage_runner:accuracy",
     "fedlink.privacy": "fedlink.bench.privacy:run",
+    "fedlink.load": "fedlink.bench.load:run",
 }
 
 

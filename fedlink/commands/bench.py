@@ -43,7 +43,7 @@ def bench(
         False
     ),
     only: Annotated[
-        str | None, typer.Option(help="Run only 'accuracy', 'speed' or 'privacy'.")
+        str | None, typer.Option(help="Run only 'accuracy', 'speed', 'privacy' or 'load'.")
     ] = None,
     out: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path(
         "docs/benchmarks.md"
@@ -64,6 +64,12 @@ def bench(
     privacy_sizes: Annotated[
         str, typer.Option(help="People in each project the attack suite attacks.")
     ] = "2000,20000",
+    load_clients: Annotated[
+        str, typer.Option(help="Concurrent clients of each step of the hub load test.")
+    ] = "1,50,200",
+    load_seconds: Annotated[
+        float, typer.Option(help="Seconds of each step of the hub load test.")
+    ] = 60.0,
     peers_python: Annotated[
         Path | None, typer.Option(help="Interpreter of the anonlink + clkhash environment.")
     ] = None,
@@ -85,8 +91,15 @@ def bench(
     from fedlink.bench.readme import END, START, has_section, update_readme
     from fedlink.bench.report import markdown, print_tables
 
-    if only not in (None, "accuracy", "speed", "privacy"):
-        raise CommandError("--only takes accuracy, speed or privacy")
+    if only not in (None, "accuracy", "speed", "privacy", "load"):
+        raise CommandError("--only takes accuracy, speed, privacy or load")
+    try:
+        clients = tuple(int(x) for x in load_clients.split(",") if x.strip())
+    except ValueError:
+        clients = ()
+    if not clients or min(clients) < 1 or load_seconds <= 0:
+        raise CommandError("--load-clients takes whole numbers ≥ 1 separated by commas and "
+                           "--load-seconds a positive number")
     for name, value in (("--people", people), ("--scale", scale),
                         ("--throughput-records", throughput_records),
                         ("--anonlink-scale", anonlink_scale)):
@@ -116,6 +129,8 @@ def bench(
         throughput_records=throughput_records,
         anonlink_scale=anonlink_scale,
         privacy_sizes=sizes,
+        load_clients=clients,
+        load_seconds=load_seconds,
         peers_python=peers_python,
         cache_dir=cache_dir or default_cache_dir(),
         timeout=timeout,

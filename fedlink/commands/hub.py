@@ -221,5 +221,6 @@ def sweep(hub_dir: DirOption) -> None:
         done = run_sweep(ctx, OPERATOR)
     typer.echo(f"{len(done['projects_expired'])} project(s) expired, "
                f"{len(done['extracts_destroyed'])} extract(s) destroyed, "
+               f"{len(done['extracts_interrupted'])} interrupted build(s) failed, "
                f"{len(done['files_shredded'])} leftover file(s) shredded, "
                f"{len(done['runs_purged'])} run(s) purged of their pid-level links")

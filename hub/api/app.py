@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -54,7 +55,9 @@ def create_app(
 ) -> FastAPI:
     """The hub API for ``settings``; ``keys``, ``engine`` and ``clock`` are injectable."""
     owned_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url, pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow, pool_timeout=settings.db_pool_timeout_seconds)
     if check_schema:
         require_current_schema(engine)
     context = HubContext(
@@ -67,6 +70,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        # Sync handlers run on anyio's thread pool; its size is a setting (docs/operations.md).
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         worker = None
         if settings.run_worker:  # the linkage worker thread (docs/linkage-runs.md)
             worker = LinkageWorker(context, metrics=getattr(app_.state, "metrics", None))

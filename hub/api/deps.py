@@ -15,6 +15,7 @@ import httpx
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
+from hub.db.engine import read_session
 from hub.domain.roles import Caller, Role
 from hub.errors import AuthenticationError, PermissionDeniedError
 from hub.node_client import make_node_http_client
@@ -31,8 +32,18 @@ def get_context(request: Request) -> HubContext:
 ContextDep = Annotated[HubContext, Depends(get_context)]
 
 
-def get_session(ctx: ContextDep) -> Iterator[Session]:
-    with ctx.session_factory() as session:
+#: Methods whose requests only read: they get a reader session (no write lock on SQLite).
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(ctx: ContextDep, request: Request) -> Iterator[Session]:
+    """One session per request: a reader (deferred ``BEGIN``, :func:`hub.db.engine.
+    read_session`) for GET and HEAD, a writer (``BEGIN IMMEDIATE`` on SQLite) otherwise."""
+    if request.method in _READ_METHODS:
+        session = read_session(ctx.session_factory)
+    else:
+        session = ctx.session_factory()
+    with session:
         yield session
 
 
@@ -66,7 +77,12 @@ def authenticated_caller(
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("the Authorization header must be 'Bearer <token>'",
                                   code="missing_token")
-    return Caller(authenticate(session, ctx, token=token.strip(), source=source), source)
+    principal = authenticate(session, ctx, token=token.strip(), source=source)
+    # End the token lookup's transaction: the pooled connection (and, for a writer on
+    # SQLite, the write lock) goes back while this request waits for its next thread-pool
+    # step; the handler takes a fresh one (issue 20: held connections starved the pool).
+    session.commit()
+    return Caller(principal, source)
 
 
 AuthenticatedCaller = Annotated[Caller, Depends(authenticated_caller)]

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.errors import HubError
@@ -17,11 +18,24 @@ log = logging.getLogger("hub.api")
 
 #: Signed-message refusals that mean "you are not who you claim" → 401; the rest → 400.
 _UNAUTHENTICATED_REASONS = frozenset({"bad_signature", "unknown_key", "expired", "replayed_nonce"})
+#: Retry-After (seconds) of a 503 for load (pool exhausted, SQLite busy).
+BUSY_RETRY_AFTER_SECONDS = 2
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def _body(code: str, detail: str, status: int) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+def _busy() -> JSONResponse:
+    response = _body("store_busy", "the hub is busy; retry this request shortly", 503)
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response
+
+
+def _is_sqlite_busy(exc: OperationalError) -> bool:
+    """SQLITE_BUSY ("database is locked") and SQLITE_LOCKED ("database table is locked")."""
+    return "is locked" in str(exc.orig)
 
 
 def describe(exc: RequestValidationError) -> str:
@@ -56,8 +70,20 @@ def install_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return _body(code, str(exc.detail), exc.status_code)
 
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(request: Request, _exc: PoolTimeoutError) -> JSONResponse:
+        # Overload: every pooled connection stayed busy for db_pool_timeout_seconds. The
+        # request was fine; answer 503 with a short Retry-After, never a 500 (issue 20).
+        log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+        return _busy()
+
     @app.exception_handler(OperationalError)
     async def _store_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        if _is_sqlite_busy(exc):
+            # Another writer held SQLite's write lock past the busy timeout, or moved the
+            # database under a reader that then tried to write: load, not a broken store.
+            log.warning("database busy on %s %s", request.method, request.url.path)
+            return _busy()
         # Read-only or full database, server gone: the request was fine and may be retried
         # once the operator has fixed the store (/ready says what is wrong); not a 500.
         log.error("database unavailable on %s %s", request.method, request.url.path)

@@ -163,7 +163,9 @@ def _make(job: _Job, actx: AssemblyContext, client: httpx.Client, path: Path) ->
     # Extract requests are signed with the assembly role's own key: the nodes accept no
     # other on them, and the assembler holds no hub key that could sign a match request.
     keys = NodeKeys(signing=actx.signing, hpke=actx.key,
-                    message_ttl=min(ctx.settings.max_message_ttl, 300), now=ctx.now_ts)
+                    message_ttl=min(ctx.settings.max_message_ttl, 300), now=ctx.now_ts,
+                    retries=ctx.settings.node_retries,
+                    backoff_seconds=ctx.settings.node_retry_backoff_seconds)
     node_keys = {agency: {kid: ed25519_public_from_b64(public)}
                  for agency, (kid, public) in job.node_keys.items()}
     answers = ask_nodes(client, requests, urls=job.urls, node_keys=node_keys, keys=keys,
@@ -222,6 +224,12 @@ def _finish(session: Session, ctx: HubContext, caller: Caller, job: _Job,
     wrapper = KeyWrapper.from_directory(ctx.settings.dir)
     extract = store.get_extract(session, extract_id=job.extract_id, lock=True)
     assert extract is not None
+    if extract.status != "building":
+        # Settled meanwhile (the sweep failed it as interrupted, or a newer attempt won):
+        # this bundle is not recorded, so its key is never stored — drop the file.
+        session.rollback()
+        shred_file(built.path)
+        return extract
     extract.status = "held" if built.held else "available"
     extract.finished_at = ctx.now()
     extract.file_name = built.path.name
@@ -289,6 +297,9 @@ def assemble_extract(actx: AssemblyContext, caller: Caller, *, extract_id: str,
             return None
         session.commit()
         path = extracts_dir(ctx) / f"{job.extract_id}.flx"
+        # The extract is still ``building`` and this attempt holds its job's lease, so a
+        # file already there is the partial bundle of an attempt that died: remove it.
+        shred_file(path)
         http = client or make_node_http_client(ctx.settings)
         try:
             built = _make(job, actx, http, path)

@@ -26,8 +26,9 @@ class AssemblySettings(BaseSettings):
     hub_dir: Path
     #: How often an idle assembler looks for a queued extract (seconds).
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
-    #: The lease on an extract job, renewed while the extract is built.
-    lease_seconds: int = Field(default=600, ge=30, le=86_400)
+    #: The lease on an extract job, renewed every third of it while the extract is built;
+    #: a killed assembler's build is retried (or failed) this long after it died.
+    lease_seconds: int = Field(default=60, ge=3, le=86_400)
 
     @model_validator(mode="after")
     def _separate(self) -> AssemblySettings:

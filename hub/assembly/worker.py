@@ -1,13 +1,15 @@
 """``fedlink hub assembler``: claims ``extract_build`` jobs and builds each extract.
 
 The API records an extract ``building`` and queues a job; an assembler (any number may
-share one database) claims it under a lease, renews the lease while it asks the nodes, and
-builds the extract with :func:`hub.assembly.build.assemble_extract`. The lease
-(``lease_seconds``, default 600) must outlast the longest build; there is no heartbeat.
-The job is tried once:
-a failure is recorded on the extract (``failed``, with its code), and the researcher asks
-again. An extract whose assembler died stays ``building`` until its job's lease runs out;
-the next claim then ends both ``failed`` ("interrupted").
+share one database) claims it under a lease (``lease_seconds``, default 60), renews the
+lease every third of it while it asks the nodes (:class:`~hub.services.jobs.
+LeaseHeartbeat`), and builds the extract with :func:`hub.assembly.build.assemble_extract`.
+A build that fails is recorded on the extract (``failed``, with its code) and not retried;
+the researcher asks again. An assembler killed mid-build stops renewing: once the lease
+runs out the job is requeued and another attempt (any assembler) shreds the partial file
+and builds again, up to ``MAX_BUILD_ATTEMPTS`` claims; then the extract ends ``failed``
+(``interrupted``) — :func:`hub.services.extract_recovery.settle_stranded`, run before every
+claim and by the hub's sweep.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from hub.assembly.build import assemble_extract, assembler_caller
 from hub.assembly.context import AssemblyContext
 from hub.errors import HubError
 from hub.node_client import make_node_http_client
-from hub.persistence import extracts as store
 from hub.persistence.jobs import ClaimedJob, LeaseLostError
 from hub.services.extract_build import JOB_KIND
-from hub.services.jobs import JobQueue
+from hub.services.extract_recovery import settle_stranded
+from hub.services.jobs import JobQueue, LeaseHeartbeat
 
 log = logging.getLogger("hub.assembler")
 
@@ -44,27 +46,24 @@ class Assembler:
         hub = actx.hub
         self.queue = JobQueue(hub.session_factory, clock=hub.now)
 
-    def _interrupted(self) -> None:
-        """Extracts whose assembler died (job lease ran out, no attempt left): failed."""
-        for reclaimed in self.queue.reclaim_expired():
-            status = self.queue.status(reclaimed.id)
-            if status is None or status["kind"] != JOB_KIND or reclaimed.status != "failed":
-                continue
-            with self.actx.hub.session_factory.begin() as session:
-                for extract in store.list_extracts(
-                        session, project_ids=[str(status["project_id"])],
-                        statuses=["building"]):
-                    extract.status, extract.finished_at = "failed", self.actx.hub.now()
-                    extract.failure_code = "interrupted"
-                    extract.failure_reason = "the assembler stopped while building it"
-
     def run_once(self) -> bool:
         """Build one queued extract; False when there was none."""
-        self._interrupted()
-        job = self.queue.claim(self.worker_id, [JOB_KIND],
-                               lease_seconds=self.actx.settings.lease_seconds)
+        settle_stranded(self.actx.hub, assembler_caller(self.worker_id))
+        lease = self.actx.settings.lease_seconds
+        job = self.queue.claim(self.worker_id, [JOB_KIND], lease_seconds=lease)
         if job is None:
             return False
+        heartbeat = LeaseHeartbeat(self.queue, job, lease, threading.Event())
+        heartbeat.start()
+        try:
+            self._build(job)
+        finally:
+            heartbeat.finish()
+        if heartbeat.lost:
+            log.warning("job %s: lease lost during the build; another attempt owns it", job.id)
+        return True
+
+    def _build(self, job: ClaimedJob) -> None:
         extract_id = str(job.payload.get("extract_id", ""))
         try:
             with make_node_http_client(self.actx.hub.settings,
@@ -81,7 +80,6 @@ class Assembler:
             status = extract.status if extract is not None else "skipped"
             log.info("extract %s %s", extract_id, status)
             self._settle(job, result={"extract_id": extract_id, "status": status})
-        return True
 
     def _settle(self, job: ClaimedJob, *, failure: str | None = None,
                 result: dict[str, str] | None = None) -> None:

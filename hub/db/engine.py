@@ -1,28 +1,58 @@
-"""Engine and session factory; nothing here runs at import time.
+"""Engine and session factories; nothing here runs at import time.
 
-SQLite (the embedded default) gets foreign keys on and ``BEGIN IMMEDIATE`` for every
-transaction: writers are serialised up front instead of failing with "database is locked"
-half-way through, which keeps the audit chain's read-head-then-append step race-free. On
-PostgreSQL the chain head row is locked with ``SELECT … FOR UPDATE`` instead
-(:mod:`hub.persistence.audit`).
+SQLite (the embedded default) runs in WAL mode with ``synchronous=NORMAL`` (readers never
+block the writer nor wait for it; a commit is durable against a process crash, and a power
+cut can lose at most the last commits, never corrupt the file), foreign keys on and a
+``busy_timeout``. Two kinds of session share one engine and one pool:
+
+* :func:`make_session_factory` — a **writer**: every transaction opens with
+  ``BEGIN IMMEDIATE``, so writers queue for SQLite's single write lock up front (up to the
+  busy timeout) instead of failing with "database is locked" half-way through; this keeps
+  the audit chain's read-head-then-append step race-free. Workers, the CLI and every
+  request that may change state (POST, PUT, PATCH, DELETE) use it.
+* :func:`read_session` — a **reader**: a plain deferred ``BEGIN``, a snapshot that takes no
+  lock, for requests that only read (GET, HEAD; :mod:`hub.api.deps`). Under WAL any number
+  of them run beside the one writer. A reader that does write after all (an audited read,
+  a refusal audit) upgrades its transaction; SQLite refuses that upgrade at once when
+  another writer holds or has moved the database since the snapshot, and the request is
+  then answered 503 with ``Retry-After`` (:mod:`hub.api.errors`) — never a forked chain.
+
+Why not "deferred always, upgrade on first write": the upgrade fails without waiting
+whenever another writer is active, so under load every write would race; why not
+"immediate always" (the old behaviour): every GET queued on the write lock (issue 20).
+
+On PostgreSQL the begin events are not installed; the chain head row is locked with
+``SELECT … FOR UPDATE`` instead (:mod:`hub.persistence.audit`). Pool sizes and the
+checkout timeout come from the hub settings (``db_pool_size``, ``db_max_overflow``,
+``db_pool_timeout_seconds``; docs/operations.md).
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 CONNECT_TIMEOUT = 10
+#: How long a SQLite writer waits for the write lock before "database is locked" (ms);
+#: pysqlite's ``timeout`` connect argument sets SQLite's busy_timeout.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option that makes a SQLite transaction begin deferred (a reader).
+_DEFERRED = "fedlink_deferred"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``)."""
+    """An engine for ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``); ``kwargs``
+    go to :func:`sqlalchemy.create_engine` (e.g. ``pool_size``, ``pool_timeout``)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                        "check_same_thread": False, **kwargs.pop("connect_args", {})}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -36,12 +66,31 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL is a property of the file (it sticks once set, so only the first connection
+    # switches it). A read-only file cannot switch and keeps its mode: it still answers
+    # reads, and /ready and the 503 handler report the writes it refuses.
+    mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    if mode not in ("wal", "memory"):
+        with contextlib.suppress(sqlite3.OperationalError):
+            cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(_DEFERRED):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Writer sessions (``BEGIN IMMEDIATE`` on SQLite): the default for all code."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def read_session(factory: sessionmaker[Session]) -> Session:
+    """A reader session from ``factory``: same pool, deferred ``BEGIN`` on SQLite (see the
+    module docstring); for requests that only read."""
+    engine = factory.kw["bind"]
+    return factory(bind=engine.execution_options(**{_DEFERRED: True}))

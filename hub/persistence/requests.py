@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
@@ -106,3 +107,21 @@ def agency_decisions(
     if round_ is not None:
         query = query.where(AgencyDecision.round == round_)
     return list(session.scalars(query))
+
+
+def submitted_counts(session: Session, *, exclude_statuses: Iterable[str]) -> dict[str, int]:
+    """How many requests ever submitted are in each status (one ``GROUP BY``)."""
+    query = (select(Request.status, func.count()).where(Request.first_submitted_at.is_not(None))
+             .where(Request.status.not_in(list(exclude_statuses))).group_by(Request.status))
+    return {str(status): int(count) for status, count in session.execute(query)}
+
+
+def decision_times(session: Session, *, statuses: Iterable[str]
+                   ) -> list[tuple[dt.datetime, dt.datetime]]:
+    """(first submitted, decided) of every decided request in ``statuses``: two columns,
+    no agreement loaded."""
+    query = (select(Request.first_submitted_at, Request.decided_at)
+             .where(Request.status.in_(list(statuses)))
+             .where(Request.first_submitted_at.is_not(None), Request.decided_at.is_not(None)))
+    return [(first, decided) for first, decided in session.execute(query)
+            if first is not None and decided is not None]

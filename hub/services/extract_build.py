@@ -43,6 +43,10 @@ from hub.services.terms import load_dsa
 
 S = RequestStatus
 JOB_KIND: Final = "extract_build"
+#: Claims of an extract's build job: an attempt whose assembler died (lease ran out) is
+#: tried again up to this many times in all, then the extract ends ``failed``
+#: (``interrupted``, :mod:`hub.services.extract_recovery`).
+MAX_BUILD_ATTEMPTS: Final = 3
 
 
 def agency_scopes(dsa: DataSharingAgreement,
@@ -119,7 +123,8 @@ def start_extract(session: Session, ctx: HubContext, caller: Caller, *, project_
         "persons": 0, "encryption": "researcher" if dsa.extract.recipient_public_key else "hub",
     })
     jobs.enqueue(session, kind=JOB_KIND, payload={"extract_id": extract_id},
-                 project_id=project_id, max_attempts=1, now=ctx.now())
+                 project_id=project_id, max_attempts=MAX_BUILD_ATTEMPTS,
+                 now=ctx.now())
     audit.record(session, ctx, caller, action="extract.requested", object_id=extract_id,
                  detail={"run_id": run.id, "agencies": sorted(scopes),
                          "variables": sum(len(s.variables) for s in scopes.values())},

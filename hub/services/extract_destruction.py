@@ -12,8 +12,12 @@ unreadable bytes — which the next sweep removes (``extract.file_shredded``).
 1. projects whose term ended move to ``expired`` (:func:`hub.services.requests.expire_due`);
 2. every ``available`` or ``held`` extract of an expired, revoked or closed project, or
    past its own ``expires_at``, is destroyed;
-3. files of destroyed or failed extracts that are still on disk are shredded;
-4. the pid-level linkage results of every expired, closed or revoked project are purged
+3. ``building`` extracts that no live job will finish (their assembler died and the
+   job's attempts are used up) end ``failed`` with code ``interrupted``
+   (:mod:`hub.services.extract_recovery`);
+4. files of destroyed or failed extracts that are still on disk — including the partial
+   ``<id>.flx`` of a build that died before recording its file name — are shredded;
+5. the pid-level linkage results of every expired, closed or revoked project are purged
    (:mod:`hub.services.linkage_purge`; also at revocation and at an extract's destruction
    for expiry, revocation or certified destruction).
 
@@ -41,6 +45,7 @@ from hub.persistence import purge as purge_store
 from hub.persistence import requests as request_store
 from hub.services import audit
 from hub.services.context import HubContext
+from hub.services.extract_recovery import partial_file, settle_stranded
 from hub.services.linkage_purge import PURGING_REASONS, purge_project
 
 log = logging.getLogger("hub.extracts")
@@ -119,12 +124,12 @@ def _due(ctx: HubContext) -> list[tuple[str, str]]:
 def _leftover_files(ctx: HubContext, caller: Caller) -> list[str]:
     with ctx.session_factory() as session:
         ended = store.list_extracts(session, statuses=["destroyed", "failed"])
-        leftovers = [(e, p) for e in ended if (p := _file(ctx, e)) is not None and p.exists()]
+        leftovers = [(e, p) for e in ended if (p := partial_file(ctx, e)).exists()]
         for extract, path in leftovers:
             audit.record(session, ctx, caller, action="extract.file_shredded",
                          object_type="extract", object_id=extract.id,
                          project=extract.project_id,
-                         detail={"file": extract.file_name, "bytes": path.stat().st_size})
+                         detail={"file": path.name, "bytes": path.stat().st_size})
         session.commit()
     for _, path in leftovers:
         shred_file(path)
@@ -140,13 +145,15 @@ def sweep(ctx: HubContext, caller: Caller = SWEEPER) -> dict[str, list[str]]:
         purged_before = purge_store.purged_run_ids(session)
     destroyed = [extract_id for extract_id, reason in _due(ctx)
                  if destroy_extract(ctx, caller, extract_id=extract_id, reason=reason)]
+    interrupted = settle_stranded(ctx, caller)
     shredded = _leftover_files(ctx, caller)
     _purge_ended(ctx, caller)
     with ctx.session_factory() as session:
         # Runs purged by this sweep: with a destroyed extract, or of an ended project.
         purged = sorted(purge_store.purged_run_ids(session) - purged_before)
     return {"projects_expired": expired, "extracts_destroyed": destroyed,
-            "files_shredded": shredded, "runs_purged": purged}
+            "extracts_interrupted": interrupted, "files_shredded": shredded,
+            "runs_purged": purged}
 
 
 def _purge_ended(ctx: HubContext, caller: Caller) -> None:

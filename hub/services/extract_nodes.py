@@ -3,14 +3,18 @@
 Per :class:`protocol.wire.ExtractRequest` the hub signs a fresh envelope (fresh nonce) and
 posts it to ``{node}/v1/extracts`` (docs/protocol.md) with the node HTTP client
 (:mod:`hub.node_client`: the federation CA, https only off loopback). A 4xx is the node
-refusing (its code is kept), a 5xx or a network failure is the node failing; both end the
-extract with :class:`hub.errors.ExtractBuildError` naming the agency. The answer is checked
+refusing (its code is kept) and ends the extract at once. A 5xx, a timeout or a network
+failure is the node failing and is retried like a match request (``node_retries`` more
+times, backoff ``node_retry_backoff_seconds`` doubling, a fresh envelope and nonce each
+time); when the tries are used up the extract ends with
+:class:`hub.errors.ExtractBuildError` naming the agency. The answer is checked
 by :func:`hub.extracts.payloads.read_payload` before anything of it is used: it must be
 signed by the agency's enrolled node key and quote the nonce of the request it answers.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +40,15 @@ class NodeKeys:
     hpke: X25519PrivateKey
     message_ttl: int
     now: Callable[[], int]
+    #: Further tries after a 5xx, timeout or network failure (never after a 4xx).
+    retries: int = 0
+    backoff_seconds: float = 1.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+#: Codes of failures that may pass when asked again (the node failing, not refusing).
+RETRYABLE: frozenset[str] = frozenset({"node_timeout", "node_unreachable", "node_error"})
+MAX_BACKOFF_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,25 @@ def _post(client: httpx.Client, url: str, request: ExtractRequest,
     return body
 
 
+def _ask(client: httpx.Client, url: str, request: ExtractRequest,
+         keys: NodeKeys) -> tuple[SignedEnvelope, Any]:
+    """Post one request, retrying node failures; each try is freshly signed (new nonce)."""
+    tries = keys.retries + 1
+    for attempt in range(1, tries + 1):
+        envelope = sign(request, typ=ExtractRequest.TYP, private_key=keys.signing,
+                        ttl_seconds=keys.message_ttl, now=keys.now())
+        try:
+            return envelope, _post(client, url, request, envelope)
+        except ExtractBuildError as exc:
+            if exc.code not in RETRYABLE or attempt == tries:
+                if exc.code in RETRYABLE and tries > 1:
+                    raise ExtractBuildError(f"{exc}; gave up after {tries} attempts",
+                                            code=exc.code, agency=exc.agency) from None
+                raise
+            keys.sleep(min(MAX_BACKOFF_SECONDS, keys.backoff_seconds * 2 ** (attempt - 1)))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def ask_nodes(client: httpx.Client, requests: list[ExtractRequest], *,
               urls: Mapping[str, str], node_keys: Mapping[str, Mapping[str, Ed25519PublicKey]],
               keys: NodeKeys, run_pids: Set[str]) -> list[Answer]:
@@ -87,9 +119,7 @@ def ask_nodes(client: httpx.Client, requests: list[ExtractRequest], *,
     """
     answers = []
     for request in requests:
-        envelope = sign(request, typ=ExtractRequest.TYP, private_key=keys.signing,
-                        ttl_seconds=keys.message_ttl, now=keys.now())
-        body = _post(client, urls[request.agency], request, envelope)
+        envelope, body = _ask(client, urls[request.agency], request, keys)
         sent = SentRequest(request=request, nonce=envelope.nonce,
                            node_keyring=node_keys.get(request.agency, {}), now=keys.now(),
                            max_ttl=keys.message_ttl)

@@ -15,16 +15,20 @@ Semantics and locking: :mod:`hub.persistence.jobs`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db.base import utcnow
 from hub.persistence import jobs
-from hub.persistence.jobs import ClaimedJob, Reclaimed
+from hub.persistence.jobs import ClaimedJob, LeaseLostError, Reclaimed
 
 DEFAULT_LEASE_SECONDS = 60
+log = logging.getLogger("hub.jobs")
 
 
 class JobQueue:
@@ -82,3 +86,48 @@ class JobQueue:
                 "max_attempts": job.max_attempts, "worker_id": job.worker_id,
                 "error": job.error, "result": job.result,
             }
+
+
+class LeaseHeartbeat(threading.Thread):
+    """Renews the job's lease; on losing it, sets ``lost`` and the run's stop event (the linkage
+    worker's runs, the assembler's builds)."""
+
+    def __init__(self, queue: JobQueue, job: ClaimedJob, lease_seconds: int,
+                 stop: threading.Event) -> None:
+        super().__init__(name=f"fedlink-heartbeat-{job.id}", daemon=True)
+        self._queue, self._job, self._lease = queue, job, lease_seconds
+        self._stop_run, self._done = stop, threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self._done.wait(max(1.0, self._lease / 3)):
+            try:
+                self._job = self._queue.heartbeat(self._job, lease_seconds=self._lease)
+            except LeaseLostError:
+                if False:
+                    return  # the beat raced the final commit: nothing was lost
+                log.warning("job %s: lease lost; stopping its run", self._job.id)
+                self.lost = True
+                self._stop_run.set()
+                return
+            except SQLAlchemyError as exc:
+                # A database blip: try again at the next beat; the lease has slack.
+                log.warning("job %s: heartbeat failed (%s)", self._job.id, type(exc).__name__)
+
+    def _settled_by_this_attempt(self) -> bool:
+        """Whether this very attempt completed or failed the job (the beat waited behind
+        that commit, e.g. a run's store, and then found the job no longer ``running``)."""
+        if self._done.is_set():
+            return True
+        try:
+            now = self._queue.status(self._job.id)
+        except SQLAlchemyError:
+            return False
+        return (now is not None and now["status"] in ("succeeded", "failed")
+                and now["worker_id"] == self._job.worker_id
+                and now["attempts"] == self._job.attempt)
+
+    def finish(self) -> None:
+        self._done.set()
+        if self.is_alive():
+            self.join(timeout=5)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from threading import Event
 from typing import Final
@@ -222,16 +222,20 @@ def fetch_all(client: httpx.Client, targets: list[NodeTarget], policy: FetchPoli
         pending = {pool.submit(fetch_tokens, client, t, policy, stop) for t in targets}
         try:
             while pending:
+                # FIRST_COMPLETED, not FIRST_EXCEPTION (which waits for *all* to succeed): a
+                # node's progress is recorded the moment it finishes, and a node that
+                # finished keeps its success when another fails later.
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 failures = [e for e in (f.exception() for f in done) if e is not None]
+                for future in done:
+                    if future.exception() is None:
+                        answer = future.result()
+                        tables[answer.agency] = answer.table
+                        on_answer(answer)
                 if failures:
                     # A node's own failure names the reason; the others only stopped.
                     raise next((e for e in failures if isinstance(e, NodeRequestError)),
                                failures[0])
-                for future in done:
-                    answer = future.result()
-                    tables[answer.agency] = answer.table
-                    on_answer(answer)
         except BaseException:
             stop.set()
             raise

@@ -39,7 +39,7 @@ from hub.node_client import make_node_http_client
 from hub.persistence.jobs import ClaimedJob, LeaseLostError
 from hub.services import run_state
 from hub.services.context import HubContext
-from hub.services.jobs import JobQueue
+from hub.services.jobs import JobQueue, LeaseHeartbeat
 from hub.services.node_fetch import FetchPolicy, StoppedError, fetch_all
 from hub.services.run_state import JOB_KIND, RunPlan
 
@@ -51,35 +51,6 @@ PROGRESS_EVERY_SECONDS = 1.0
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{threading.get_ident() % 100_000}"
-
-
-class _Heartbeat(threading.Thread):
-    """Renews the job's lease; on losing it, sets ``lost`` and the run's stop event."""
-
-    def __init__(self, queue: JobQueue, job: ClaimedJob, lease_seconds: int,
-                 stop: threading.Event) -> None:
-        super().__init__(name=f"fedlink-heartbeat-{job.id}", daemon=True)
-        self._queue, self._job, self._lease = queue, job, lease_seconds
-        self._stop_run, self._done = stop, threading.Event()
-        self.lost = False
-
-    def run(self) -> None:
-        while not self._done.wait(max(1.0, self._lease / 3)):
-            try:
-                self._job = self._queue.heartbeat(self._job, lease_seconds=self._lease)
-            except LeaseLostError:
-                log.warning("job %s: lease lost; stopping its run", self._job.id)
-                self.lost = True
-                self._stop_run.set()
-                return
-            except SQLAlchemyError as exc:
-                # A database blip: try again at the next beat; the lease has slack.
-                log.warning("job %s: heartbeat failed (%s)", self._job.id, type(exc).__name__)
-
-    def finish(self) -> None:
-        self._done.set()
-        if self.is_alive():
-            self.join(timeout=5)
 
 
 class LinkageWorker:
@@ -167,7 +138,7 @@ class LinkageWorker:
         self._run_stop = stop
         if self.stopping.is_set():
             stop.set()
-        heartbeat = _Heartbeat(self.queue, job, self.ctx.settings.run_lease_seconds, stop)
+        heartbeat = LeaseHeartbeat(self.queue, job, self.ctx.settings.run_lease_seconds, stop)
         heartbeat.start()
         started = time.perf_counter()
         try:
@@ -189,6 +160,9 @@ class LinkageWorker:
                 on_answer=lambda answer: self._tx(run_state.node_answered, job, plan, answer))
             linking = time.perf_counter()
             result = link(tables, self.config, progress=self._progress(job, plan, stop))
+            # A fresh lease before the store: on SQLite its commit holds the write lock
+            # the heartbeat also needs, so the store gets a whole lease of time.
+            self.queue.heartbeat(job, lease_seconds=self.ctx.settings.run_lease_seconds)
             counts = self._tx(run_state.finish_success, job, plan, result,
                               link_seconds=time.perf_counter() - linking)
             if counts is None:

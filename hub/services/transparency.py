@@ -15,7 +15,6 @@ one, the person who answers the public's questions about data and privacy (``pub
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -31,12 +30,19 @@ from hub.services.terms import load_dsa
 S = RequestStatus
 
 
-def _agencies(session: Session, request: Request) -> list[dict[str, Any]]:
+def _agencies(session: Session, request: Request,
+              seen: dict[str, tuple[Any, dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
+    """Per agency of ``request``: categories and number of variables; ``seen`` caches each
+    agency's row and catalog for the length of one page."""
     dsa = load_dsa(request)
+    seen = {} if seen is None else seen
     out = []
     for entry in dsa.variables:
-        known = {v.name: v for v in agency_store.catalog(session, agency_code=entry.agency)}
-        agency = agency_store.get_agency(session, code=entry.agency)
+        if entry.agency not in seen:
+            seen[entry.agency] = (
+                agency_store.get_agency(session, code=entry.agency),
+                {v.name: v for v in agency_store.catalog(session, agency_code=entry.agency)})
+        agency, known = seen[entry.agency]
         out.append({
             "agency": entry.agency,
             "name": agency.name if agency else entry.agency,
@@ -57,22 +63,25 @@ def contact_person(ctx: HubContext) -> dict[str, str] | None:
 
 
 def public_projects(session: Session, ctx: HubContext) -> dict[str, Any]:
-    rows = [r for r in store.list_requests(session, exclude_statuses=[S.DRAFT])
+    # Filtered in SQL (issue 20: this anonymous page parsed every submitted agreement on
+    # every call): only the requests it shows are loaded — approved once, or denied — and
+    # the statistics are one GROUP BY and two timestamp columns (``status`` is indexed).
+    decided = [*APPROVED_ONCE, S.DENIED]
+    rows = [r for r in store.list_requests(session, statuses=decided)
             if r.first_submitted_at is not None]
-    approved, denied, durations = [], [], []
+    counts = store.submitted_counts(session, exclude_statuses=[S.DRAFT])
+    durations = [(decided_at - first).total_seconds() / 86_400
+                 for first, decided_at in store.decision_times(session, statuses=decided)]
+    approved, denied = [], []
+    seen: dict[str, tuple[Any, dict[str, Any]]] = {}
     for request in rows:
         dsa = load_dsa(request)
-        if request.decided_at and request.first_submitted_at and request.status in (
-            *APPROVED_ONCE, S.DENIED,
-        ):
-            durations.append((request.decided_at - request.first_submitted_at).total_seconds()
-                             / 86_400)
         if request.status in APPROVED_ONCE:
             approved.append({
                 "id": request.id, "title": dsa.title, "institution": dsa.institution,
                 "public_summary": dsa.public_summary,
                 "research_questions": list(dsa.research_questions),
-                "status": request.status, "agencies": _agencies(session, request),
+                "status": request.status, "agencies": _agencies(session, request, seen),
                 "term_start": str(request.approved_term_start),
                 "term_end": str(request.approved_term_end),
                 "approved_at": request.decided_at.date().isoformat()
@@ -84,12 +93,11 @@ def public_projects(session: Session, ctx: HubContext) -> dict[str, Any]:
         elif request.status == S.DENIED and dsa.irb.status in ("approved", "exempt"):
             denied.append({
                 "id": request.id, "title": dsa.title, "institution": dsa.institution,
-                "agencies": [a["agency"] for a in _agencies(session, request)],
+                "agencies": [a["agency"] for a in _agencies(session, request, seen)],
                 "denied_by": request.denial_category,
                 "denied_at": request.decided_at.date().isoformat()
                 if request.decided_at else None,
             })
-    counts = Counter(str(r.status) for r in rows)
     return {
         "hub": ctx.settings.hub_name,
         "contact": ctx.settings.public_contact,
@@ -97,7 +105,7 @@ def public_projects(session: Session, ctx: HubContext) -> dict[str, Any]:
         "approved_projects": approved,
         "denied_irb_approved_requests": denied,
         "statistics": {
-            "requests_submitted": len(rows),
+            "requests_submitted": sum(counts.values()),
             "by_status": dict(sorted(counts.items())),
             "decisions": len(durations),
             "median_days_to_decision": round(statistics.median(durations), 1)

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fastapi import FastAPI, Header, HTTPException, Request
@@ -29,6 +30,7 @@ from agency_node.ingest.loader import run_ingest
 from agency_node.runtime import NodeRuntime
 from agency_node.services.approvals import read_terms, record_decision
 from agency_node.services.governance import pin_roster
+from agency_node.services.stewards import add_steward
 from agency_node.settings import NodeSettings
 from agency_node.setup import init_node
 from protocol.canonical import b64url_encode
@@ -256,11 +258,32 @@ def unpinned_node(unpinned_template: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(unpinned_template, tmp_path / "unpinned"))
 
 
+#: The test data steward's own key (docs/agency-node.md, "Steward keys").
+STEWARD = member_key("steward")
+
+
+def register_steward(runtime: NodeRuntime) -> Ed25519PrivateKey:
+    """Register STEWARD on the node, as agency IT does with `fedlink node steward add`
+    (again is a no-op); STEWARD, to sign decisions with."""
+    add_steward(runtime, label="Kay, test data steward",
+                public_key=public_key_to_b64(STEWARD.public_key()), now=dt.datetime.now(dt.UTC))
+    return STEWARD
+
+
+def steward_key_file(path: Path) -> Path:
+    """STEWARD as the steward keeps it: a PKCS#8 PEM file, mode 0600 (`--steward-key`)."""
+    path.write_bytes(STEWARD.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    path.chmod(0o600)
+    return path
+
+
 def approve_locally(runtime: NodeRuntime, terms: dict[str, Any], decision: str = "approve") -> None:
     checked = read_terms(terms, project_id=terms["project_id"], runtime=runtime)
     record_decision(runtime, checked, decision=decision,  # type: ignore[arg-type]
                     reason="" if decision == "approve" else "no",
-                    now=dt.datetime.now(dt.UTC))
+                    now=dt.datetime.now(dt.UTC), steward_kid=key_id(STEWARD.public_key()))
 
 
 @pytest.fixture
@@ -327,6 +350,7 @@ def wire() -> SimpleNamespace:
         PROJECT=PROJECT, SALT=SALT, make_terms=make_terms, approve_locally=approve_locally,
         match_body=match_body, extract_body=extract_body, signed=signed,
         decide=decide, pin_genesis=pin_genesis, GENESIS=GENESIS, APPROVERS=(ALICE, BOB),
+        register_steward=register_steward, steward_key_file=steward_key_file,
     )
 
 

@@ -13,6 +13,7 @@ import pytest
 
 import fedlink.commands.node as node_command
 from agency_node.config import read_config
+from agency_node.runtime import NodeRuntime
 from fedlink.cli import main
 from protocol.identity import IDENTITY_FIELDS
 
@@ -127,12 +128,16 @@ def test_enroll_approve_deny_through_the_cli(
     assert "enrolled K12" in capsys.readouterr().out
     # hub-sent text is shown as it is, never interpreted as console markup
     fake_hub.terms[wire.PROJECT] = wire.make_terms(title="Pathways [/bold] to college")
-    assert run("node", "approve", wire.PROJECT, "--dir", str(node_dir), "--yes") == 0
+    with NodeRuntime.open(node_dir) as runtime:
+        wire.register_steward(runtime)
+    key = str(wire.steward_key_file(node_dir.parent / "steward.pem"))
+    assert run("node", "approve", wire.PROJECT, "--dir", str(node_dir), "--yes",
+               "--steward-key", key) == 0
     out = capsys.readouterr().out
     assert "Pathways [/bold] to college" in out and "grade_level, gpa" in out
     assert f"project {wire.PROJECT} approved on this node" in out
     assert run("node", "deny", wire.PROJECT, "--dir", str(node_dir), "--yes",
-               "--reason", "withdrawn by the steward") == 0
+               "--reason", "withdrawn by the steward", "--steward-key", key) == 0
     assert [d.decision for d in fake_hub.decisions] == ["approve", "deny"]
 
 
@@ -145,8 +150,12 @@ def test_approve_asks_for_confirmation(
     monkeypatch.setenv("FEDLINK_ENROLLMENT_TOKEN", fake_hub.enrollment_token)
     assert run("node", "enroll", "--dir", str(node_dir), "--hub", "http://hub.test") == 0
     fake_hub.terms[wire.PROJECT] = wire.make_terms()
+    with NodeRuntime.open(node_dir) as runtime:
+        wire.register_steward(runtime)
+    key = str(wire.steward_key_file(node_dir.parent / "steward.pem"))
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("n\n"))
-    assert run("node", "approve", wire.PROJECT, "--dir", str(node_dir)) != 0
+    assert run("node", "approve", wire.PROJECT, "--dir", str(node_dir),
+               "--steward-key", key) != 0
     assert "not confirmed" in one_error_line(capsys)
     assert fake_hub.decisions == []
 

@@ -212,8 +212,15 @@ def test_hub_links_two_real_nodes_and_the_links_are_right(tmp_path: Path) -> Non
         assert created.status_code == 201, created.text
         project = created.json()["id"]
         httpx.post(f"{hub_url}/v1/requests/{project}/submit", headers=auth, timeout=10)
-        for node in nodes.values():
-            fedlink("node", "approve", project, "--dir", str(node), "--yes")
+        for agency, node in nodes.items():
+            # each steward's own key, registered on the node by agency IT
+            steward = tmp_path / f"steward-{agency}.pem"
+            created = fedlink("node", "steward", "keygen", "--key-file", str(steward))
+            public = re.findall(r"public key:\s*(\S+)", created)[0]
+            fedlink("node", "steward", "add", "--dir", str(node), "--public-key", public,
+                    "--label", f"{agency} steward")
+            fedlink("node", "approve", project, "--dir", str(node), "--yes",
+                    "--steward-key", str(steward))
         for token, key in zip(governance, member_keys, strict=True):
             fedlink("review", "approve", project, "--hub", hub_url, "--key-file", str(key),
                     FEDLINK_TOKEN=token)

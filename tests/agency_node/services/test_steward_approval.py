@@ -13,6 +13,7 @@ from agency_node.runtime import NodeRuntime
 from agency_node.services.approvals import steward_decide
 from agency_node.services.enrollment import enroll
 from agency_node.store.approvals import get_approval
+from tests.agency_node.conftest import register_steward
 
 
 @pytest.fixture
@@ -36,7 +37,8 @@ def _decide(node_dir: Path, fake_hub: object, decision: str = "approve", *, reas
         "http://hub.test", token=fake_hub.node_token, transport=fake_hub.transport()
     ) as client:
         answer = steward_decide(runtime, client, project_id=project_id, decision=decision,
-                                reason=reason, confirm=confirmer)
+                                reason=reason, confirm=confirmer,
+                                steward_key=register_steward(runtime))
     return answer, shown
 
 
@@ -129,7 +131,8 @@ def test_deny_when_hub_unreachable_still_revokes_locally(
         pytest.raises(HubClientError, match="denied on this node"),
     ):
         steward_decide(runtime, client, project_id=wire.PROJECT, decision="deny",
-                       reason="consent withdrawn", confirm=lambda _t: True)
+                       reason="consent withdrawn", confirm=lambda _t: True,
+                       steward_key=register_steward(runtime))
     assert _approval(enrolled).decision == "denied"
 
 

@@ -1,5 +1,5 @@
-"""Stewards sign with their own keys: once agency IT registered steward keys on the node, a
-decision needs one of them, records its key id instead of the OS user, and keeps the
+"""Stewards sign with their own keys: every decision needs a steward key agency IT
+registered on the node, records its key id instead of the OS user, and keeps the
 steward's signature; a registered steward may also sign a revocation."""
 
 from __future__ import annotations
@@ -103,3 +103,15 @@ def test_registered_steward_can_revoke_on_its_node(stewarded: Path) -> None:
 def test_bad_steward_public_key_refused(enrolled: Path) -> None:
     with NodeRuntime.open(enrolled) as runtime, pytest.raises(ApprovalError):
         add_steward(runtime, label="x", public_key="not-a-key", now=NOW)
+
+
+def test_decision_on_a_node_without_any_steward_key_refused_not_attributed_to_the_os_user(
+    enrolled: Path, fake_hub: object, wire: SimpleNamespace
+) -> None:
+    # Issue 13 (6): the node's "steward" used to be whoever ran the command (getpass).
+    fake_hub.terms[wire.PROJECT] = wire.make_terms()
+    with pytest.raises(ApprovalError, match="fedlink node steward keygen"):
+        _decide(enrolled, fake_hub, None)
+    assert fake_hub.decisions == []
+    with NodeRuntime.open(enrolled) as runtime, runtime.sessions() as session:
+        assert get_approval(session, project_id=wire.PROJECT) is None

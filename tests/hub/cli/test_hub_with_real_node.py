@@ -78,8 +78,15 @@ def test_node_enrolls_and_its_signed_approval_counts(tmp_path: Path, capsys,
         auth = {"Authorization": f"Bearer {researcher}"}
         request_id = client.post("/v1/requests", json=body, headers=auth).json()["id"]
         client.post(f"/v1/requests/{request_id}/submit", headers=auth)
+        steward = tmp_path / "steward.pem"
+        code, out, err = run(capsys, "node", "steward", "keygen", "--key-file", str(steward))
+        assert code == 0, err
+        public = re.findall(r"public key:\s*(\S+)", out)[0]
+        code, out, err = run(capsys, "node", "steward", "add", "--dir", str(node_dir),
+                             "--public-key", public, "--label", "K12 steward")
+        assert code == 0, err
         code, out, err = run(capsys, "node", "approve", request_id, "--dir", str(node_dir),
-                             "--yes")
+                             "--yes", "--steward-key", str(steward))
         assert code == 0, err
         detail = client.get(f"/v1/requests/{request_id}", headers=auth).json()
         assert detail["status"] == "in_review"

@@ -45,6 +45,7 @@ from protocol.governance import roster_digest
 from protocol.keys import pseudonymous_id
 from protocol.signing import sign
 from protocol.wire import MatchRequest, ProjectScope
+from tests.agency_node.conftest import register_steward
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -212,7 +213,8 @@ class Federation:
         for node in self.nodes.values():
             with self.node_hub_client(node) as client:
                 steward_decide(node.runtime, client, project_id=project, decision="approve",
-                               confirm=lambda _terms: True)
+                               confirm=lambda _terms: True,
+                               steward_key=register_steward(node.runtime))
         for gov, key in zip(self.governance, keys, strict=True):
             signed = hub.signed_review(project, gov, key)
             assert signed.status_code == 201, signed.text

@@ -135,6 +135,7 @@ def test_sweeper_destroys_at_the_end_of_the_term_and_is_idempotent(fed: Federati
         assert head is not None
         seq = head.seq
     assert sweep(fed.hub.ctx, OPERATOR) == {"projects_expired": [], "extracts_destroyed": [],
+                                            "extracts_interrupted": [],
                                             "files_shredded": [], "runs_purged": []}
     with fed.hub.ctx.session_factory() as session:
         head = audit_store.get_head(session)

@@ -41,6 +41,8 @@ from hub.db.models import Agency
 from hub.node_client import make_node_http_client
 from hub.services.run_worker import LinkageWorker
 from protocol.governance import roster_digest
+from protocol.keyfiles import key_id
+from tests.agency_node.conftest import register_steward
 
 HUB_URL = "http://127.0.0.1:8100"
 #: Agency → (synthetic file, the loopback URL its node is registered under).
@@ -175,7 +177,8 @@ class Federation:
         for agency in NODES:
             with self.runtime(agency) as runtime, self.node_hub_client(agency) as client:
                 steward_decide(runtime, client, project_id=request_id, decision="approve",
-                               confirm=lambda _terms: True)
+                               confirm=lambda _terms: True,
+                               steward_key=register_steward(runtime))
         for token, key in zip(self.governance, self.govern(), strict=True):
             signed = self.hub.signed_review(request_id, token, key)
             assert signed.status_code == 201, signed.text
@@ -196,7 +199,8 @@ class Federation:
             terms = read_terms(client.fetch_terms(request_id), project_id=request_id,
                                runtime=runtime)
             record_decision(runtime, terms, decision="deny", reason="consent withdrawn",
-                            now=dt.datetime.now(dt.UTC))
+                            now=dt.datetime.now(dt.UTC),
+                            steward_kid=key_id(register_steward(runtime).public_key()))
 
     def move_node(self, agency: str, url: str) -> None:
         """Register ``agency`` under another URL (e.g. a port nobody listens on)."""
