@@ -128,6 +128,22 @@ class HubSettings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     #: Threads that run the (synchronous) request handlers in one hub process.
     request_threads: int = Field(default=40, ge=1, le=1000)
+    #: Requests let into the hub at once (hub.api.admission); the others wait up to
+    #: request_queue_seconds, then get 503 ``overloaded`` with Retry-After. At most
+    #: request_threads and at most db_pool_size + db_max_overflow (checked).
+    max_concurrent_requests: int = Field(default=32, ge=1, le=1000)
+    request_queue_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _admission_fits(self) -> HubSettings:
+        if self.max_concurrent_requests > min(self.request_threads,
+                                              self.db_pool_size + self.db_max_overflow):
+            raise ValueError(
+                f"max_concurrent_requests ({self.max_concurrent_requests}) must be at most "
+                f"request_threads ({self.request_threads}) and db_pool_size + "
+                f"db_max_overflow ({self.db_pool_size + self.db_max_overflow}): a request "
+                "let in must never wait for a thread or a connection")
+        return self
 
     @classmethod
     def settings_customise_sources(

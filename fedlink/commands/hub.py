@@ -75,7 +75,7 @@ def serve(
     """Run the hub API (OpenAPI at /docs; /health, /ready, /metrics; JSON logs on stderr)."""
     from fedlink.serving import run
     from hub.api.app import create_app
-    from hub.db.engine import make_engine
+    from hub.db.engine import engine_for
     from hub.db.migrate import require_database_file
     from hub.settings import HubSettings
 
@@ -83,7 +83,7 @@ def serve(
              "ssl_keyfile": ssl_keyfile, "ca_file": ca_file}
     settings = HubSettings.load(hub_dir, **{k: v for k, v in given.items() if v is not None})
     settings.require_transport()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)  # the pool sized by the settings (docs/operations.md)
     require_database_file(engine)
     app = create_app(settings, engine=engine)
     run(app, host=settings.host, port=settings.port, what="hub", log_level=log_level.lower(),

@@ -14,6 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from hub.api.admission import Admission
 from hub.api.body_limit import BodyLimit
 from hub.api.errors import install_handlers
 from hub.api.routes import (
@@ -33,7 +34,7 @@ from hub.api.routes import (
     users,
 )
 from hub.db.base import utcnow
-from hub.db.engine import make_engine, make_session_factory
+from hub.db.engine import engine_for, make_session_factory
 from hub.db.migrate import require_current_schema
 from hub.keys import HubKeys, load_hub_keys
 from hub.services import auth_throttle
@@ -55,9 +56,7 @@ def create_app(
 ) -> FastAPI:
     """The hub API for ``settings``; ``keys``, ``engine`` and ``clock`` are injectable."""
     owned_engine = engine is None
-    engine = engine or make_engine(
-        settings.database_url, pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow, pool_timeout=settings.db_pool_timeout_seconds)
+    engine = engine or engine_for(settings)
     if check_schema:
         require_current_schema(engine)
     context = HubContext(
@@ -113,6 +112,8 @@ def create_app(
         app.include_router(module.router)
     # Every route: bodies over max_request_bytes get 413 before they are read whole.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(Admission, limit=settings.max_concurrent_requests,
+                       wait=settings.request_queue_seconds)
     ops.install(app, context)  # /ready, /metrics, request ids, access log (docs/operations.md)
     mount_web(app)  # web pages and their static files (docs/web.md)
     return app

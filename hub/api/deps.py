@@ -24,7 +24,9 @@ from hub.services.context import HubContext
 from hub.services.users import authenticate
 
 
-def get_context(request: Request) -> HubContext:
+# Dependencies that do no I/O are ``async``: FastAPI runs a sync one as a step of its own
+# on the thread pool, and every such step is a wait for a thread (issue 20).
+async def get_context(request: Request) -> HubContext:
     context: HubContext = request.app.state.hub
     return context
 
@@ -32,14 +34,29 @@ def get_context(request: Request) -> HubContext:
 ContextDep = Annotated[HubContext, Depends(get_context)]
 
 
-#: Methods whose requests only read: they get a reader session (no write lock on SQLite).
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_METHODS = frozenset({"GET", "HEAD"})
+#: Route templates whose GET only reads (no audited read: docs/hub.md, "Which reads are
+#: audited"): they get a reader session, which takes no lock on SQLite. Every other route
+#: gets a writer. A list of the pure reads rather than "every GET" because a reader that
+#: writes after all is refused at once by SQLite while another writer is active (then 503
+#: store_busy): a route missing here costs speed, a route wrongly here would cost
+#: availability. The only writes left on these routes are refusals (a bad token, a role
+#: not admitted), which under write contention may come back 503 instead of 401/403.
+READ_ONLY_ROUTES = frozenset({
+    "/health", "/v1/hub/keys", "/v1/public/projects", "/v1/public/catalog", "/v1/me",
+    "/v1/me/tokens", "/v1/agencies", "/v1/catalog", "/v1/users", "/v1/users/pending",
+    "/v1/invitations", "/v1/governance/roster", "/v1/requests",
+    "/v1/requests/{request_id}/runs", "/v1/requests/{request_id}/runs/{run_id}",
+    "/public", "/public/privacy", "/public/catalog",
+})
 
 
 def get_session(ctx: ContextDep, request: Request) -> Iterator[Session]:
     """One session per request: a reader (deferred ``BEGIN``, :func:`hub.db.engine.
-    read_session`) for GET and HEAD, a writer (``BEGIN IMMEDIATE`` on SQLite) otherwise."""
-    if request.method in _READ_METHODS:
+    read_session`) for a GET of :data:`READ_ONLY_ROUTES`, a writer (``BEGIN IMMEDIATE``
+    on SQLite) otherwise."""
+    route = getattr(request.scope.get("route"), "path", None)
+    if request.method in _READ_METHODS and route in READ_ONLY_ROUTES:
         session = read_session(ctx.session_factory)
     else:
         session = ctx.session_factory()
@@ -50,14 +67,14 @@ def get_session(ctx: ContextDep, request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def source_address(request: Request) -> str:
+async def source_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
 SourceDep = Annotated[str, Depends(source_address)]
 
 
-def anonymous_caller(source: SourceDep) -> Caller:
+async def anonymous_caller(source: SourceDep) -> Caller:
     return Caller(None, source)
 
 

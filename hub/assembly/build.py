@@ -17,8 +17,11 @@ transaction open while nodes are asked:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,16 +222,31 @@ def _recipient_key(options: ExtractOptions, data_key: bytes, *, extract_id: str,
             "ciphertext": b64url_encode(sealed)}
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _finish(session: Session, ctx: HubContext, caller: Caller, job: _Job,
-            built: _Built) -> Extract:
+            built: _Built, fence: Callable[[Session], bool] | None = None) -> Extract:
     wrapper = KeyWrapper.from_directory(ctx.settings.dir)
     extract = store.get_extract(session, extract_id=job.extract_id, lock=True)
     assert extract is not None
-    if extract.status != "building":
+    # ``fence`` (the assembler's job lease, checked in this transaction): an attempt that
+    # lost its lease must not record its bundle over a newer attempt's file.
+    if extract.status != "building" or (fence is not None and not fence(session)):
         # Settled meanwhile (the sweep failed it as interrupted, or a newer attempt won):
         # this bundle is not recorded, so its key is never stored — drop the file.
         session.rollback()
-        shred_file(built.path)
+        session.refresh(extract)  # returned after the session closes: load it now
+        # Only this attempt's own bytes (a random data key makes every attempt's
+        # ciphertext unique): a newer attempt may be writing its file at the same path.
+        with contextlib.suppress(FileNotFoundError):
+            if _file_sha256(built.path) == built.ciphertext_sha256:
+                shred_file(built.path)
         return extract
     extract.status = "held" if built.held else "available"
     extract.finished_at = ctx.now()
@@ -282,7 +300,8 @@ def _fail(session: Session, ctx: HubContext, caller: Caller, job: _Job, path: Pa
 
 
 def assemble_extract(actx: AssemblyContext, caller: Caller, *, extract_id: str,
-                     client: httpx.Client | None = None) -> Extract | None:
+                     client: httpx.Client | None = None,
+                     fence: Callable[[Session], bool] | None = None) -> Extract | None:
     """Build the ``building`` extract ``extract_id``; None if it is not building (any
     more). :class:`ExtractBuildError` if a node or the run lets it down (the extract is then
     ``failed`` with the reason)."""
@@ -309,7 +328,7 @@ def assemble_extract(actx: AssemblyContext, caller: Caller, *, extract_id: str,
         finally:
             if client is None:
                 http.close()
-        return _finish(session, ctx, caller, job, built)
+        return _finish(session, ctx, caller, job, built, fence)
 
 
 def _fail_id(session: Session, ctx: HubContext, caller: Caller, extract_id: str,

@@ -18,13 +18,16 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 
 import httpx
+from sqlalchemy.orm import Session
 
 from hub.assembly.build import assemble_extract, assembler_caller
 from hub.assembly.context import AssemblyContext
 from hub.errors import HubError
 from hub.node_client import make_node_http_client
+from hub.persistence import jobs
 from hub.persistence.jobs import ClaimedJob, LeaseLostError
 from hub.services.extract_build import JOB_KIND
 from hub.services.extract_recovery import settle_stranded
@@ -69,7 +72,8 @@ class Assembler:
             with make_node_http_client(self.actx.hub.settings,
                                        transport=self._transport) as client:
                 extract = assemble_extract(self.actx, assembler_caller(self.worker_id),
-                                           extract_id=extract_id, client=client)
+                                           extract_id=extract_id, client=client,
+                                           fence=self._fence(job))
         except HubError as exc:
             log.warning("extract %s failed: %s", extract_id, exc.code)
             self._settle(job, failure=exc.code)
@@ -80,6 +84,18 @@ class Assembler:
             status = extract.status if extract is not None else "skipped"
             log.info("extract %s %s", extract_id, status)
             self._settle(job, result={"extract_id": extract_id, "status": status})
+
+    def _fence(self, job: ClaimedJob) -> Callable[[Session], bool]:
+        """Whether ``job`` is still this attempt's, checked (and the lease renewed) inside
+        the transaction that records the built extract."""
+        def held(session: Session) -> bool:
+            try:
+                jobs.heartbeat(session, job=job, now=self.actx.hub.now(),
+                               lease_seconds=self.actx.settings.lease_seconds)
+            except LeaseLostError:
+                return False
+            return True
+        return held
 
     def _settle(self, job: ClaimedJob, *, failure: str | None = None,
                 result: dict[str, str] | None = None) -> None:

@@ -9,11 +9,11 @@ cut can lose at most the last commits, never corrupt the file), foreign keys on 
   ``BEGIN IMMEDIATE``, so writers queue for SQLite's single write lock up front (up to the
   busy timeout) instead of failing with "database is locked" half-way through; this keeps
   the audit chain's read-head-then-append step race-free. Workers, the CLI and every
-  request that may change state (POST, PUT, PATCH, DELETE) use it.
+  request that may write (including audited reads) use it.
 * :func:`read_session` — a **reader**: a plain deferred ``BEGIN``, a snapshot that takes no
-  lock, for requests that only read (GET, HEAD; :mod:`hub.api.deps`). Under WAL any number
-  of them run beside the one writer. A reader that does write after all (an audited read,
-  a refusal audit) upgrades its transaction; SQLite refuses that upgrade at once when
+  lock, for requests that only read (``READ_ONLY_ROUTES`` in :mod:`hub.api.deps`). Under
+  WAL any number of them run beside the one writer. A reader that does write after all (a
+  refusal's audit event) upgrades its transaction; SQLite refuses that upgrade at once when
   another writer holds or has moved the database since the snapshot, and the request is
   then answered 503 with ``Retry-After`` (:mod:`hub.api.errors`) — never a forked chain.
 
@@ -31,10 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from hub.settings import HubSettings
 
 CONNECT_TIMEOUT = 10
 #: How long a SQLite writer waits for the write lock before "database is locked" (ms);
@@ -59,6 +62,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # A server that does not answer is reported after CONNECT_TIMEOUT s, not the OS's minutes.
     connect_args = {"connect_timeout": CONNECT_TIMEOUT, **kwargs.pop("connect_args", {})}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+
+def engine_for(settings: HubSettings) -> Engine:
+    """The engine of a serving hub: its database URL with the pool sized by the settings."""
+    return make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                       max_overflow=settings.db_max_overflow,
+                       pool_timeout=settings.db_pool_timeout_seconds)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

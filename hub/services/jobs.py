@@ -104,7 +104,7 @@ class LeaseHeartbeat(threading.Thread):
             try:
                 self._job = self._queue.heartbeat(self._job, lease_seconds=self._lease)
             except LeaseLostError:
-                if False:
+                if self._settled_by_this_attempt():
                     return  # the beat raced the final commit: nothing was lost
                 log.warning("job %s: lease lost; stopping its run", self._job.id)
                 self.lost = True

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from threading import Event
 from typing import Final
@@ -225,7 +225,7 @@ def fetch_all(client: httpx.Client, targets: list[NodeTarget], policy: FetchPoli
                 # FIRST_COMPLETED, not FIRST_EXCEPTION (which waits for *all* to succeed): a
                 # node's progress is recorded the moment it finishes, and a node that
                 # finished keeps its success when another fails later.
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 failures = [e for e in (f.exception() for f in done) if e is not None]
                 for future in done:
                     if future.exception() is None:

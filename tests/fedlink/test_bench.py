@@ -109,7 +109,9 @@ def test_run_step_failure_keeps_the_tail_of_the_log(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--only", "everything"], "--only takes accuracy, speed or privacy"),
+        (["--only", "everything"], "--only takes accuracy, speed, privacy or load"),
+        (["--load-clients", "0,50"], "--load-clients takes whole numbers ≥ 1"),
+        (["--load-seconds", "0"], "--load-seconds a positive number"),
         (["--systems", "splink"], "--systems must include fedlink"),
         (["--systems", "fedlink,magic"], "--systems takes a comma-separated subset"),
         (["--people", "0"], "--people must be at least 1"),

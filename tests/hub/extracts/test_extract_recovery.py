@@ -192,3 +192,40 @@ def test_extract_request_node_down_gives_up_after_bounded_retries(fed: Federatio
     tries = fed.hub.ctx.settings.node_retries + 1
     assert f"gave up after {tries} attempts" in extract.failure_reason
     assert flaky.extract_calls == tries
+
+
+def test_attempt_that_lost_its_lease_records_nothing_and_drops_its_file(
+        fed: Federation) -> None:
+    from hub.assembly.build import assemble_extract, assembler_caller
+
+    extract_id = _request(fed)
+    with fed.client() as client:
+        extract = assemble_extract(fed.hub.assembler(), assembler_caller("assembler:old"),
+                                   extract_id=extract_id, client=client,
+                                   fence=lambda _session: False)  # the lease was taken over
+    assert extract is not None and extract.status == "building"
+    assert not (fed.hub.ctx.settings.dir / "extracts" / f"{extract_id}.flx").exists()
+    assert _events(fed, "extract.built", extract_id) == []
+    with fed.hub.ctx.session_factory() as session:
+        assert extract_store.get_key(session, extract_id=extract_id) is None
+    assert fed.hub.assemble(fed.transport()) == 1  # the live attempt builds it
+    assert _extract(fed, extract_id).status == "available"
+
+
+def test_attempt_that_lost_its_lease_leaves_the_newer_attempts_file(fed: Federation) -> None:
+    from hub.assembly.build import assemble_extract, assembler_caller
+
+    extract_id = _request(fed)
+    path = fed.hub.ctx.settings.dir / "extracts" / f"{extract_id}.flx"
+
+    def taken_over(_session: Any) -> bool:
+        path.unlink()  # the newer attempt shredded this one's file and writes its own
+        path.write_bytes(b"newer attempt")
+        return False
+
+    with fed.client() as client:
+        assemble_extract(fed.hub.assembler(), assembler_caller("assembler:old"),
+                         extract_id=extract_id, client=client, fence=taken_over)
+    assert path.read_bytes() == b"newer attempt"
+    path.unlink()
+    assert fed.hub.assemble(fed.transport()) == 1

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from hub.db.models import Job
 from hub.persistence import extracts as extract_store
+from hub.services.audit_verify import verify_offline
 from hub.services.extract_build import JOB_KIND
 from hub.settings import CONFIG_FILE
 
@@ -47,6 +48,19 @@ def silent_nodes(federation: Federation) -> Iterator[None]:
         sock.close()
 
 
+@pytest.fixture
+def hub_config(federation: Federation) -> Iterator[None]:
+    """The in-process hub has no hub.toml; the assembler process needs its database."""
+    settings = federation.hub.ctx.settings
+    config = settings.dir / CONFIG_FILE
+    if config.exists():
+        yield
+        return
+    config.write_text(f'database_url = "{settings.database_url}"\n')
+    yield
+    config.unlink()
+
+
 def _job(fed: Federation, extract_id: str) -> Job | None:
     with fed.hub.ctx.session_factory() as session:
         jobs = session.scalars(select(Job).where(Job.kind == JOB_KIND)).all()
@@ -54,7 +68,7 @@ def _job(fed: Federation, extract_id: str) -> Job | None:
 
 
 def test_assembler_killed_mid_build_is_reclaimed_and_the_extract_built(
-        federation: Federation, silent_nodes: None) -> None:
+        federation: Federation, silent_nodes: None, hub_config: None) -> None:
     fed = federation
     fed.hub.clock.offset = dt.timedelta()
     project, _, _ = fed.ready_project()
@@ -64,10 +78,6 @@ def test_assembler_killed_mid_build_is_reclaimed_and_the_extract_built(
     extract_id = response.json()["id"]
 
     settings = fed.hub.ctx.settings
-    config = settings.dir / CONFIG_FILE
-    wrote_config = not config.exists()
-    if wrote_config:  # the in-process hub has no hub.toml; the process needs its database
-        config.write_text(f'database_url = "{settings.database_url}"\n')
     env = {**os.environ, "FEDLINK_ASSEMBLY_LEASE_SECONDS": str(LEASE_SECONDS),
            "FEDLINK_HUB_LOG_LEVEL": "warning"}
     process = subprocess.Popen(
@@ -92,8 +102,6 @@ def test_assembler_killed_mid_build_is_reclaimed_and_the_extract_built(
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
-        if wrote_config:
-            config.unlink()
 
     with fed.hub.ctx.session_factory() as session:
         extract = extract_store.get_extract(session, extract_id=extract_id)
@@ -109,3 +117,4 @@ def test_assembler_killed_mid_build_is_reclaimed_and_the_extract_built(
         assert extract is not None and extract.status == "available"
     path = settings.dir / "extracts" / f"{extract_id}.flx"
     assert path.exists() and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert verify_offline(settings.dir).startswith("hub audit chain intact")
