@@ -41,7 +41,8 @@ _READ_METHODS = frozenset({"GET", "HEAD"})
 #: writes after all is refused at once by SQLite while another writer is active (then 503
 #: store_busy): a route missing here costs speed, a route wrongly here would cost
 #: availability. The only writes left on these routes are refusals (a bad token, a role
-#: not admitted), which under write contention may come back 503 instead of 401/403.
+#: not admitted); they are written in a writer session of their own
+#: (:func:`hub.services.audit.writable`), which waits for the lock, so they stay 401/403.
 READ_ONLY_ROUTES = frozenset({
     "/health", "/v1/hub/keys", "/v1/public/projects", "/v1/public/catalog", "/v1/me",
     "/v1/me/tokens", "/v1/agencies", "/v1/catalog", "/v1/users", "/v1/users/pending",

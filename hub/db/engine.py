@@ -99,6 +99,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+def is_reader(session: Session) -> bool:
+    """True for a session made by :func:`read_session` (deferred ``BEGIN`` on SQLite)."""
+    return bool(session.get_bind().get_execution_options().get(_DEFERRED))
+
+
 def read_session(factory: sessionmaker[Session]) -> Session:
     """A reader session from ``factory``: same pool, deferred ``BEGIN`` on SQLite (see the
     module docstring); for requests that only read."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
+from hub.db.engine import is_reader
 from hub.db.models import AuditCheckpoint, AuditEvent
 from hub.domain.audit_chain import event_hash, sign_checkpoint
 from hub.domain.roles import Caller
@@ -92,6 +95,19 @@ def checkpoint_now(session: Session, ctx: HubContext, caller: Caller) -> AuditCh
     return checkpoint
 
 
+@contextmanager
+def writable(session: Session, ctx: HubContext) -> Iterator[Session]:
+    """``session`` itself, or — for a reader session (a pure-read route) — a writer session
+    of its own. A reader that writes after all is refused at once by SQLite while another
+    writer holds the lock; a writer waits for it (busy timeout). So the refusal of a bad
+    token on a read route is still a 401 and still audited, never a 503 by chance."""
+    if not is_reader(session):
+        yield session
+        return
+    with ctx.session_factory() as writer:
+        yield writer
+
+
 def refuse(
     session: Session,
     ctx: HubContext,
@@ -105,7 +121,8 @@ def refuse(
     session.rollback()
     code = error.code if isinstance(error, HubError) else error.reason
     detail = {"code": code, "reason": str(error)[:500], **fields.pop("detail", {})}
-    record(session, ctx, caller, action=action, outcome=f"refused:{code}", detail=detail,
-           **fields)
-    session.commit()
+    with writable(session, ctx) as target:
+        record(target, ctx, caller, action=action, outcome=f"refused:{code}", detail=detail,
+               **fields)
+        target.commit()
     raise error

@@ -159,8 +159,9 @@ def refuse_bad_token(session: Session, ctx: HubContext, *, source: str,
     verdict, ended = throttle_for(ctx).note(source, ctx.now())
     session.rollback()
     if ended is not None:
-        record_summary(session, ctx, ended)
-        session.commit()
+        with audit.writable(session, ctx) as target:
+            record_summary(target, ctx, ended)
+            target.commit()
     if verdict == "audit":
         audit.refuse(session, ctx, Caller(None, source), error, action="auth.failed",
                      object_type="token", object_id=object_id)

@@ -71,3 +71,38 @@ def test_sqlite_write_lock_held_is_503_for_writers_and_no_wait_for_readers(
     created = impatient_hub.client.post("/v1/requests", json=hub.agreement(),
                                         headers=hub.auth(researcher))
     assert created.status_code == 201, created.text
+
+
+@pytest.fixture
+def patient_hub(hub: Any) -> Iterator[SimpleNamespace]:
+    """SQLite waits up to 10 s for the write lock (the production busy timeout is 30 s)."""
+    yield from _served(hub, connect_args={"timeout": 10})
+
+
+def test_bad_token_on_a_read_route_is_401_and_audited_while_another_writer_holds_the_lock(
+        patient_hub: Any) -> None:
+    # A reader session cannot take the write lock while another writer holds it (SQLite
+    # refuses the upgrade at once): the refusal is written in a writer session of its own,
+    # which waits for the lock, so a bad token is a 401 — never a 503 by chance (CI saw it).
+    import threading
+    import time
+
+    def events() -> int:
+        with sqlite3.connect(patient_hub.path) as db:
+            return int(db.execute(
+                "SELECT count(*) FROM audit_events WHERE action = 'auth.failed'").fetchone()[0])
+
+    before = events()
+    holder = sqlite3.connect(patient_hub.path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, lambda: (holder.execute("ROLLBACK"), holder.close()))
+    started = time.monotonic()
+    release.start()
+    try:
+        response = patient_hub.client.get("/v1/me", headers={"Authorization": "Bearer bad-1"})
+    finally:
+        release.join()
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_token"
+    assert time.monotonic() - started >= 0.4  # it waited for the lock, then wrote
+    assert events() == before + 1
