@@ -343,6 +343,27 @@ def signed(body: dict[str, Any], typ: str, key: Ed25519PrivateKey, *,
                 now=int(time.time()) if now is None else now).to_json()
 
 
+def governed_match(hub: Any, variables: list[str]) -> bytes:
+    """A hub-signed match request for ``variables`` whose project terms carry the digest of
+    the terms make_terms(variables=…) approves, with a quorum of GENESIS approving them."""
+    body = match_body(scope={"variables": variables})
+    scope = body["scope"]
+    approved = make_terms(variables=variables, cohort=scope["cohort"],
+                          term_start=scope["term_start"], term_end=scope["term_end"])
+    for entry in body["project_terms"]["agencies"]:
+        if entry["agency"] == "K12":
+            entry["terms_digest"] = approved["terms_digest"]
+    body["governance"] = [decide(k, body["project_terms"]) for k in (ALICE, BOB)]
+    return signed(body, "match_request", hub.signing)
+
+
+def assembly_extract(hub: Any, pids: list[str], variables: list[str]) -> bytes:
+    """An extract request for ``pids`` and ``variables``, signed by the assembly key."""
+    assignments = [(pid, f"person-{n:04d}") for n, pid in enumerate(pids)]
+    body = extract_body(assignments, hub.assembly_kid, variables=variables)
+    return signed(body, "extract_request", hub.assembly_signing)
+
+
 @pytest.fixture
 def wire() -> SimpleNamespace:
     """The message helpers above, for test modules (conftest is not importable)."""
@@ -351,6 +372,7 @@ def wire() -> SimpleNamespace:
         match_body=match_body, extract_body=extract_body, signed=signed,
         decide=decide, pin_genesis=pin_genesis, GENESIS=GENESIS, APPROVERS=(ALICE, BOB),
         register_steward=register_steward, steward_key_file=steward_key_file,
+        governed_match=governed_match, assembly_extract=assembly_extract,
     )
 
 

@@ -96,33 +96,12 @@ def egress_node(tmp_path: Path, hub: Any, wire: SimpleNamespace) -> Path:
     return node_dir
 
 
-def _match_envelope(hub: Any, wire: SimpleNamespace) -> bytes:
-    """A match request whose scope and terms digest are those of the approved terms."""
-    body = wire.match_body(scope={"variables": VARIABLES})
-    scope = body["scope"]
-    approved = wire.make_terms(variables=VARIABLES, cohort=scope["cohort"],
-                               term_start=scope["term_start"], term_end=scope["term_end"])
-    for entry in body["project_terms"]["agencies"]:
-        if entry["agency"] == "K12":
-            entry["terms_digest"] = approved["terms_digest"]
-    # A quorum of the pinned roster approved exactly these project terms.
-    body["governance"] = [wire.decide(k, body["project_terms"]) for k in wire.APPROVERS]
-    return wire.signed(body, "match_request", hub.signing)
-
-
-def _extract_envelope(hub: Any, wire: SimpleNamespace, pids: list[str],
-                      variables: list[str]) -> bytes:
-    assignments = [(pid, f"person-{n:04d}") for n, pid in enumerate(pids)]
-    body = wire.extract_body(assignments, hub.assembly_kid, variables=variables)
-    return wire.signed(body, TYP, hub.assembly_signing)
-
-
 @pytest.fixture
 def egress_api(egress_node: Path, hub: Any, wire: SimpleNamespace
                ) -> Iterator[tuple[TestClient, list[str]]]:
     app = create_app(NodeSettings.load(egress_node))
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.post("/v1/match-requests", content=_match_envelope(hub, wire))
+        response = client.post("/v1/match-requests", content=wire.governed_match(hub, VARIABLES))
         assert response.status_code == 200, response.text
         table = pa.ipc.open_stream(io.BytesIO(response.content)).read_all()
         yield client, table.column("pid").to_pylist()
@@ -143,7 +122,7 @@ def test_extract_of_ordinary_variables_is_not_refused_by_the_egress_guard(
 ) -> None:
     client, pids = egress_api
     response = client.post("/v1/extracts",
-                           content=_extract_envelope(hub, wire, pids, ["grade_level", "gpa"]))
+                           content=wire.assembly_extract(hub, pids, ["grade_level", "gpa"]))
     assert response.status_code == 200, response.text
 
 
@@ -155,7 +134,7 @@ def test_extract_of_identifying_variable_refused_by_egress_guard(
 ) -> None:
     client, pids = egress_api
     response = client.post("/v1/extracts",
-                           content=_extract_envelope(hub, wire, pids, ["grade_level", name]))
+                           content=wire.assembly_extract(hub, pids, ["grade_level", name]))
     assert response.status_code == 403, response.text
     body = response.json()
     assert body["error"] == "egress_identifier"
@@ -198,21 +177,21 @@ def test_node_serve_refuses_identifying_extract_over_a_socket(
             assert process.poll() is None, process.stderr.read().decode()
             assert time.monotonic() < deadline, "node did not start"
             time.sleep(0.1)
-        matched = httpx.post(f"{base}/v1/match-requests", content=_match_envelope(hub, wire),
-                             timeout=30)
+        matched = httpx.post(f"{base}/v1/match-requests", timeout=30,
+                             content=wire.governed_match(hub, VARIABLES))
         assert matched.status_code == 200, matched.text
         pids = pa.ipc.open_stream(io.BytesIO(matched.content)).read_all().column(
             "pid").to_pylist()
-        refused = httpx.post(f"{base}/v1/extracts", timeout=30, content=_extract_envelope(
-            hub, wire, pids, ["grade_level", *FORCED]))
+        refused = httpx.post(f"{base}/v1/extracts", timeout=30, content=wire.assembly_extract(
+            hub, pids, ["grade_level", *FORCED]))
         assert refused.status_code == 403
         assert refused.json()["error"] == "egress_identifier"
         for name in FORCED:
             assert f"variable {name!r}" in refused.json()["detail"]
             for value in _values(name):
                 assert value not in refused.text
-        answered = httpx.post(f"{base}/v1/extracts", timeout=30, content=_extract_envelope(
-            hub, wire, pids, ["grade_level", "gpa"]))
+        answered = httpx.post(f"{base}/v1/extracts", timeout=30, content=wire.assembly_extract(
+            hub, pids, ["grade_level", "gpa"]))
         assert answered.status_code == 200, answered.text
     finally:
         process.terminate()

@@ -82,25 +82,6 @@ def _onboard(tmp_path: Path, source: Path, hub: Any, wire: SimpleNamespace) -> P
     return node_dir
 
 
-def _match_envelope(hub: Any, wire: SimpleNamespace) -> bytes:
-    body = wire.match_body(scope={"variables": VARIABLES})
-    scope = body["scope"]
-    approved = wire.make_terms(variables=VARIABLES, cohort=scope["cohort"],
-                               term_start=scope["term_start"], term_end=scope["term_end"])
-    for entry in body["project_terms"]["agencies"]:
-        if entry["agency"] == "K12":
-            entry["terms_digest"] = approved["terms_digest"]
-    body["governance"] = [wire.decide(k, body["project_terms"]) for k in wire.APPROVERS]
-    return wire.signed(body, "match_request", hub.signing)
-
-
-def _extract_envelope(hub: Any, wire: SimpleNamespace, pids: list[str],
-                      variables: list[str]) -> bytes:
-    assignments = [(pid, f"person-{n:04d}") for n, pid in enumerate(pids)]
-    body = wire.extract_body(assignments, hub.assembly_kid, variables=variables)
-    return wire.signed(body, "extract_request", hub.assembly_signing)
-
-
 @pytest.mark.e2e
 def test_issue_export_onboarded_and_forced_identifier_stopped_at_the_node(
         tmp_path: Path, issue_export: Callable[..., Path], hub: Any,
@@ -130,20 +111,20 @@ def test_issue_export_onboarded_and_forced_identifier_stopped_at_the_node(
             assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "node did not start"
             time.sleep(0.1)
-        matched = httpx.post(f"{base}/v1/match-requests", content=_match_envelope(hub, wire),
-                             timeout=60)
+        matched = httpx.post(f"{base}/v1/match-requests", timeout=60,
+                             content=wire.governed_match(hub, VARIABLES))
         assert matched.status_code == 200, matched.text
         pids = pa.ipc.open_stream(io.BytesIO(matched.content)).read_all().column(
             "pid").to_pylist()
         assert len(pids) > 20  # the rows of the approved years, 2019-2021
         refused = httpx.post(f"{base}/v1/extracts", timeout=60,
-                             content=_extract_envelope(hub, wire, pids, VARIABLES))
+                             content=wire.assembly_extract(hub, pids, VARIABLES))
         assert refused.status_code == 403, refused.text
         assert refused.json()["error"] == "egress_identifier"
         assert f"variable {FORCED!r}" in refused.json()["detail"]
         assert not any(email in refused.text for email in _emails(source))
-        answered = httpx.post(f"{base}/v1/extracts", timeout=60, content=_extract_envelope(
-            hub, wire, pids, ["benefit_amt"]))
+        answered = httpx.post(f"{base}/v1/extracts", timeout=60,
+                              content=wire.assembly_extract(hub, pids, ["benefit_amt"]))
         assert answered.status_code == 200, answered.text
     finally:
         process.terminate()
