@@ -67,6 +67,12 @@ class MappingSection(_Section):
     record_id: str = Field(min_length=1)
     identity: dict[str, str] = Field(default_factory=dict)
     year_column: str = ""
+    #: The agency's person id (a state student id, a UI claimant id): rows sharing it are
+    #: one person. '' = none, each row is its own person.
+    person_id: str = ""
+    #: The period of a longitudinal row (year, school year, term, quarter or date),
+    #: parsed and normalised at ingest (agency_node/ingest/periods.py). '' = none.
+    period_column: str = ""
     ignore: list[str] = Field(default_factory=list)
     #: Steward overrides: identifying columns offered as variables anyway (column → reason),
     #: decided at `fedlink node init` and audited there.
@@ -79,6 +85,10 @@ class MappingSection(_Section):
             raise ValueError(f"not identity fields: {', '.join(unknown)}")
         if not self.identity:
             raise ValueError("no column is mapped to an identity field")
+        if self.person_id and self.person_id in {self.record_id, *self.identity.values(),
+                                                 self.period_column, *self.ignore}:
+            raise ValueError(f"person_id column {self.person_id!r} is mapped to something "
+                             "else as well")
         return self
 
 
@@ -141,6 +151,8 @@ class NodeConfig(_Section):
             if name.lower() in DIRECT_IDENTIFIERS:
                 raise ValueError(f"variable {name!r} is named like an identity field")
         identity_columns = {self.mapping.record_id, *self.mapping.identity.values()}
+        if self.mapping.person_id:  # an agency identifier: it never leaves the node
+            identity_columns.add(self.mapping.person_id)
         for name, variable in self.variables.items():
             if variable.column in identity_columns:
                 raise ValueError(f"variable {name!r} reads identity column {variable.column!r}")
@@ -207,6 +219,11 @@ def render_config(config: NodeConfig) -> str:
     mapping.add("record_id", config.mapping.record_id)
     mapping.add("year_column", config.mapping.year_column)
     mapping["year_column"].comment("one row per record; its year scopes requests ('' = none)")
+    mapping.add("person_id", config.mapping.person_id)
+    mapping["person_id"].comment("agency person id: rows sharing it are one person ('' = none)")
+    mapping.add("period_column", config.mapping.period_column)
+    mapping["period_column"].comment("year, school year, term, quarter or date of each row "
+                                     "('' = none)")
     mapping.add("ignore", config.mapping.ignore)
     mapping["ignore"].comment("columns never loaded (reasons: mapping.toml)")
     if config.mapping.overrides:

@@ -3,8 +3,10 @@
 For each mapped identity field: completeness (usable / all records), validity (usable /
 records where the raw value was non-empty) and the missing reasons; duplicate local ids
 and every other quarantine reason from the latest ingest; likely duplicate persons (same
-normalised first name, last name and birth date under different local ids); and the value
-distribution of each attribute variable. Shown only on the node — it names local ids.
+normalised first name, last name and birth date under different local ids); the value
+distribution of each attribute variable; and the agency's persons and periods
+(:mod:`agency_node.person_facts`: counts only) with the person ids the latest ingest found
+reused. Shown only on the node — it names local ids.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session, sessionmaker
 
 from agency_node.config import NodeConfig
+from agency_node.person_facts import PersonFacts
 from agency_node.store.ingest_runs import latest_run, quarantine_of
 from agency_node.store.records import iter_all_records
 
@@ -80,8 +83,11 @@ def build_profile(config: NodeConfig, sessions: sessionmaker[Session]) -> dict[s
     # value of its own (a suffix split off "SMITH JR"), and validity must stay <= 100 %.
     valid: Counter[str] = Counter()
     reasons: dict[str, Counter[str]] = {f: Counter() for f in mapped}
-    people: dict[tuple[Any, Any, Any], list[str]] = {}
+    # Same name and birth date → {person (its person id, else the record) → a record id}:
+    # rows of one person are not duplicates of each other, two person ids are.
+    people: dict[tuple[Any, Any, Any], dict[str, str]] = {}
     distributions = {name: _Distribution(v.type) for name, v in config.variables.items()}
+    persons = PersonFacts()
     total = 0
     with sessions() as session:
         for record in iter_all_records(session):
@@ -98,14 +104,19 @@ def build_profile(config: NodeConfig, sessions: sessionmaker[Session]) -> dict[s
                     reasons[fld][identity.get("problems", {}).get(fld, "absent")] += 1
             key = (identity.get("first_name"), identity.get("last_name"), identity.get("dob"))
             if all(key):
-                ids = people.setdefault(key, [])
-                if len(ids) < 5:
-                    ids.append(record.record_id)
+                ids = people.setdefault(key, {})
+                person = record.person_id if record.person_id is not None \
+                    else "\0" + record.record_id
+                if len(ids) < 5 and person not in ids:
+                    ids[person] = record.record_id
             for name, dist in distributions.items():
                 dist.add(record.attributes.get(name))
+            persons.add(record_id=record.record_id, person_id=record.person_id,
+                        period=record.period, period_kind=record.period_kind,
+                        identity=identity)
         run = latest_run(session)
         quarantine = quarantine_of(session, run_id=run.id) if run else []
-    groups = [ids for ids in people.values() if len(ids) > 1]
+    groups = [list(ids.values()) for ids in people.values() if len(ids) > 1]
     fields = {
         fld: {
             "column": config.mapping.identity[fld],
@@ -135,6 +146,14 @@ def build_profile(config: NodeConfig, sessions: sessionmaker[Session]) -> dict[s
         "duplicate_record_ids": duplicate_rows,
         "likely_duplicate_persons": {"groups": len(groups), "examples": groups[:_TOP]},
         "attributes": {name: dist.summary() for name, dist in distributions.items()},
+        "persons": {
+            "person_id_column": config.mapping.person_id,
+            "period_column": config.mapping.period_column,
+            **persons.summary(),
+            "reused_person_ids": (run.reused_person_ids or 0) if run else 0,
+            "reused_person_id_rows": sum(1 for q in quarantine
+                                         if q.reason == "reused_person_id"),
+        },
     }
 
 
@@ -188,6 +207,7 @@ def render_profile(profile: dict[str, Any], out: Console) -> None:
     console_print(f"likely duplicate persons (same name + birth date): {likely['groups']} groups")
     for ids in likely["examples"]:
         console_print(f"  local ids {', '.join(ids)}")
+    _render_persons(profile["persons"], console_print)
     attrs = Table(title="Attribute variables")
     for heading in ("variable", "type", "non-null", "null", "distinct", "top values / range"):
         attrs.add_column(heading)
@@ -198,3 +218,22 @@ def render_profile(profile: dict[str, Any], out: Console) -> None:
             spread = ", ".join(f"{v} ({n})" for v, n in info["top"][:5])
         _row(attrs, name, info["type"], info["non_null"], info["null"], info["distinct"], spread)
     out.print(attrs)
+
+
+def _render_persons(persons: dict[str, Any], console_print: Any) -> None:
+    """Persons and periods: counts only (no person id, no identity value)."""
+    spread = persons["rows_per_person"]
+    source = (f"person id {persons['person_id_column']!r}" if persons["person_id_column"]
+              else "no person id column: each record is its own person")
+    console_print(f"persons: {persons['persons']} ({source}); rows per person min "
+                  f"{spread['min']}, median {spread['median']}, max {spread['max']}; "
+                  f"{persons['persons_with_several_identity_versions']} with more than one "
+                  "identity version (name, birth date or address)")
+    if persons["person_id_column"]:
+        console_print(f"reused person ids in the latest ingest: {persons['reused_person_ids']}"
+                      f" ({persons['reused_person_id_rows']} rows quarantined, never merged)")
+    for period in persons["periods"]:
+        console_print(f"periods ({period['kind']}): {period['first']} to {period['last']}, "
+                      f"{period['rows']} rows")
+    if persons["period_column"] and persons["rows_without_period"]:
+        console_print(f"rows without a period: {persons['rows_without_period']}")

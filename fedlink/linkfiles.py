@@ -1,6 +1,8 @@
 """Offline linkage of local CSV files: the work behind ``fedlink link``.
 
-Each file is one agency (its name is the file stem). Its rows go through exactly the code
+Each file is one agency (its name is the file stem); a single file, or a file named by
+``--dedup``, is a source that may hold duplicates (``LinkageConfig.dedup``): its records
+are also linked with each other. Its rows go through exactly the code
 a node runs — :func:`protocol.normalize.normalize_identity`, then the token encoder, both
 in worker processes for large files
 (:func:`agency_node.services.parallel_encoding.normalize_and_encode_parallel`) — with a
@@ -159,6 +161,8 @@ class LinkOptions:
     max_block: int = 500
     method: str = "em"
     truth: str | None = None
+    #: Sources (file stems) that may hold duplicates, or ``("all",)``; a single file always.
+    dedup: Sequence[str] = ()
 
 
 def run(files: Sequence[Path], options: LinkOptions) -> dict[str, Any]:
@@ -167,11 +171,12 @@ def run(files: Sequence[Path], options: LinkOptions) -> dict[str, Any]:
     out, report, truth = options.out, options.report, options.truth
     date_order, postal_format = options.date_order, options.postal_format
     console = Console(stderr=True)
-    if len(files) < 2:
-        raise CommandError("give at least two files, one per agency")
+    if not files:
+        raise CommandError("give at least one file: one to deduplicate, or one per agency")
     names = [f.stem for f in files]
     if len(set(names)) != len(names):
         raise CommandError("two files have the same name; the file name is the agency name")
+    dedup = dedup_sources(names, options.dedup)
     if date_order.upper() not in ("MDY", "DMY"):
         raise CommandError("--date-order must be MDY or DMY")
     if postal_format not in ("us", "any"):
@@ -182,6 +187,7 @@ def run(files: Sequence[Path], options: LinkOptions) -> dict[str, Any]:
             threshold=options.threshold,
             max_block=options.max_block,
             method=options.method,  # type: ignore[arg-type]
+            dedup=dedup,
         )
     except LinkageError as exc:
         raise CommandError(str(exc)) from None
@@ -230,6 +236,20 @@ def run(files: Sequence[Path], options: LinkOptions) -> dict[str, Any]:
     return result.report
 
 
+def dedup_sources(names: Sequence[str], chosen: Sequence[str]) -> tuple[str, ...]:
+    """The sources that may hold duplicates: ``chosen`` (file stems, or ``all``), and the
+    only source of a single-file run."""
+    wanted = {c.strip() for c in chosen}
+    unknown = sorted(wanted - set(names) - {"all"})
+    if unknown:
+        raise CommandError(
+            f"--dedup {unknown[0]}: no such source; give a file stem ({', '.join(names)}) or all"
+        )
+    if "all" in wanted or len(names) == 1:
+        return tuple(names)
+    return tuple(n for n in names if n in wanted)
+
+
 def _truths(files: list[Path], names: list[str], column: str, renames: dict[str, str]):
     parts = []
     for name, path in zip(names, files, strict=True):
@@ -251,14 +271,24 @@ def _truths(files: list[Path], names: list[str], column: str, renames: dict[str,
 
 def _summarise(console: Console, report: dict[str, Any], out: Path) -> None:
     s = report["summary"]
+    # With duplicates inside a source, a person of 2+ records may come from one source.
+    where = "with 2+ records" if "deduplication" in report else "found in 2+ sources"
     console.print(
         f"linked {s['records']:,} records into {s['clusters']:,} people "
-        f"({s['linked_clusters']:,} found in 2+ sources, {s['links']:,} links from "
+        f"({s['linked_clusters']:,} {where}, {s['links']:,} links from "
         f"{s['candidates']:,} candidate pairs); estimated precision "
         f"{_pct(s['estimated_precision'])}, recall {_pct(s['estimated_recall'])}; wrote {out}",
         highlight=False,
         soft_wrap=True,
     )
+    for source in report.get("deduplication", {}).get("sources", []):
+        console.print(
+            f"within {source['name']}: {source['within_clusters']:,} cluster(s) hold 2+ of "
+            f"its records ({source['duplicates']:,} duplicate record(s), largest "
+            f"{source['largest']})",
+            highlight=False,
+            soft_wrap=True,
+        )
     if s["capped_blocks"]:
         console.print(
             f"warning: {s['capped_blocks']:,} block(s) larger than "

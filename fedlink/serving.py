@@ -62,8 +62,13 @@ def check_tls(certfile: str, keyfile: str) -> None:
 
 
 def run(app: Any, *, host: str, port: int, what: str, log_level: str = "info",
-        certfile: str = "", keyfile: str = "", request_filter: str | None = None) -> None:
-    """Serve ``app`` on ``host:port`` (https when a certificate is given) until stopped."""
+        certfile: str = "", keyfile: str = "", request_filter: str | None = None,
+        workers: int = 1) -> None:
+    """Serve ``app`` on ``host:port`` (https when a certificate is given) until stopped.
+
+    With ``workers`` > 1, ``app`` is the import string of an app factory: uvicorn's
+    supervisor spawns that many processes sharing the one listening socket, restarts one
+    that dies, and stops them all on SIGTERM/SIGINT."""
     import uvicorn
 
     if certfile:
@@ -74,9 +79,16 @@ def run(app: Any, *, host: str, port: int, what: str, log_level: str = "info",
             app, log_config=log_config(log_level, request_filter=request_filter),
             log_level=log_level, access_log=False, server_header=False,
             ssl_certfile=certfile or None, ssl_keyfile=keyfile or None,
+            workers=workers, factory=workers > 1,
         )
         scheme = "https" if certfile else "http"
-        log.info("%s listening on %s://%s:%d", what, scheme, host, port)
-        uvicorn.Server(config).run(sockets=[sock])
+        log.info("%s listening on %s://%s:%d%s", what, scheme, host, port,
+                 f" ({workers} worker processes)" if workers > 1 else "")
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

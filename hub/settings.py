@@ -120,19 +120,25 @@ class HubSettings(BaseSettings):
     auth_failure_block_after: int = Field(default=50, ge=1, le=100_000)
     #: Database connections (docs/operations.md, "Sizing"): pooled connections kept open,
     #: extra ones opened under load, and how long a request waits for one before it is
-    #: answered 503 with Retry-After. Keep pool + overflow above ``request_threads`` plus
-    #: the background threads (worker, sweeper, witness pusher), so a request thread never
-    #: waits on a connection held by a request that waits for a thread.
+    #: answered 503 with Retry-After. The pool itself covers ``max_concurrent_requests``
+    #: plus the background threads (worker, sweeper, witness pusher): a connection past
+    #: the pool is closed when it is given back, so a pool smaller than the steady load
+    #: opens a new PostgreSQL connection (a server process) per request (issue 20).
     db_pool_size: int = Field(default=20, ge=1, le=500)
-    db_max_overflow: int = Field(default=30, ge=0, le=1000)
+    db_max_overflow: int = Field(default=8, ge=0, le=1000)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     #: Threads that run the (synchronous) request handlers in one hub process.
     request_threads: int = Field(default=40, ge=1, le=1000)
     #: Requests let into the hub at once (hub.api.admission); the others wait up to
     #: request_queue_seconds, then get 503 ``overloaded`` with Retry-After. At most
     #: request_threads and at most db_pool_size + db_max_overflow (checked).
-    max_concurrent_requests: int = Field(default=32, ge=1, le=1000)
+    max_concurrent_requests: int = Field(default=16, ge=1, le=1000)
     request_queue_seconds: float = Field(default=10.0, gt=0, le=300)
+    #: ``hub serve`` processes sharing the listening socket (docs/operations.md, "How to
+    #: size"): one Python process runs on one core at a time, so a PostgreSQL hub on a
+    #: machine with more cores serves more with more processes. Every limit above is per
+    #: process. SQLite keeps one process (its single writer is the bottleneck anyway).
+    workers: int = Field(default=1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _admission_fits(self) -> HubSettings:
@@ -217,6 +223,10 @@ class HubSettings(BaseSettings):
             raise ValueError(
                 f"database_url must be a sqlite:// or postgresql:// URL, not {scheme!r}"
             )
+        if self.workers > 1 and scheme != "postgresql":
+            raise ValueError(
+                f"workers = {self.workers} needs PostgreSQL: a SQLite hub runs one process "
+                "(set database_url to a postgresql:// URL, or workers = 1)")
         return self
 
     @model_validator(mode="after")

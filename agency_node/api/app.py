@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from agency_node.api import errors
+from agency_node.api.responses import install_openapi
 from agency_node.api.routes import (
     dictionary,
     extracts,
@@ -51,14 +53,25 @@ def create_app(settings: NodeSettings, *, clock: Callable[[], float] = time.time
         sweeper.stop()
         runtime.engine.dispose()
 
-    app = FastAPI(
-        title=f"Fedlink agency node {settings.agency}",
-        docs_url=None, redoc_url=None, openapi_url=None,
-        lifespan=lifespan,
-    )
+    app = _api(settings.agency, lifespan=lifespan)
     app.state.services = services
+    return app
+
+
+def _api(agency: str, **options: Any) -> FastAPI:
+    # The node serves no docs (docs/agency-node.md): one machine client, the hub.
+    app = FastAPI(title=f"Fedlink agency node {agency}",
+                  docs_url=None, redoc_url=None, openapi_url=None, **options)
     errors.install(app)
     for module in (health, dictionary, match_requests, extracts, witness, governance):
         app.include_router(module.router)
     ops.install(app)  # /ready, /metrics, request ids, access log (docs/operations.md)
+    install_openapi(app)  # bodies and errors as the node takes and sends them
     return app
+
+
+def openapi_document(agency: str = "AGENCY") -> dict[str, Any]:
+    """The node API's OpenAPI document (``app.openapi()`` of :func:`create_app`), built
+    without a node directory: it depends only on the routes (docs/agency-node.md, "What
+    the node API guarantees")."""
+    return _api(agency).openapi()

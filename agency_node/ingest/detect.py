@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -82,13 +83,52 @@ def _letters(text: str) -> str:
     return re.sub(r"[^A-Z]", "", fold(text).upper())
 
 
+class RepeatCounter:
+    """How often a column's values repeat over the *whole* column, in bounded memory: every
+    value while there are few, then only the values in a fixed 1/32 slice of value hashes
+    (exact counts for that slice, whatever the row order). The sample of
+    :class:`ColumnProfile` cannot say it: a file sorted by period shows each person once in
+    its first 2,000 rows."""
+
+    CAP = 5000
+    SLICE = 32
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.sliced = False
+
+    @classmethod
+    def _in_slice(cls, value: str) -> bool:
+        return zlib.crc32(value.encode("utf-8", "replace")) % cls.SLICE == 0
+
+    def add(self, value: str) -> None:
+        if self.sliced and not self._in_slice(value):
+            return
+        self.counts[value] = self.counts.get(value, 0) + 1
+        if not self.sliced and len(self.counts) > self.CAP:
+            self.sliced = True
+            self.counts = {v: n for v, n in self.counts.items() if self._in_slice(v)}
+
+    @property
+    def counted(self) -> int:
+        """Rows behind :attr:`rows_per_value` (all rows, or those of the slice)."""
+        return sum(self.counts.values())
+
+    @property
+    def rows_per_value(self) -> float:
+        """Rows per distinct value (1.0: every value once)."""
+        return self.counted / len(self.counts) if self.counts else 0.0
+
+
 @dataclass
 class ColumnProfile:
-    """A bounded sample of one column's non-missing values, filled while streaming."""
+    """A bounded sample of one column's non-missing values, filled while streaming; with
+    ``repeats``, also how often values repeat over the whole column (id-named columns)."""
 
     values: list[str] = field(default_factory=list)
     non_empty: int = 0
     rows: int = 0
+    repeats: RepeatCounter | None = None
 
     def add(self, text: str) -> None:
         self.rows += 1
@@ -96,6 +136,8 @@ class ColumnProfile:
         if value.upper() in MISSING or is_missing(value):
             return
         self.non_empty += 1
+        if self.repeats is not None:
+            self.repeats.add(value)
         if len(self.values) < SAMPLE_SIZE:
             # No identifier is this long; the cut keeps every pattern check cheap.
             self.values.append(value[:MAX_SAMPLED_CHARS])
@@ -233,6 +275,12 @@ def _identifier(profile: ColumnProfile) -> ContentFinding | None:
         return ContentFinding("identifier", distinct,
                               f"identifier-like codes ({distinct:.0%} distinct)")
     return None
+
+
+def is_code_like(profile: ColumnProfile) -> bool:
+    """Nearly all sampled values are codes (letters, digits, ``-_./#``; not decimals)."""
+    return bool(profile.values) and _share(
+        profile.values, lambda v: bool(_CODE.fullmatch(v)) and not _DECIMAL.fullmatch(v)) >= 0.95
 
 
 def is_date_like(profile: ColumnProfile) -> bool:

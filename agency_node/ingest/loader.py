@@ -4,8 +4,9 @@ id, quarantine the others with row number, line span, column and reason.
 A row is unusable when it is structurally broken (ragged, unparseable quoting), holds
 bytes no configured encoding decodes, has no or a repeated ``record_id``, has a field
 over ``max_field_length``, has no usable identity field at all, or has an attribute (or
-year) that does not parse as its declared type. ``strict`` loads nothing if any row is
-unusable, but still records the quarantine so the steward sees why.
+year, or period) that does not parse as its declared type, or carries a person id that
+clearly different people share (:mod:`agency_node.ingest.persons`). ``strict`` loads
+nothing if any row is unusable, but still records the quarantine so the steward sees why.
 
 Every physical line of a CSV is accounted for: header + blank + loaded + quarantined +
 refused (good rows not loaded because ``strict`` failed) = the file's lines; the run
@@ -32,6 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from agency_node.config import NodeConfig
 from agency_node.errors import IngestError, SourceError
 from agency_node.ingest.columns import check_header, is_missing, parse_value, parse_year
+from agency_node.ingest.periods import parse_period
+from agency_node.ingest.persons import PersonIds, find_reused_ids
 from agency_node.ingest.runs import exclusive_ingest, finish_audit, settle_unaudited
 from agency_node.ingest.sources import Problem, RawRow, SourceStats, describe, open_source
 from agency_node.services.audit import AuditLog
@@ -67,6 +70,8 @@ class IngestSummary:
     interrupted_runs: list[int] = field(default_factory=list)
     #: Why the run counts as failed ('' = it did not); see :meth:`raise_for_failure`.
     failure: str = ""
+    #: Person ids clearly different people share (all their rows quarantined).
+    reused_person_ids: int = 0
 
     def raise_for_failure(self) -> None:
         """Raise IngestError (code = the run's status) when the run failed loudly."""
@@ -75,11 +80,12 @@ class IngestSummary:
 
 
 class _RowChecker:
-    def __init__(self, config: NodeConfig, run_id: int) -> None:
+    def __init__(self, config: NodeConfig, run_id: int, reused: set[str] | None = None) -> None:
         self.config = config
         self.run_id = run_id
         self.seen: dict[str, int] = {}
         self.options = NormalizationOptions(date_order=config.source.date_order)
+        self.persons = PersonIds(config.mapping.person_id, reused or set())
 
     def check(self, raw: RawRow) -> tuple[dict[str, Any] | None, list[Problem]]:
         problems = list(raw.problems)
@@ -111,6 +117,16 @@ class _RowChecker:
                 problems.append(Problem(mapping.year_column, "bad_year",
                                         "expected a year such as 2019, 2019-20, FY2016 or a "
                                         "date"))
+        person_id = self.persons.check(values, problems)
+        period = None
+        if mapping.period_column and not is_missing(values.get(mapping.period_column, "")):
+            try:
+                period = parse_period(values[mapping.period_column],
+                                      date_order=self.config.source.date_order)
+            except ValueError as exc:
+                problems.append(Problem(mapping.period_column, "bad_period", str(exc)))
+        if period is not None and not mapping.year_column:
+            year = period.year  # the period scopes requests when no year column does
         attributes: dict[str, Any] = {}
         order = self.config.source.date_order
         for name, var in self.config.variables.items():
@@ -133,6 +149,9 @@ class _RowChecker:
             "raw_identity": raw_identity,
             "attributes": attributes,
             "year": year,
+            "person_id": person_id,
+            "period": period.value if period else None,
+            "period_kind": period.kind if period else None,
             "source_row": raw.row_number,
             "encoding": raw.encoding,
             "ingest_run_id": self.run_id,
@@ -143,8 +162,7 @@ def _required_columns(config: NodeConfig) -> list[str]:
     mapping = config.mapping
     columns = [mapping.record_id, *mapping.identity.values()]
     columns += [v.column for v in config.variables.values()]
-    if mapping.year_column:
-        columns.append(mapping.year_column)
+    columns += [c for c in (mapping.year_column, mapping.person_id, mapping.period_column) if c]
     return columns
 
 
@@ -209,6 +227,8 @@ def _run(
     details = {"run": summary.run_id, "rows": summary.rows, "loaded": summary.loaded,
                "quarantined": summary.quarantined, "reasons": dict(summary.reasons),
                "lines": dict(summary.accounting)}
+    if summary.reused_person_ids:  # a count: the ids themselves never leave the store
+        details["reused_person_ids"] = summary.reused_person_ids
     if not finish_audit(sessions, audit, run_id=summary.run_id, outcome=summary.status,
                         reason=summary.status if summary.failure else "", details=details):
         raise IngestError(f"ingest #{summary.run_id} loaded {summary.loaded} rows but its audit "
@@ -279,6 +299,7 @@ def _record(run: IngestRun, summary: IngestSummary, stats: SourceStats) -> None:
     run.lines = summary.accounting["lines"]
     run.accounting = dict(summary.accounting)
     run.failure = summary.failure
+    run.reused_person_ids = summary.reused_person_ids
     run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
@@ -299,13 +320,17 @@ def _load(
     pending: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
     lines = summary.accounting
+    # A read of the source before the load: a reused person id is known before its first
+    # row would be loaded (empty without a person id column).
+    reused = find_reused_ids(config)
+    summary.reused_person_ids = len(reused)
     with open_source(config.source, stats) as (header, rows):
         check_header(header)
         missing = [c for c in _required_columns(config) if c not in header]
         if missing:
             raise SourceError(f"the source has no column {', '.join(map(repr, missing))} "
                               f"named in node.toml (read as {stats.encoding})")
-        checker = _RowChecker(config, run.id)
+        checker = _RowChecker(config, run.id, reused)
         for raw in rows:
             summary.rows += 1
             record, problems = checker.check(raw)

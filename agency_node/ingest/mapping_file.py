@@ -32,6 +32,9 @@ class MappingFile(BaseModel):
     record_id: str = ""
     #: Absent: detect the year column; "" = none.
     year_column: str | None = None
+    #: Absent: detect; "" = none (each row its own person / no period).
+    person_id: str | None = None
+    period_column: str | None = None
     date_order: Literal["MDY", "DMY", ""] = ""
     identity: dict[str, str] = Field(default_factory=dict)  # canonical field → column
     ignore: dict[str, str] = Field(default_factory=dict)  # column → reason
@@ -58,6 +61,7 @@ def read_mapping_file(path: Path) -> Choices:
         raise ConfigError(f"mapping file {path}: {', '.join(both)} both ignored and overridden")
     return Choices(identity=dict(parsed.identity), record_id=parsed.record_id,
                    year_column=parsed.year_column, date_order=parsed.date_order,
+                   person_id=parsed.person_id, period_column=parsed.period_column,
                    ignore=dict(parsed.ignore), override=dict(parsed.override))
 
 
@@ -74,6 +78,10 @@ def render_mapping_file(plan: Plan) -> str:
     doc.add("record_id", plan.record_id)
     doc.add("year_column", plan.year_column)
     doc["year_column"].comment("'' = no year column")
+    doc.add("person_id", plan.person_id)
+    doc["person_id"].comment("agency person id: rows sharing it are one person ('' = none)")
+    doc.add("period_column", plan.period_column)
+    doc["period_column"].comment("year, school year, term, quarter or date ('' = none)")
     doc.add("date_order", plan.date_order)
     doc["date_order"].comment(plan.date_order_reason)
     reasons = {d.column: d.reason for d in plan.decisions}

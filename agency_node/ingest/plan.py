@@ -7,6 +7,13 @@ Evidence, strongest first: the steward's explicit choices (``--map``, ``--record
 and the values (:mod:`agency_node.ingest.detect`). A column whose header
 (:func:`protocol.identifier_names.identifier_reason`) or values look identifying is never
 an attribute: it is mapped to the identity field it is, or ignored with the reason.
+
+Longitudinal sources have two more roles (both optional): the agency's **person id**
+(``--map COL=person_id``, or a column named like an id whose values repeat over the whole
+file — one person, many rows) and, where there is one, the **period** of each row
+(``--map COL=period``, or a column named like a period or year whose values parse as
+periods, :mod:`agency_node.ingest.periods`). The period is offered as a variable, like the
+year column; the person id never is.
 Offering it anyway takes a steward override with a reason (``--offer COL=REASON`` or the
 mapping file's ``[override]`` table), which is kept in node.toml and audited.
 """
@@ -22,8 +29,10 @@ from agency_node.ingest.detect import (
     ContentFinding,
     date_order_of,
     detect,
+    is_code_like,
     is_date_like,
 )
+from agency_node.ingest.periods import looks_like_period
 from protocol.identifier_names import identifier_reason, name_words
 from protocol.identity import IDENTITY_FIELDS
 
@@ -58,6 +67,12 @@ _SUBJECT = frozenset({"client", "student", "stu", "person", "participant", "memb
                       "residence", "residential", "mailing", "mail"})
 _YEAR_WORDS = frozenset({"year", "yr", "fy", "sy", "ay"})
 _ID_WORDS = frozenset({"id", "key", "identifier", "no", "num", "nbr", "number"})
+#: Whole names of agency person ids that carry no id word (state student ids).
+_PERSON_ID_NAMES = frozenset({"ssid", "sasid", "stid", "pid", "upid"})
+_PERIOD_WORDS = frozenset({"period", "term", "quarter", "qtr", "semester", "sem", "session",
+                           "trimester"})
+#: Rows per distinct value over the whole column above which an id names persons, not rows.
+PERSON_ID_REPEATS = 1.2
 #: Columns never loaded by default: synthetic ground truth from ``fedlink synth``.
 IGNORED_BY_DEFAULT = ("truth_id",)
 #: Identity fields linkage leans on: without them it matches on what remains alone.
@@ -71,6 +86,8 @@ class Choices:
     identity: dict[str, str] = field(default_factory=dict)  # canonical → column
     record_id: str = ""
     year_column: str | None = None  # None: detect; "": none
+    person_id: str | None = None  # None: detect; "": none
+    period_column: str | None = None  # None: detect (with a person id); "": none
     date_order: str = ""
     ignore: dict[str, str] = field(default_factory=dict)  # column → reason
     override: dict[str, str] = field(default_factory=dict)  # column → reason
@@ -79,7 +96,8 @@ class Choices:
 @dataclass(frozen=True)
 class Decision:
     column: str
-    outcome: str  # record_id / identity / year / ignore / override / variable
+    outcome: str  # record_id / identity / person_id / period / year / ignore / override /
+    # variable
     target: str  # the identity field, or ''
     reason: str
 
@@ -98,6 +116,9 @@ class Plan:
     warnings: list[str]
     #: Why each overridden column was flagged (kept with the override in the audit log).
     flagged: dict[str, str] = field(default_factory=dict)
+    #: The agency person id column and the period column ('' = none).
+    person_id: str = ""
+    period_column: str = ""
 
 
 def header_field(column: str) -> str | None:
@@ -118,6 +139,12 @@ def _is_record_id_header(column: str) -> bool:
                             or (words[-1] in _ID_WORDS and len(words) <= 3))
 
 
+def is_id_header(column: str) -> bool:
+    """Named like a record id or an agency person id (``CLIENT_ID``, ``student_no``,
+    ``SSID``)."""
+    return _is_record_id_header(column) or squeeze(column) in _PERSON_ID_NAMES
+
+
 def _mostly_distinct(profile: ColumnProfile | None) -> bool:
     """Nearly every row has a value and nearly all differ: a local id (a few repeated
     ids are quarantined at ingest, they do not make the column something else)."""
@@ -125,6 +152,8 @@ def _mostly_distinct(profile: ColumnProfile | None) -> bool:
         return True  # header-only planning (no values to judge)
     if not profile.values or profile.non_empty < 0.95 * profile.rows:
         return False
+    if profile.repeats is not None and profile.repeats.rows_per_value >= PERSON_ID_REPEATS:
+        return False  # repeats over the whole file: a person id, whatever the sample says
     return len(set(profile.values)) >= 0.95 * len(profile.values)
 
 
@@ -140,7 +169,8 @@ def build_plan(header: list[str], profiles: dict[str, ColumnProfile] | None,
     profiles = profiles or {}
     known = set(header)
     named = [*choices.identity.values(), choices.record_id, choices.year_column or "",
-             *choices.ignore, *choices.override]
+             choices.person_id or "", choices.period_column or "", *choices.ignore,
+             *choices.override]
     missing = sorted({c for c in named if c and c not in known})
     if missing:
         raise ConfigError(f"no column {', '.join(map(repr, missing))} in the source "
@@ -170,6 +200,7 @@ def build_plan(header: list[str], profiles: dict[str, ColumnProfile] | None,
                 "student_no); name it with --record-id COLUMN")
         decisions[record_id] = Decision(record_id, "record_id", "",
                                         "named like an id; values (nearly) all distinct")
+    person_id = _person_id(header, choices, decisions, profiles)
 
     # Headers first: FIRST_NM says more than values that happen to be names.
     for col in header:
@@ -188,6 +219,7 @@ def build_plan(header: list[str], profiles: dict[str, ColumnProfile] | None,
             decisions[col] = Decision(col, "identity", field_, f"header names {field_}"
                                       + (f"; {finding.reason}" if finding else ""))
 
+    period_column = _period(header, choices, decisions, profiles, person_id)
     year_column = choices.year_column
     if year_column is None:
         year_column = _detect_year(header, decisions, profiles)
@@ -231,9 +263,68 @@ def build_plan(header: list[str], profiles: dict[str, ColumnProfile] | None,
         date_order_reason=order_reason,
         ignore={d.column: d.reason for d in ordered if d.outcome == "ignore"},
         override=dict(choices.override),
-        attributes=[d.column for d in ordered if d.outcome in ("variable", "override", "year")],
+        attributes=[d.column for d in ordered
+                    if d.outcome in ("variable", "override", "year", "period")],
         decisions=ordered, warnings=linkage_warnings(identity), flagged=flagged,
+        person_id=person_id, period_column=period_column,
     )
+
+
+def _person_id(header: list[str], choices: Choices, decisions: dict[str, Decision],
+               profiles: dict[str, ColumnProfile]) -> str:
+    """The agency person id column: the steward's, else the first column named like an id
+    whose values are codes present in (nearly) every row and repeat over the whole file."""
+    chosen = choices.person_id
+    if chosen:
+        if decisions.get(chosen, Decision(chosen, "", "", "")).outcome in ("record_id",
+                                                                          "identity"):
+            raise ConfigError(f"person id {chosen!r} is already the "
+                              f"{decisions[chosen].outcome.replace('_', ' ')}")
+        decisions[chosen] = Decision(chosen, "person_id", "", "chosen by the steward")
+        return chosen
+    if chosen == "":
+        return ""
+    for col in header:
+        profile = profiles.get(col)
+        if col in decisions or profile is None or profile.repeats is None \
+                or not is_id_header(col) or not is_code_like(profile):
+            continue
+        repeats = profile.repeats
+        if profile.non_empty >= 0.95 * profile.rows and repeats.counted >= 20 \
+                and repeats.rows_per_value >= PERSON_ID_REPEATS:
+            decisions[col] = Decision(col, "person_id", "", f"named like an id; values repeat "
+                                      f"({repeats.rows_per_value:.1f} rows per value): one "
+                                      "person, many rows")
+            return col
+    return ""
+
+
+def _period(header: list[str], choices: Choices, decisions: dict[str, Decision],
+            profiles: dict[str, ColumnProfile], person_id: str) -> str:
+    """The period column: the steward's, else — in a source with a person id — the first
+    column named like a period (then like a year) whose values (≥ 90 %) parse as periods."""
+    chosen = choices.period_column
+    if chosen:
+        if chosen in decisions:
+            raise ConfigError(f"period column {chosen!r} is already the "
+                              f"{decisions[chosen].outcome.replace('_', ' ')}")
+        decisions[chosen] = Decision(chosen, "period", "", "chosen by the steward")
+        return chosen
+    if chosen == "" or not person_id:
+        return ""  # without a person id there is no longitudinal row to place in time
+    named = [c for c in header if c not in decisions and c != choices.year_column
+             and "birth" not in name_words(c)]
+    for words in (_PERIOD_WORDS, _YEAR_WORDS):
+        for col in named:
+            profile = profiles.get(col)
+            if not set(name_words(col)) & words or profile is None or not profile.values:
+                continue
+            share = sum(map(looks_like_period, profile.values)) / len(profile.values)
+            if share >= 0.9:
+                decisions[col] = Decision(col, "period", "", "named like a period; values "
+                                          f"are periods ({share:.0%})")
+                return col
+    return ""
 
 
 def _content_decision(col: str, finding: ContentFinding, identity: dict[str, str]) -> Decision:

@@ -9,7 +9,10 @@ empty or still the one ``node init`` generated is flagged as a placeholder until
 steward writes it.
 
 The dictionary reaches the hub only as a node-signed :class:`protocol.wire.DictionaryUpdate`
-(:func:`publish`), which replaces the agency's catalog there.
+(:func:`publish`), which replaces the agency's catalog there. The grain of the data
+(:func:`grain`: persons, rows per person, periods — counts only, small ones suppressed) is
+shown on the node by ``fedlink node dictionary show``; the wire message has no field for it
+yet, so it is not published.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from agency_node import keys
 from agency_node.config import NodeConfig, VariableSection
 from agency_node.errors import ConfigError
 from agency_node.hub_client import HubClient
+from agency_node.person_facts import PersonFacts
 from agency_node.runtime import NodeRuntime
 from agency_node.store.records import iter_all_records
 from protocol.signing import describe_validation_error, sign
@@ -150,6 +154,25 @@ def compute(config: NodeConfig, sessions: sessionmaker[Session], *,
     except ValidationError as exc:
         raise ConfigError(f"the data dictionary is not valid: "
                           f"{describe_validation_error(exc)}") from None
+
+
+def grain(config: NodeConfig, sessions: sessionmaker[Session], *,
+          min_cell: int = DICTIONARY_MIN_CELL) -> dict[str, Any]:
+    """What one row of the agency's data is: persons (by the mapped person id, else one per
+    record), rows per person, periods by kind, persons with several identity versions.
+    Counts below ``min_cell`` are None; no person id or identity value is in it."""
+    facts = PersonFacts()
+    with sessions() as session:
+        for record in iter_all_records(session):
+            facts.add(record_id=record.record_id, person_id=record.person_id,
+                      period=record.period, period_kind=record.period_kind,
+                      identity=record.identity)
+    summary = facts.summary(min_cell=min_cell)
+    summary.pop("rows_without_person_id")
+    row = "one row per person per period" if config.mapping.period_column else "one row"
+    summary["grain"] = (f"{row} (person = the agency's person id)" if config.mapping.person_id
+                        else "one row per record (each record is its own person)")
+    return summary
 
 
 def placeholders(dictionary: tuple[CatalogVariable, ...]) -> list[str]:

@@ -9,6 +9,7 @@ the URL (password hidden) and what to check — never a driver traceback.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -17,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agency_node.errors import ConfigError
+from agency_node.store.faults import reopen_after_store_fault
 from agency_node.store.migrate import upgrade_to_head
 
 #: Seconds to wait for a PostgreSQL server before saying it cannot be reached.
@@ -25,10 +27,17 @@ CONNECT_TIMEOUT = 10
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets the service read records while an ingest or an audit append writes.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    try:
+        # WAL lets the service read records while an ingest or an audit append writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.Error:
+        # SQLAlchemy does not close a connection whose connect hook failed; left open (its
+        # statement lives in the traceback) it would keep a read-only view of the file.
+        cursor.close()
+        dbapi_connection.close()
+        raise
     cursor.close()
 
 
@@ -66,6 +75,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         raise ConfigError(f"store url is not usable: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    reopen_after_store_fault(engine)
     if migrate:
         try:
             upgrade_to_head(engine)

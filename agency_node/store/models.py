@@ -51,6 +51,13 @@ class Record(Base):
     raw_identity: Mapped[dict[str, Any]] = mapped_column(JSON)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON)
     year: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: The agency person id (mapping ``person_id``): rows sharing it are one person; None =
+    #: no person id, the row is its own person.
+    person_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    #: The row's period, normalised (``2021Q3``, ``2021-22``, ``2021FA``…), and its kind
+    #: (agency_node/ingest/periods.py); None without a period column or value.
+    period: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    period_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     source_row: Mapped[int] = mapped_column(Integer)
     encoding: Mapped[str] = mapped_column(String(32))
     ingest_run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))
@@ -79,6 +86,9 @@ class IngestRun(Base):
     #: Whether the run's final audit event is written; a run left unaudited (killed, or
     #: the audit write failed) is audited by the next ingest.
     audited: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Person ids of the source that clearly different people share (their rows are
+    #: quarantined ``reused_person_id``); None for runs before persons were mapped.
+    reused_person_ids: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class QuarantinedRow(Base):

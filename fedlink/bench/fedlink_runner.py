@@ -103,6 +103,34 @@ def accuracy(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def dedup(spec: dict[str, Any]) -> dict[str, Any]:
+    """Encode the data set's one source and deduplicate it (``LinkageConfig.dedup``);
+    score the clusters over all true pairs (pairs of records sharing the truth id)."""
+    data = AccuracyData.load(spec["root"])
+    (source,) = data.sources
+    stage(f"normalise + encode {source}")
+    raw = data.raw(source)
+    started = time.perf_counter()
+    identities = normalize_frame(raw, data.options())
+    table, pids = encode_identities(raw["record_id"].tolist(), identities, bench_keys())
+    encode_s = time.perf_counter() - started
+    stage("deduplicate")
+    started = time.perf_counter()
+    result = link({source: table}, LinkageConfig(dedup=(source,)))
+    link_s = time.perf_counter() - started
+    clusters = result.clusters.to_pandas().merge(
+        pd.DataFrame({"pid": pids, "truth_id": raw["truth_id"]}), on="pid", how="left"
+    )
+    score = pairwise_scores(clusters, source="agency")[-1]
+    return {
+        "clusters": score.as_dict(),
+        "seconds": {"encode": encode_s, "link": link_s},
+        "candidates": result.report["summary"].get("candidates"),
+        "within_clusters": result.report["deduplication"]["within_clusters"],
+        "records": table.num_rows,
+    }
+
+
 def throughput(spec: dict[str, Any]) -> dict[str, Any]:
     """Records per second from clear text to token batches, on the records the CLK peer
     encodes, measured two ways.

@@ -28,6 +28,8 @@ from protocol.normalize import NormalizationOptions
 
 SYSTEMS: tuple[str, ...] = ("fedlink", "splink", "recordlinkage", "anonlink")
 DATASETS: tuple[str, ...] = ("synth", "febrl4")
+#: Deduplication data sets (one file each), run with the accuracy part: Fedlink and Splink.
+DEDUP_DATASETS: tuple[str, ...] = ("febrl3", "febrl2")
 
 
 def default_cache_dir() -> Path:
@@ -45,6 +47,7 @@ class BenchOptions:
     skip_scale: bool = False
     only: str | None = None
     datasets: tuple[str, ...] = DATASETS
+    dedup_datasets: tuple[str, ...] = DEDUP_DATASETS
     systems: tuple[str, ...] = SYSTEMS
     throughput_records: int = 100_000
     privacy_sizes: tuple[int, ...] = (2_000, 20_000)
@@ -94,6 +97,8 @@ class Bench:
     def _count_steps(self) -> int:
         o = self.options
         n = len(o.datasets) * len(o.systems) if o.wants("accuracy") else 0
+        if o.wants("accuracy"):
+            n += len(o.dedup_datasets) * 2  # Fedlink and Splink
         if o.wants("speed"):
             n += 2 + (0 if o.skip_scale else 5)
         if o.wants("privacy"):
@@ -162,6 +167,24 @@ class Bench:
                                               {"root": str(root)})
             out[name] = {"label": data.label, "records": data.records,
                          "pairs": [list(p) for p in data.pairs], "runs": runs}
+        return out
+
+    def dedup(self, installed: dict[str, bool]) -> dict[str, Any]:
+        """Deduplication of one file per data set: Fedlink and Splink (``dedupe_only``)."""
+        out: dict[str, Any] = {}
+        for name in self.options.dedup_datasets:
+            self.display.step(f"prepare {name}")
+            root = self.workdir / "data" / name
+            data = datasets.dedup_accuracy(name, root)
+            runs: dict[str, Any] = {}
+            for system in ("fedlink", "splink"):
+                key, label = f"dedup/{name}/{system}", f"{name} dedup: {system}"
+                if not installed[system]:
+                    runs[system] = self._skip(MISSING, "not installed")
+                else:
+                    runs[system] = self._main(key, label, f"{system}.dedup",
+                                              {"root": str(root)})
+            out[name] = {"label": data.label, "records": data.records, "runs": runs}
         return out
 
     def throughput(self, installed: dict[str, bool]) -> dict[str, Any]:
@@ -239,6 +262,8 @@ class Bench:
                          for s in SYSTEMS}
             if o.wants("accuracy"):
                 results["accuracy"] = self.accuracy(installed)
+                if o.dedup_datasets:
+                    results["dedup"] = self.dedup(installed)
             if o.wants("speed"):
                 results["throughput"] = self.throughput(installed)
                 if not o.skip_scale:

@@ -46,3 +46,20 @@ def link_scores(
     hits = int((a[known] == b[known]).sum())
     return PairScore(names[0], names[1], true_pair_count(lt, rt), len(links), hits)
 
+
+
+def within_link_scores(name: str, truth: pd.Series, rows_l: np.ndarray,
+                       rows_r: np.ndarray) -> PairScore:
+    """Score links between records of one source (deduplication), each unordered pair
+    once; true pairs are the pairs of two records sharing a truth id."""
+    t = _truth(truth)
+    a = np.asarray(rows_l, dtype=np.int64)
+    b = np.asarray(rows_r, dtype=np.int64)
+    links = pd.DataFrame({"l": np.minimum(a, b), "r": np.maximum(a, b)})
+    links = links[links["l"] != links["r"]].drop_duplicates()
+    left = t.to_numpy(dtype=object)[links["l"].to_numpy()]
+    right = t.to_numpy(dtype=object)[links["r"].to_numpy()]
+    known = pd.notna(left) & pd.notna(right)
+    hits = int((left[known] == right[known]).sum())
+    counts = t.dropna().value_counts()
+    return PairScore(name, name, int((counts * (counts - 1) // 2).sum()), len(links), hits)

@@ -27,10 +27,13 @@ END = "<!-- fedlink bench: end -->"
 def readme_section(results: dict[str, Any], *, details: str) -> str:
     """The section's Markdown, markers included; ``details`` links the whole report."""
     lines = [START, "", *(f"{line}  " for line in header(results)), ""]
+    from fedlink.bench.dedup_report import dedup_table
+    from fedlink.bench.load import load_table
     from fedlink.bench.privacy_report import privacy_tables
 
-    headline = [target_table(results), *accuracy_tables(results)[:1],
-                throughput_table(results), scale_table(results), *privacy_tables(results)]
+    headline = [target_table(results), *accuracy_tables(results)[:1], dedup_table(results),
+                throughput_table(results), scale_table(results), *privacy_tables(results),
+                load_table(results)]
     for t in headline:
         if t is not None and t.rows:
             lines += table_markdown(t, level="####")

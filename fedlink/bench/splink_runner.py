@@ -13,6 +13,12 @@ on the clear-text fields both sources of a pair hold:
   example's assumed recall of 0.8, u by random sampling of 10⁷ pairs (the docs' advice),
   m by two EM sessions blocked on date of birth and on first + last name;
 - links: ``predict(threshold_match_probability=0.5)``, Splink's pairwise predictions.
+
+Deduplication (:func:`dedup`, FEBRL3 and FEBRL2) is the same configuration with Splink's
+``link_type="dedupe_only"`` on the one file, scored twice over all true pairs: its pairwise
+predictions, and the clusters Splink's ``cluster_pairwise_predictions_at_threshold``
+(connected components at the same 0.5) makes of them, which is what a user of its
+deduplication gets and how Fedlink (clusters) is scored.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ def version() -> str | None:
         return None
 
 
-def _settings(fields: list[str]) -> Any:
+def _settings(fields: list[str], link_type: str = "link_only") -> Any:
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
@@ -65,7 +71,7 @@ def _settings(fields: list[str]) -> Any:
     blocking = [block_on("first_name", "last_name"), block_on("dob")]
     blocking += [block_on(f) for f in ("postal_code", "ssn") if f in fields]
     return SettingsCreator(
-        link_type="link_only",
+        link_type=link_type,
         unique_id_column_name="row",
         comparisons=comparisons,
         blocking_rules_to_generate_predictions=blocking,
@@ -118,3 +124,54 @@ def accuracy(spec: dict[str, Any]) -> dict[str, Any]:
         )
         pairs.append(score.as_dict())
     return {"pairs": pairs, "seconds": {"link": seconds}, "version": version()}
+
+
+def dedup_frame(frame: pd.DataFrame, fields: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Splink's deduplication of one clean frame: its links (``row_l``, ``row_r``) and the
+    cluster of every row (connected components of the links at the threshold)."""
+    from splink import DuckDBAPI, Linker, block_on
+
+    db_api = DuckDBAPI()
+    table = db_api.register(frame[fields].assign(row=np.arange(len(frame))),
+                            dataset_display_name="src")
+    linker = Linker(table, _settings(fields, "dedupe_only"), log_level=logging.WARNING)
+    deterministic = [block_on("first_name", "last_name", "dob")]
+    if "ssn" in fields:
+        deterministic.append(block_on("ssn"))
+    linker.training.estimate_probability_two_random_records_match(
+        deterministic, recall=DETERMINISTIC_RECALL
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=1)
+    for rule in (block_on("dob"), block_on("first_name", "last_name")):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True
+        )
+    predictions = linker.inference.predict(threshold_match_probability=THRESHOLD)
+    links = predictions.as_pandas_dataframe()[["row_l", "row_r"]]
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=THRESHOLD
+    ).as_pandas_dataframe()
+    cluster = np.arange(len(frame), dtype=np.int64)
+    rows = clusters["row"].to_numpy(dtype=np.int64)
+    cluster[rows] = pd.factorize(clusters["cluster_id"])[0] + len(frame)
+    return links, cluster
+
+
+def dedup(spec: dict[str, Any]) -> dict[str, Any]:
+    """Deduplicate the data set's one source; scores of the links and of the clusters."""
+    from fedlink.bench.metrics import within_link_scores
+    from hub.linkage.evaluate import pairwise_scores
+
+    data = AccuracyData.load(spec["root"])
+    (source,) = data.sources
+    frame = data.clean(source)
+    stage(f"deduplicate {source}")
+    started = time.perf_counter()
+    links, cluster = dedup_frame(frame, pair_fields(frame, frame, FIELDS))
+    seconds = time.perf_counter() - started
+    linked = within_link_scores(source, frame["truth_id"], links["row_l"], links["row_r"])
+    scored = pd.DataFrame({"source": source, "cluster_id": cluster,
+                           "truth_id": frame["truth_id"]})
+    clustered = pairwise_scores(scored)[-1]
+    return {"links": linked.as_dict(), "clusters": clustered.as_dict(),
+            "seconds": {"link": seconds}, "version": version()}

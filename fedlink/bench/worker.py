@@ -24,6 +24,8 @@ STEPS: dict[str, str] = {
     "fedlink.scale_prepare": "fedlink.bench.scale:prepare",
     "fedlink.scale_link": "fedlink.bench.scale:link_tables",
     "splink.accuracy": "fedlink.bench.splink_runner:accuracy",
+    "fedlink.dedup": "fedlink.bench.fedlink_runner:dedup",
+    "splink.dedup": "fedlink.bench.splink_runner:dedup",
     "recordlinkage.accuracy": "fedlink.bench.recordlinkage_runner:accuracy",
     "fedlink.privacy": "fedlink.bench.privacy:run",
     "fedlink.load": "fedlink.bench.load:run",

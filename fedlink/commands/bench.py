@@ -1,6 +1,7 @@
 """``fedlink bench``: Fedlink next to Splink, recordlinkage and anonlink, one run, one table.
 
 Accuracy (precision, recall, F1 per agency pair) on the synthetic state and on FEBRL4;
+deduplication of one file (FEBRL3, FEBRL2) next to Splink's, F1 over all true pairs;
 node encoding throughput next to clkhash's; hub linkage time and peak memory at
 ``--scale`` × ``--scale`` next to anonlink's at ``--anonlink-scale``. Prints the tables
 and writes them as Markdown (``--out``). The peers come from the ``[bench]`` extra and,
@@ -52,6 +53,9 @@ def bench(
     datasets: Annotated[str, typer.Option(help="Accuracy data sets: synth,febrl4.")] = (
         "synth,febrl4"
     ),
+    dedup_datasets: Annotated[
+        str, typer.Option(help="Deduplication data sets: febrl3,febrl2, or none.")
+    ] = "febrl3,febrl2",
     systems: Annotated[
         str, typer.Option(help="Systems: fedlink,splink,recordlinkage,anonlink.")
     ] = "fedlink,splink,recordlinkage,anonlink",
@@ -87,7 +91,14 @@ def bench(
     ] = None,
 ) -> None:
     """Benchmark Fedlink against Splink, recordlinkage and anonlink on the same data."""
-    from fedlink.bench.harness import DATASETS, SYSTEMS, BenchOptions, default_cache_dir, run_bench
+    from fedlink.bench.harness import (
+        DATASETS,
+        DEDUP_DATASETS,
+        SYSTEMS,
+        BenchOptions,
+        default_cache_dir,
+        run_bench,
+    )
     from fedlink.bench.readme import END, START, has_section, update_readme
     from fedlink.bench.report import markdown, print_tables
 
@@ -125,6 +136,8 @@ def bench(
         skip_scale=skip_scale,
         only=only,
         datasets=_choices(datasets, DATASETS, "--datasets"),
+        dedup_datasets=() if dedup_datasets.strip() == "none"
+        else _choices(dedup_datasets, DEDUP_DATASETS, "--dedup-datasets"),
         systems=chosen_systems,
         throughput_records=throughput_records,
         anonlink_scale=anonlink_scale,

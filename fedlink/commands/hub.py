@@ -8,6 +8,7 @@ with ``fedlink user redeem``) and ``agency add`` work directly on the database o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -75,6 +76,8 @@ def serve(
     """Run the hub API (OpenAPI at /docs; /health, /ready, /metrics; JSON logs on stderr)."""
     from fedlink.serving import run
     from hub.api.app import create_app
+    from hub.api.worker_app import FACTORY as WORKER_FACTORY
+    from hub.api.worker_app import serve_environment
     from hub.db.engine import engine_for
     from hub.db.migrate import require_database_file
     from hub.settings import HubSettings
@@ -85,10 +88,19 @@ def serve(
     settings.require_transport()
     engine = engine_for(settings)  # the pool sized by the settings (docs/operations.md)
     require_database_file(engine)
-    app = create_app(settings, engine=engine)
-    run(app, host=settings.host, port=settings.port, what="hub", log_level=log_level.lower(),
-        certfile=settings.ssl_certfile, keyfile=settings.ssl_keyfile,
-        request_filter="hub.api.observability.RequestIdFilter")
+    app = create_app(settings, engine=engine)  # also checks the schema revision
+    served: object = app
+    if settings.workers > 1:
+        # Each worker process builds its own app and pool (hub.api.worker_app); this
+        # process only supervises them.
+        engine.dispose()
+        os.environ.update(serve_environment(
+            hub_dir, {k: v for k, v in given.items() if v is not None}))
+        served = WORKER_FACTORY
+    run(served, host=settings.host, port=settings.port, what="hub",
+        log_level=log_level.lower(), certfile=settings.ssl_certfile,
+        keyfile=settings.ssl_keyfile, request_filter="hub.api.observability.RequestIdFilter",
+        workers=settings.workers)
 
 
 @hub_app.command()

@@ -1,5 +1,8 @@
 """``fedlink link FILE [FILE …] --out clusters.csv``: offline linkage of local files.
 
+One file is deduplicated; ``--dedup SOURCE`` (or ``all``) lets a source of several hold
+duplicates.
+
 Each file is one agency; its rows are encoded exactly as a node encodes them (throwaway
 keys) and linked by the hub's engine. Output ``source,record_id,cluster_id`` has every
 input record exactly once. The work is in :mod:`fedlink.linkfiles`, imported when the
@@ -35,11 +38,17 @@ def link_files(
     truth: Annotated[
         str | None, typer.Option(help="Column with the true person id: print P/R/F1.")
     ] = None,
+    dedup: Annotated[
+        list[str] | None,
+        typer.Option(help="A source (file stem) that may hold duplicates, or 'all'; "
+                     "repeatable. A single file is always deduplicated."),
+    ] = None,
 ) -> None:
-    """Link several agencies' CSV files into people, offline.
+    """Link several agencies' CSV files into people, or deduplicate one, offline.
 
     Rows are encoded exactly as a node encodes them (throwaway keys) and linked by the
-    hub's engine; OUT gets source,record_id,cluster_id for every input record.
+    hub's engine; OUT gets source,record_id,cluster_id for every input record. A single
+    file, and every file named by --dedup, may hold several records of one person.
     """
     from fedlink.linkfiles import LinkOptions, run
 
@@ -53,5 +62,6 @@ def link_files(
         max_block=max_block,
         method=method,
         truth=truth,
+        dedup=tuple(dedup or ()),
     )
     run(files, options)

@@ -59,8 +59,9 @@ def init(
         help="MDY or DMY for dates like 03/07/2004 (default: detected from the values, "
         "else MDY).")] = None,
     maps: Annotated[list[str] | None, typer.Option(
-        "--map", help="LOCAL=CANONICAL: a column is this identity field (or record_id); "
-        "repeatable.")] = None,
+        "--map", help="LOCAL=CANONICAL: a column is this identity field, record_id, "
+        "person_id (the agency's person id: rows sharing it are one person) or period "
+        "(year, school year, term, quarter or date of each row); repeatable.")] = None,
     record_id: Annotated[str | None, typer.Option(
         "--record-id", help="The column holding the agency's unique local id.")] = None,
     year_column: Annotated[str | None, typer.Option(

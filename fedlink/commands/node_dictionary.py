@@ -67,6 +67,7 @@ def show(
         DICTIONARY_MIN_CELL,
         changes,
         compute,
+        grain,
         load_published,
         placeholders,
     )
@@ -74,11 +75,13 @@ def show(
     with _open(node_dir) as runtime:
         current = compute(runtime.settings.node, runtime.sessions)
         diff = changes(load_published(runtime.settings.dir), current)
+        persons = grain(runtime.settings.node, runtime.sessions)
     if as_json:
         typer.echo(json.dumps({"dictionary": [v.model_dump(mode="json") for v in current],
                                "placeholders": placeholders(current),
-                               "unpublished_changes": diff}, indent=2))
+                               "unpublished_changes": diff, "persons": persons}, indent=2))
         return
+    _print_grain(persons, DICTIONARY_MIN_CELL)
     for v in current:
         flag = "  [placeholder description — write it in node.toml]" \
             if v.description_placeholder else ""
@@ -97,6 +100,24 @@ def show(
         _out.print("not yet published: " + "; ".join(diff))
     else:
         _out.print("the hub has this dictionary")
+
+
+def _print_grain(persons: dict[str, object], min_cell: int) -> None:
+    """The data's grain, for researchers: counts only (fewer than ``min_cell``: withheld)."""
+    def count(value: object) -> str:
+        return f"<{min_cell}" if value is None else str(value)
+
+    spread = persons["rows_per_person"]
+    assert isinstance(spread, dict)
+    _out.print(f"grain: {persons['grain']}; {persons['persons']} persons, {persons['rows']} "
+               f"rows; rows per person min {spread['min']}, median {spread['median']}, max "
+               f"{spread['max']}; persons with more than one identity version: "
+               f"{count(persons['persons_with_several_identity_versions'])}")
+    periods = persons["periods"]
+    assert isinstance(periods, list)
+    for period in periods:
+        _out.print(f"  periods ({period['kind']}): {period['first']} to {period['last']}, "
+                   f"{count(period['rows'])} rows")
 
 
 @dictionary_app.command("publish")

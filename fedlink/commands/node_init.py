@@ -19,6 +19,8 @@ _OUTCOME = {
     "record_id": "record id",
     "identity": "identity",
     "year": "year column (variable)",
+    "person_id": "person id",
+    "period": "period (variable)",
     "ignore": "IGNORED",
     "override": "VARIABLE (override)",
     "variable": "variable",
@@ -37,7 +39,17 @@ def build_choices(*, mapping: Path | None, maps: list[str], record_id: str | Non
     from fedlink.linkfiles import RECORD_ID, parse_maps
 
     choices = read_mapping_file(mapping) if mapping else Choices()
-    for local, canonical in parse_maps(maps).items():
+    # The two longitudinal roles are not identity fields (fedlink link has no use for them).
+    roles = {"person_id": "person_id", "period": "period_column"}
+    plain: list[str] = []
+    for item in maps:
+        local, _sep, canonical = item.partition("=")
+        if canonical.strip() in roles and local.strip():
+            setattr(choices, roles[canonical.strip()], local.strip())
+            choices.ignore.pop(local.strip(), None)
+        else:
+            plain.append(item)
+    for local, canonical in parse_maps(plain).items():
         if canonical == RECORD_ID:
             choices.record_id = local
             continue
@@ -83,6 +95,8 @@ def run_init(node_dir: Path, *, agency: str, name: str, section: SourceSection,
     out.print(table)
     out.print(f"  record id: {plan.record_id}; year column: {plan.year_column or '-'}; "
               f"date order: {plan.date_order} ({plan.date_order_reason})")
+    out.print(f"  person id: {plan.person_id or '- (each row is its own person)'}; "
+              f"period column: {plan.period_column or '-'}")
     out.print(f"  {len(result.config.variables)} attribute variables (classification "
               "'confidential' until the steward edits node.toml)")
     for column, reason in plan.override.items():

@@ -51,6 +51,14 @@ def synth(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace existing files in --out.")
     ] = False,
+    longitudinal: Annotated[
+        bool,
+        typer.Option(
+            "--longitudinal",
+            help="One row per person per school year, term or quarter, under each agency's "
+            "own person id (with duplicate ids, name changes and moves).",
+        ),
+    ] = False,
 ) -> None:
     """Write k12.csv, highered.csv and workforce.csv: one synthetic population seen by
     three agencies, with realistic errors and a truth_id column for evaluation."""
@@ -80,7 +88,7 @@ def synth(
             started = True
             progress.update(task, description=name)
 
-        frames = generate(people, seed, on_step=step)
+        frames = generate(people, seed, on_step=step, longitudinal=longitudinal)
         try:
             paths = write(frames, out, overwrite=overwrite, on_step=step)
         except OSError as exc:
@@ -90,4 +98,4 @@ def synth(
         progress.update(task, description="done")
 
     for path, frame in zip(paths, frames.values(), strict=True):
-        typer.echo(f"{path}: {len(frame):,} records")
+        typer.echo(f"{path}: {len(frame):,} {'rows' if longitudinal else 'records'}")

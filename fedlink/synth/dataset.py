@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 
 from fedlink.synth.agencies import agency_frame
 from fedlink.synth.coverage import assign_coverage
+from fedlink.synth.longitudinal import longitudinal_frames
 from fedlink.synth.population import make_population
 from fedlink.synth.profiles import PROFILES
 from fedlink.synth.vocab import vocabulary
@@ -26,13 +27,20 @@ STEPS: tuple[str, ...] = ("population", *AGENCY_FILES)
 
 
 def generate(
-    people: int, seed: int, *, on_step: Callable[[str], None] | None = None
+    people: int,
+    seed: int,
+    *,
+    on_step: Callable[[str], None] | None = None,
+    longitudinal: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """One synthetic population of ``people`` as seen by K-12, higher education and the
     workforce agency: ``{"k12": …, "highered": …, "workforce": …}``.
 
     Deterministic: the same ``people`` and ``seed`` give identical frames. ``on_step`` is
     called with each name in :data:`STEPS` as that step starts (for a progress display).
+    ``longitudinal`` renders the same population as agencies hold it over time: one row
+    per person per school year, term or quarter under the agency's own person id
+    (:mod:`fedlink.synth.longitudinal`); off, the frames are exactly what they always were.
     Raises ``ValueError`` for ``people < 1`` or a negative ``seed``.
     """
     if people < 1:
@@ -46,6 +54,10 @@ def generate(
     report("population")
     pop = make_population(people, streams[0], vocab)
     coverage = assign_coverage(pop, streams[1])
+    if longitudinal:
+        # A sixth stream for the moves; the first five are the same as without it.
+        moves = np.random.default_rng(np.random.SeedSequence(seed).spawn(6)[5])
+        return longitudinal_frames(pop, coverage, vocab, moves, streams[2:], report)
     frames: dict[str, pd.DataFrame] = {}
     for key, profile, rng in zip(AGENCY_FILES, PROFILES, streams[2:], strict=True):
         report(key)

@@ -151,10 +151,16 @@ def _ssn(
 
 
 def _address(
-    pop: Population, vocab: Vocabulary, rows: np.ndarray, p: AgencyProfile, rng: np.random.Generator
+    pop: Population,
+    vocab: Vocabulary,
+    rows: np.ndarray,
+    p: AgencyProfile,
+    rng: np.random.Generator,
+    slot: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     n = len(rows)
-    slot = rng.choice(len(p.address_slot), size=n, p=p.address_slot)
+    if slot is None:  # one record per person: which address the agency holds is chance
+        slot = rng.choice(len(p.address_slot), size=n, p=p.address_slot)
     street = pop.street[rows, slot]
     suffix_idx = vocab.street_suffix[street]
     suffix = np.where(
@@ -192,13 +198,16 @@ def identity_columns(
     year: np.ndarray,
     profile: AgencyProfile,
     rng: np.random.Generator,
+    slot: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The canonical identity columns of the people ``rows`` as ``profile``'s agency
-    records them in ``year`` (their age then decides whether a married surname shows)."""
+    records them in ``year`` (their age then decides whether a married surname shows).
+    ``slot`` is the address each row holds (0–2, the person's moves); None draws it from
+    the profile's ``address_slot`` shares."""
     n = len(rows)
     age = year - pop.birth_year[rows]
     names = _names(pop, vocab, rows, age, profile, rng)
-    address = _address(pop, vocab, rows, profile, rng)
+    address = _address(pop, vocab, rows, profile, rng, slot)
 
     styles = np.array(list(profile.name_case), dtype=object)
     style = styles[rng.choice(len(styles), size=n, p=list(profile.name_case.values()))]

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from hub.api.admission import Admission
 from hub.api.body_limit import BodyLimit
 from hub.api.errors import install_handlers
+from hub.api.responses import install_openapi
 from hub.api.routes import (
     agencies,
     audit,
@@ -107,6 +108,7 @@ def create_app(
     )
     app.state.hub = context
     install_handlers(app)
+    install_openapi(app)  # 422 as the hub sends it (hub.api.responses)
     for module in (health, public, users, agencies, requests, conflicts, runs, extracts,
                    outputs, node, audit, tlog, governance):
         app.include_router(module.router)

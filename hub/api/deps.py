@@ -8,11 +8,12 @@ never are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 import httpx
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from hub.db.engine import read_session
@@ -52,17 +53,22 @@ READ_ONLY_ROUTES = frozenset({
 })
 
 
-def get_session(ctx: ContextDep, request: Request) -> Iterator[Session]:
+async def get_session(ctx: ContextDep, request: Request) -> AsyncIterator[Session]:
     """One session per request: a reader (deferred ``BEGIN``, :func:`hub.db.engine.
     read_session`) for a GET of :data:`READ_ONLY_ROUTES`, a writer (``BEGIN IMMEDIATE``
     on SQLite) otherwise."""
     route = getattr(request.scope.get("route"), "path", None)
+    # Making a session does no I/O (it connects on first use), so it happens on the event
+    # loop; only closing it, which gives the connection back (a rollback), takes a thread
+    # step. One thread-pool step per request fewer than a sync dependency (issue 20).
     if request.method in _READ_METHODS and route in READ_ONLY_ROUTES:
         session = read_session(ctx.session_factory)
     else:
         session = ctx.session_factory()
-    with session:
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -110,8 +116,10 @@ def require(*roles: Role | str) -> Callable[..., Caller]:
     """A dependency admitting user principals of ``roles`` (``"node"`` for nodes)."""
     admitted = frozenset(str(r) for r in roles)
 
-    def dependency(caller: AuthenticatedCaller, session: SessionDep, ctx: ContextDep,
-                   request: Request) -> Caller:
+    # async: the role check does no I/O, so admitted callers (nearly all) cost no
+    # thread-pool step; only a refusal, which writes its audit event, goes to a thread.
+    async def dependency(caller: AuthenticatedCaller, session: SessionDep, ctx: ContextDep,
+                         request: Request) -> Caller:
         principal = caller.principal
         assert principal is not None
         if principal.role in admitted:
@@ -125,8 +133,10 @@ def require(*roles: Role | str) -> Callable[..., Caller]:
             error = PermissionDeniedError(
                 f"role {principal.role!r} may not do this (admitted: {', '.join(sorted(admitted))})"
             )
-        audit.refuse(session, ctx, caller, error, action="auth.forbidden",
-                     detail={"path": request.url.path, "method": request.method})
+        await run_in_threadpool(
+            audit.refuse, session, ctx, caller, error, action="auth.forbidden",
+            detail={"path": request.url.path, "method": request.method})
+        raise AssertionError("audit.refuse raises")  # pragma: no cover
 
     dependency.admitted_roles = admitted  # type: ignore[attr-defined]
     return dependency

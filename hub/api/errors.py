@@ -7,10 +7,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hub.api.allow import allowed_methods
+from hub.db.faults import fault_code, store_fault
 from hub.errors import HubError
 from protocol.errors import ProtocolError
 
@@ -20,7 +22,8 @@ log = logging.getLogger("hub.api")
 _UNAUTHENTICATED_REASONS = frozenset({"bad_signature", "unknown_key", "expired", "replayed_nonce"})
 #: Retry-After (seconds) of a 503 for load (pool exhausted, SQLite busy).
 BUSY_RETRY_AFTER_SECONDS = 2
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+               413: "payload_too_large"}
 
 
 def _body(code: str, detail: str, status: int) -> JSONResponse:
@@ -31,11 +34,6 @@ def _busy() -> JSONResponse:
     response = _body("store_busy", "the hub is busy; retry this request shortly", 503)
     response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
     return response
-
-
-def _is_sqlite_busy(exc: OperationalError) -> bool:
-    """SQLITE_BUSY ("database is locked") and SQLITE_LOCKED ("database table is locked")."""
-    return "is locked" in str(exc.orig)
 
 
 def describe(exc: RequestValidationError) -> str:
@@ -66,9 +64,13 @@ def install_handlers(app: FastAPI) -> None:
         return _body(exc.reason, str(exc), status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return _body(code, str(exc.detail), exc.status_code)
+        response = _body(code, str(exc.detail), exc.status_code)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
     @app.exception_handler(PoolTimeoutError)
     async def _pool_exhausted(request: Request, _exc: PoolTimeoutError) -> JSONResponse:
@@ -77,16 +79,23 @@ def install_handlers(app: FastAPI) -> None:
         log.warning("database pool exhausted on %s %s", request.method, request.url.path)
         return _busy()
 
-    @app.exception_handler(OperationalError)
-    async def _store_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
-        if _is_sqlite_busy(exc):
+    @app.exception_handler(DBAPIError)
+    async def _store_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Classified by SQLSTATE / SQLite result code (hub.db.faults): PostgreSQL's
+        # read-only transaction is an InternalError, its disk full an OperationalError.
+        fault = store_fault(exc)
+        if fault is None:
+            raise exc  # not the store's fault: on to the 500 handler, as any bug
+        if fault == "busy":
             # Another writer held SQLite's write lock past the busy timeout, or moved the
-            # database under a reader that then tried to write: load, not a broken store.
+            # database under a reader that then tried to write; a PostgreSQL deadlock or
+            # lock timeout: load, not a broken store.
             log.warning("database busy on %s %s", request.method, request.url.path)
             return _busy()
         # Read-only or full database, server gone: the request was fine and may be retried
         # once the operator has fixed the store (/ready says what is wrong); not a 500.
-        log.error("database unavailable on %s %s", request.method, request.url.path)
+        log.error("database unavailable on %s %s (%s)", request.method, request.url.path,
+                  fault_code(exc))
         response = _body("store_unavailable",
                          "the hub database cannot take this request now; retry later", 503)
         response.headers["Retry-After"] = "30"

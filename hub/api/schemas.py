@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from hub.domain.dsa import DataSharingAgreement, Email
 from hub.domain.roles import Role
+
+#: The largest value of a database INTEGER column (PostgreSQL's is 32-bit). Ids, sequence
+#: numbers and sizes in paths and queries stay within it, so an absurd number is a 422,
+#: not an overflow inside the database driver (a 500).
+DB_INT_MAX = 2**31 - 1
+#: A row id in a path (``/v1/users/{user_id}``, ``/v1/tokens/{token_id}``).
+RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 
 
 class _Body(BaseModel):

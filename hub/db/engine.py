@@ -31,10 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from hub.db.faults import reopen_after_store_fault
 
 if TYPE_CHECKING:
     from hub.settings import HubSettings
@@ -58,10 +61,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+        reopen_after_store_fault(engine)
         return engine
     # A server that does not answer is reported after CONNECT_TIMEOUT s, not the OS's minutes.
     connect_args = {"connect_timeout": CONNECT_TIMEOUT, **kwargs.pop("connect_args", {})}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    reopen_after_store_fault(engine)  # a session begun read-only stays so (hub.db.faults)
+    return engine
 
 
 def engine_for(settings: HubSettings) -> Engine:
@@ -75,6 +81,21 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    try:
+        _sqlite_setup(cursor)
+    except sqlite3.Error:
+        # SQLAlchemy does not close a connection whose connect hook failed, and SQLite
+        # keeps a connection open while a statement of it is alive (the traceback holds
+        # the cursor). Left open it would keep the process's view of the file — a WAL index
+        # opened read-only on a read-only file system — and every new connection would
+        # fail the same way after the file system is writable again.
+        cursor.close()
+        dbapi_connection.close()
+        raise
+    cursor.close()
+
+
+def _sqlite_setup(cursor: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL is a property of the file (it sticks once set, so only the first connection
     # switches it). A read-only file cannot switch and keeps its mode: it still answers
@@ -84,7 +105,6 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         with contextlib.suppress(sqlite3.OperationalError):
             cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -108,4 +128,12 @@ def read_session(factory: sessionmaker[Session]) -> Session:
     """A reader session from ``factory``: same pool, deferred ``BEGIN`` on SQLite (see the
     module docstring); for requests that only read."""
     engine = factory.kw["bind"]
-    return factory(bind=engine.execution_options(**{_DEFERRED: True}))
+    # One reader view per engine: building it (OptionEngine) on every request was ~5 % of
+    # a read's CPU under load (issue 20, profiled).
+    reader = _READERS.get(engine)
+    if reader is None:
+        reader = _READERS[engine] = engine.execution_options(**{_DEFERRED: True})
+    return factory(bind=reader)
+
+
+_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()

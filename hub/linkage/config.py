@@ -85,6 +85,14 @@ class LinkageConfig:
         Keep at most one link per record and agency pair (greedy by weight).
     ``chunk_pairs``
         Pairs compared per chunk; bounds the memory of the Bloom-filter gathers.
+    ``dedup``
+        Names of the agencies whose ids may hold duplicates (two records of one person).
+        Their records are also paired *within* the agency and a cluster may hold several
+        of them (:mod:`hub.linkage.dedup`, :mod:`hub.linkage.cluster`); every other agency
+        keeps one record per person. A single agency may be linked alone when it is listed.
+    ``max_cluster_size``
+        With ``dedup``: a connected component of links larger than this is split by the
+        strongest links first so that no cluster exceeds it (the guard against chaining).
     """
 
     max_block: int = 500
@@ -103,6 +111,8 @@ class LinkageConfig:
     em_max_iter: int = 500
     em_tol: float = 1e-7
     chunk_pairs: int = 1_000_000
+    dedup: tuple[str, ...] = ()
+    max_cluster_size: int = 12
 
     def block_caps(self, keys: list[str]) -> dict[str, int]:
         """The block cap of each key column (``bloom_max_block`` for hub-derived keys)."""
@@ -133,3 +143,5 @@ class LinkageConfig:
             raise LinkageError("u_sample must be at least 1")
         if self.chunk_pairs < 1 or self.em_max_iter < 1 or self.em_tol <= 0:
             raise LinkageError("chunk_pairs, em_max_iter and em_tol must be positive")
+        if self.max_cluster_size < 2:
+            raise LinkageError("max_cluster_size must be at least 2")

@@ -6,7 +6,9 @@ features are independent, feature ``k`` being at level ``l`` with probability ``
 missing value says nothing about the class, and treating it as disagreement would punish
 records for what their agency does not collect. The match weight of a pair is
 ``log2(λ/(1-λ)) + Σ_k log2(m_k[l_k]/u_k[l_k])`` over its non-missing features, and its
-posterior match probability is the logistic of that weight (in bits).
+posterior match probability is the logistic of that weight (in bits). Where the
+independence is known to fail, a :class:`Conditional` replaces some features' ``u`` for
+the pairs that meet it (the twin profile: ``hub.linkage.household``).
 
 :func:`fit_em` runs EM over the *distinct* comparison patterns with their counts (a few
 thousand rows whatever the number of pairs), as two small matrix products per iteration.
@@ -29,6 +31,45 @@ PSEUDO_COUNT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
+class Conditional:
+    """The ``u`` of some features among non-matches *given* other features' levels —
+    ``given`` maps a feature's index to the levels it must be at, all of them at once — a
+    dependence the independent model would miss (people sharing an address share the
+    surname: :mod:`hub.linkage.household`).
+
+    ``u`` maps a feature's index to its ``u`` per level (level 0 ignored). For a pair
+    meeting the condition, each such feature's weight is ``log2(m / u_given)`` instead of
+    ``log2(m / u)``: :meth:`bits` is the difference, ``log2(u / u_given)`` summed.
+    """
+
+    given: dict[int, tuple[int, ...]]
+    u: dict[int, np.ndarray]
+
+    def bits(self, levels: np.ndarray, u_marginal: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Bits to add to each row's weight (0 where the condition does not hold)."""
+        out = np.zeros(len(levels))
+        on = np.ones(len(levels), dtype=bool)
+        for k, allowed in self.given.items():
+            on &= np.isin(levels[:, k], allowed)
+        if not on.any():
+            return out
+        for k, u_given in self.u.items():
+            level = levels[on, k]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = np.log2(u_marginal[k][level] / u_given[level])
+            out[on] += np.where(level > 0, ratio, 0.0)
+        return out
+
+    def as_dict(self, specs: tuple[FeatureSpec, ...]) -> dict[str, object]:
+        return {
+            "given": {specs[k].name: [specs[k].levels[i] for i in allowed]
+                      for k, allowed in self.given.items()},
+            "u": {specs[k].name: [None if np.isnan(x) else float(x) for x in values]
+                  for k, values in self.u.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class FSModel:
     """A fitted Fellegi–Sunter model.
 
@@ -45,6 +86,7 @@ class FSModel:
     iterations: int
     converged: bool
     prior_scope: str = "candidate pairs"
+    conditional: tuple[Conditional, ...] = ()
 
     def level_weights(self) -> list[np.ndarray]:
         """``log2(m/u)`` per feature and level; 0 where the level is ignored."""
@@ -60,11 +102,14 @@ class FSModel:
         """``log2(λ/(1-λ))``: the weight of a pair with no evidence at all."""
         return float(np.log2(self.prior / (1.0 - self.prior)))
 
-    def match_weight(self, levels: np.ndarray) -> np.ndarray:
-        """Match weight (bits) of each row of ``levels`` ``(n, n_features)``."""
+    def match_weight(self, levels: np.ndarray, *, conditional: bool = True) -> np.ndarray:
+        """Match weight (bits) of each row of ``levels`` ``(n, n_features)``; without
+        ``conditional``, as if every feature were independent among non-matches."""
         total = np.full(len(levels), self.prior_weight)
         for k, w in enumerate(self.level_weights()):
             total += w[levels[:, k]]
+        for c in self.conditional if conditional else ():
+            total += c.bits(levels, self.u)
         return total
 
     def as_dict(self) -> dict[str, object]:
@@ -93,6 +138,7 @@ class FSModel:
             "iterations": self.iterations,
             "converged": self.converged,
             "features": features,
+            "conditional": [c.as_dict(self.specs) for c in self.conditional],
         }
 
 
@@ -167,6 +213,8 @@ def fit_em(
     *,
     sample: PairSample | None = None,
     fixed_u: dict[int, np.ndarray] | None = None,
+    tied: dict[int, np.ndarray] | None = None,
+    conditional: tuple[Conditional, ...] = (),
     max_iter: int = 500,
     tol: float = 1e-7,
 ) -> tuple[FSModel, np.ndarray]:
@@ -180,6 +228,16 @@ def fit_em(
 
     ``fixed_u`` maps a feature's index to the ``u`` of its non-missing levels that the EM
     keeps instead of estimating (``hub.linkage.salts.fixed_u``).
+
+    ``tied`` maps a feature's index to a mask over its non-missing levels that say the same
+    thing about the field and differ only by how it was seen — a split that other features
+    decide (``hub.linkage.salts.tied_levels``). Their ``m`` is the group's total spread
+    like their ``u``: every level of the group weighs ``log2(Σm / Σu)``, so the split counts
+    no evidence the other features already count.
+
+    ``conditional``: dependences among the non-matches (:class:`Conditional`); a pattern
+    meeting one is weighed with its conditional ``u`` in the E-step, and the model keeps
+    them for scoring (:meth:`FSModel.match_weight`).
 
     ``init_posterior`` is a first guess of each candidate pattern's match probability
     (sampled pairs start as non-matches): EM starts with an M-step from it, which ties the
@@ -205,8 +263,14 @@ def fit_em(
         u = _normalise(onehot.T @ (counts - wm) + PSEUDO_COUNT, owner, n_features)
         for k, values in (fixed_u or {}).items():
             u[owner == k] = values
+        for k, mask in (tied or {}).items():
+            _tie(m, u, np.flatnonzero(owner == k)[mask])
         log_odds = np.log(prior) - np.log1p(-prior)
-        g = _logistic(log_odds + onehot @ (np.log(m) - np.log(u)))
+        shift = np.zeros(len(patterns))
+        if conditional:
+            u_levels = _per_feature(m, u, specs)[1]
+            shift = np.log(2.0) * sum(c.bits(patterns, u_levels) for c in conditional)
+        g = _logistic(log_odds + onehot @ (np.log(m) - np.log(u)) + shift)
         params = np.concatenate([[prior], m, u])
         if previous is not None and np.max(np.abs(params - previous)) < tol:
             converged = True
@@ -214,8 +278,16 @@ def fit_em(
         previous = params
     m_levels, u_levels = _per_feature(m, u, specs)
     scope = "all pairs" if sample is not None else "candidate pairs"
-    model = FSModel(tuple(specs), m_levels, u_levels, prior, "em", iteration, converged, scope)
+    model = FSModel(tuple(specs), m_levels, u_levels, prior, "em", iteration, converged, scope,
+                    tuple(conditional))
     return model, g[:n_candidates]
+
+
+def _tie(m: np.ndarray, u: np.ndarray, group: np.ndarray) -> None:
+    """Spread the group's total ``m`` over its levels in proportion to their ``u`` (in
+    place): each level's ``m/u`` becomes the group's."""
+    if len(group) > 1:
+        m[group] = m[group].sum() * u[group] / u[group].sum()
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:

@@ -7,6 +7,10 @@ person id. For each pair of sources (agencies) A, B:
 - true pairs = pairs (a, b) with the same truth id;
 - precision = |predicted ∩ true| / |predicted|, recall = |predicted ∩ true| / |true|.
 
+Pairs of two records of *one* source (A, A) are scored the same way when there are any,
+true or predicted (a source holding duplicates, ``LinkageConfig.dedup``), so the ``"*"``
+row counts all true pairs, within and across sources.
+
 Counts come from group sizes (Σ n_A(g)·n_B(g)), so nothing is enumerated pair by pair. A
 record with no truth id (null or empty) has no true partner.
 """
@@ -62,6 +66,22 @@ def _cross(a: pd.Series, b: pd.Series) -> int:
     return int((joined.iloc[:, 0] * joined.iloc[:, 1]).sum())
 
 
+def _within(a: pd.Series) -> int:
+    """Σ_g a[g]·(a[g] − 1)/2: unordered pairs of two records sharing a group."""
+    return int((a * (a - 1) // 2).sum())
+
+
+def _within_score(name: str, data: pd.DataFrame, cluster: str, truth: str) -> PairScore:
+    known = data.dropna(subset=[truth])
+    return PairScore(
+        name,
+        name,
+        _within(known[truth].value_counts()),
+        _within(data[cluster].value_counts()),
+        _within(known.groupby([cluster, truth]).size()),
+    )
+
+
 def pairwise_scores(
     frame: pd.DataFrame,
     *,
@@ -70,6 +90,8 @@ def pairwise_scores(
     truth: str = "truth_id",
 ) -> list[PairScore]:
     """Scores per source pair (sorted by name), then one ``"*"`` row summing all pairs.
+    A source's pairs with itself come after the source pairs, one row per source that has
+    true or predicted pairs inside it.
 
     ``frame`` has one row per record with its source, predicted cluster and truth id.
     """
@@ -85,6 +107,10 @@ def pairwise_scores(
         both_a = da.dropna(subset=[truth]).groupby([cluster, truth]).size()
         both_b = db.dropna(subset=[truth]).groupby([cluster, truth]).size()
         scores.append(PairScore(a, b, _cross(ta, tb), _cross(ca, cb), _cross(both_a, both_b)))
+    for name in sources:
+        inside = _within_score(name, per_source[name], cluster, truth)
+        if inside.true_pairs or inside.predicted_pairs:
+            scores.append(inside)
     total = PairScore(
         "*",
         "*",
@@ -99,7 +125,9 @@ def format_scores(scores: list[PairScore]) -> str:
     """A plain-text table of scores, one line per pair."""
     lines = [f"{'pair':<28} {'true':>9} {'pred':>9} {'tp':>9} {'P':>7} {'R':>7} {'F1':>7}"]
     for s in scores:
-        name = "all pairs" if s.left == "*" else f"{s.left}–{s.right}"
+        name = "all pairs" if s.left == "*" else (
+            f"within {s.left}" if s.left == s.right else f"{s.left}–{s.right}"
+        )
         lines.append(
             f"{name:<28} {s.true_pairs:>9} {s.predicted_pairs:>9} {s.true_positives:>9} "
             f"{s.precision:>7.4f} {s.recall:>7.4f} {s.f1:>7.4f}"

@@ -76,6 +76,8 @@ def expected_matches(out: PairOutcome) -> float:
     """Expected number of true matches among one agency pair's candidates (capped at one
     partner per record)."""
     c, g = out.candidates, out.probability
+    if out.left == out.right:  # within one agency: a record may have several duplicates
+        return float(g.sum())
     per_left = np.minimum(np.bincount(c.left_rows, weights=g, minlength=out.n_left), 1.0)
     per_right = np.minimum(np.bincount(c.right_rows, weights=g, minlength=out.n_right), 1.0)
     return float(min(per_left.sum(), per_right.sum()))

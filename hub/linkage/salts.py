@@ -106,7 +106,25 @@ def fixed_u(specs: list[FeatureSpec]) -> dict[int, np.ndarray]:
             # when a compound date rule agrees (a name too), which two different people's
             # records almost never do; left to them, "same" weighed 40 bits at a million
             # records. Two people share a birth date with probability at least
-            # 1/SHARED_DATE_DAYS (births spread over at most a century).
-            same = np.full(spec.n_levels - 2, 1.0 / SHARED_DATE_DAYS)
+            # 1/SHARED_DATE_DAYS (births spread over at most a century), however the
+            # hub saw it: the floor is the levels' total (they are tied, tied_levels).
+            same = np.full(spec.n_levels - 2, 1.0 / SHARED_DATE_DAYS / (spec.n_levels - 2))
             out[k] = np.concatenate([[1.0 - same.sum()], same])
+    return out
+
+
+def tied_levels(specs: list[FeatureSpec]) -> dict[int, np.ndarray]:
+    """Feature index → mask over its non-missing levels that weigh as one (``fit_em``'s
+    ``tied``): the birth date's "same" levels.
+
+    They all say the dates are equal; which one a pair gets (through both names, through
+    one name, through a similar name, through the ZIP) is decided by the name features.
+    Weighed apart, a level reached only when the names fail has a small ``m`` *because*
+    the names fail, and the pair pays for its names twice: a match with both names
+    replaced, the date and address kept, weighed the date at 7.7 bits instead of 15 and
+    stayed unlinked (docs/linkage.md)."""
+    out = {}
+    for k, spec in enumerate(specs):
+        if spec.name == "dob" and spec.kind == "field" and spec.n_levels > 3:
+            out[k] = np.arange(1, spec.n_levels) >= 2
     return out

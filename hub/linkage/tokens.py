@@ -10,7 +10,7 @@ and comparisons are integer equality. Every key column is also indexed once per 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,10 +137,11 @@ def _raw_tokens(column: pa.ChunkedArray, name: str) -> _RawTokens:
     return hi, lo, parents
 
 
-def _shared_tokens(raws: list[_RawTokens]) -> list[_RawTokens]:
+def _shared_tokens(raws: list[_RawTokens], within: list[bool] | None = None) -> list[_RawTokens]:
     """Each agency's tokens, only those (by first word) some other agency holds too: one
     stable sort of every agency's tokens together, then the runs of equal words that
-    span more than one agency."""
+    span more than one agency. An agency flagged in ``within`` (it may hold duplicates,
+    so its records are paired with each other) also keeps a token it holds twice."""
     sizes = [len(hi) for hi, _, _ in raws]
     pooled = np.concatenate([hi for hi, _, _ in raws]) if raws else np.zeros(0, np.int64)
     if len(pooled) == 0:
@@ -150,6 +151,9 @@ def _shared_tokens(raws: list[_RawTokens]) -> list[_RawTokens]:
     starts = np.flatnonzero(run_starts(pooled[order]))
     owners = owner[order]
     spans = np.minimum.reduceat(owners, starts) != np.maximum.reduceat(owners, starts)
+    if within is not None and any(within):
+        repeated = np.diff(np.append(starts, len(pooled))) > 1
+        spans |= repeated & np.asarray(within, dtype=bool)[owners[starts]]
     keep = np.empty(len(pooled), dtype=bool)
     keep[order] = np.repeat(spans, np.diff(np.append(starts, len(pooled))))
     out, start = [], 0
@@ -279,15 +283,20 @@ def bloom_key(agency: AgencyTokens, columns: tuple[str, ...]) -> TokenColumn:
     return _index(hi[rows].view(np.int64), lo[rows].view(np.int64), rows, n, valid)
 
 
-def prepare(tables: Mapping[str, pa.Table]) -> tuple[list[AgencyTokens], list[str], list[str]]:
+def prepare(
+    tables: Mapping[str, pa.Table], dedup: Collection[str] = ()
+) -> tuple[list[AgencyTokens], list[str], list[str]]:
     """Validate and flatten every agency's table.
 
     Returns the agencies (sorted by name, so runs are deterministic), the key columns and
     the Bloom columns found in any table. A column absent from one agency's table counts
-    as all-missing there.
+    as all-missing there. ``dedup``: agencies that may hold duplicates (their records are
+    also paired with each other, so one such agency may come alone).
     """
-    if len(tables) < 2:
-        raise LinkageError("linkage needs token tables from at least two agencies")
+    if len(tables) < 2 and not (len(tables) == 1 and set(tables) <= set(dedup)):
+        raise LinkageError(
+            "linkage needs token tables from at least two agencies, or one listed in dedup"
+        )
     key_names: set[str] = set()
     bloom_names: set[str] = set()
     for agency, table in tables.items():
@@ -330,7 +339,7 @@ def prepare(tables: Mapping[str, pa.Table]) -> tuple[list[AgencyTokens], list[st
             raws.append(_raw_tokens(column, f"{agency.name}.{name}"))
         emitted = [np.bincount(parents, minlength=agency.size) > 0
                    for (_, _, parents), agency in zip(raws, agencies, strict=True)]
-        kept = _shared_tokens(raws)
+        kept = _shared_tokens(raws, [a.name in dedup for a in agencies] if dedup else None)
         for agency, (hi, lo, parents), flags in zip(agencies, kept, emitted, strict=True):
             agency.keys[name] = _index(hi, lo, parents, agency.size, flags)
     return agencies, keys, blooms

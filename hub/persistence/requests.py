@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
@@ -106,6 +106,28 @@ def agency_decisions(
     )
     if round_ is not None:
         query = query.where(AgencyDecision.round == round_)
+    return list(session.scalars(query))
+
+
+def public_requests(
+    session: Session, *, listed_statuses: Iterable[str], denied_status: str,
+    denied_irb_statuses: Iterable[str], limit: int, offset: int = 0,
+) -> list[Request]:
+    """The requests the public list shows, oldest first, at most ``limit`` from ``offset``:
+    submitted ones in ``listed_statuses``, and those in ``denied_status`` whose agreement's
+    IRB status is one of ``denied_irb_statuses`` (read from the stored JSON in SQL, so a
+    page is exactly the rows it shows)."""
+    irb_status = Request.dsa[("irb", "status")].as_string()
+    query = (
+        select(Request)
+        .where(Request.first_submitted_at.is_not(None))
+        .where(or_(Request.status.in_(list(listed_statuses)),
+                   and_(Request.status == denied_status,
+                        irb_status.in_(list(denied_irb_statuses)))))
+        .order_by(Request.created_at, Request.id)
+        .offset(offset)
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 

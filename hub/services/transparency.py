@@ -10,6 +10,8 @@ of researchers, personnel, reviewers or stewards, tokens, reviews' text, drafts 
 under review. The contact is the hub setting ``public_contact`` and, when the operator named
 one, the person who answers the public's questions about data and privacy (``public_contact_name``,
 ``_title``, ``_email``: the DQC asks for a named staff member, not a generic address).
+The list is paged (``limit``, ``offset``: :data:`PAGE_DEFAULT`, :data:`PAGE_MAX`); the
+statistics cover every request on every page.
 """
 
 from __future__ import annotations
@@ -62,13 +64,29 @@ def contact_person(ctx: HubContext) -> dict[str, str] | None:
             "email": settings.public_contact_email}
 
 
-def public_projects(session: Session, ctx: HubContext) -> dict[str, Any]:
-    # Filtered in SQL (issue 20: this anonymous page parsed every submitted agreement on
-    # every call): only the requests it shows are loaded — approved once, or denied — and
-    # the statistics are one GROUP BY and two timestamp columns (``status`` is indexed).
+#: Projects on one page of the public list: the default and the most a caller may ask.
+PAGE_DEFAULT = 100
+PAGE_MAX = 500
+#: The furthest offset accepted (far past any hub's list; keeps SQL integers in range).
+OFFSET_MAX = 1_000_000
+#: IRB statuses of the denied requests the list shows.
+_IRB_APPROVED = ("approved", "exempt")
+
+
+def public_projects(session: Session, ctx: HubContext, *, limit: int = PAGE_DEFAULT,
+                    offset: int = 0) -> dict[str, Any]:
+    """One page of the public list: at most ``limit`` projects and denied requests (oldest
+    first) from ``offset``, ``page.next_offset`` (``None`` on the last page), and the
+    statistics over every request."""
+    # Filtered and paged in SQL (issue 20: this anonymous page parsed every submitted
+    # agreement on every call): only the requests on the page are loaded — approved once,
+    # or denied with IRB approval — and the statistics are one GROUP BY and two timestamp
+    # columns (``status`` is indexed). One row more than the page says whether one follows.
     decided = [*APPROVED_ONCE, S.DENIED]
-    rows = [r for r in store.list_requests(session, statuses=decided)
-            if r.first_submitted_at is not None]
+    rows = store.public_requests(session, listed_statuses=APPROVED_ONCE, denied_status=S.DENIED,
+                                 denied_irb_statuses=_IRB_APPROVED, limit=limit + 1,
+                                 offset=offset)
+    more, rows = len(rows) > limit, rows[:limit]
     counts = store.submitted_counts(session, exclude_statuses=[S.DRAFT])
     durations = [(decided_at - first).total_seconds() / 86_400
                  for first, decided_at in store.decision_times(session, statuses=decided)]
@@ -90,7 +108,7 @@ def public_projects(session: Session, ctx: HubContext) -> dict[str, Any]:
                 # Output tables the agencies' stewards released (hub.services.airlock).
                 "released_outputs": released_outputs(session, project_id=request.id),
             })
-        elif request.status == S.DENIED and dsa.irb.status in ("approved", "exempt"):
+        elif request.status == S.DENIED and dsa.irb.status in _IRB_APPROVED:
             denied.append({
                 "id": request.id, "title": dsa.title, "institution": dsa.institution,
                 "agencies": [a["agency"] for a in _agencies(session, request, seen)],
@@ -104,6 +122,8 @@ def public_projects(session: Session, ctx: HubContext) -> dict[str, Any]:
         "contact_person": contact_person(ctx),
         "approved_projects": approved,
         "denied_irb_approved_requests": denied,
+        "page": {"limit": limit, "offset": offset,
+                 "next_offset": offset + limit if more else None},
         "statistics": {
             "requests_submitted": sum(counts.values()),
             "by_status": dict(sorted(counts.items())),

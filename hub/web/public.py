@@ -2,7 +2,8 @@
 had IRB approval, how long decisions take, how data is protected, and whom to ask.
 
 The content is :func:`hub.services.transparency.public_projects` — the same list as
-``GET /v1/public/projects`` — so the page can never show more than the JSON does.
+``GET /v1/public/projects``, paged the same way (``?limit=&offset=``) — so the page can
+never show more than the JSON does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from hub.api.deps import ContextDep, SessionDep
-from hub.services.transparency import contact_person, public_projects
+from hub.api.routes.public import PageLimit, PageOffset
+from hub.services.transparency import PAGE_DEFAULT, contact_person, public_projects
 from hub.settings import CLASSIFICATIONS
 from hub.web.deps import MaybeSignedIn
 from hub.web.pages import PageRoute, render
@@ -21,9 +23,10 @@ router = APIRouter(prefix="/public", route_class=PageRoute, include_in_schema=Fa
 
 @router.get("")
 def transparency(request: Request, _me: MaybeSignedIn, session: SessionDep,
-                 ctx: ContextDep) -> HTMLResponse:
-    return render(request, "public.html", data=public_projects(session, ctx),
-                  contact=contact_person(ctx))
+                 ctx: ContextDep, limit: PageLimit = PAGE_DEFAULT,
+                 offset: PageOffset = 0) -> HTMLResponse:
+    data = public_projects(session, ctx, limit=limit, offset=offset)
+    return render(request, "public.html", data=data, contact=contact_person(ctx))
 
 
 @router.get("/privacy")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedlink.bench.metrics import link_scores, true_pair_count
+from fedlink.bench.metrics import link_scores, true_pair_count, within_link_scores
 from fedlink.bench.readme import END, START, replace_section
 from fedlink.bench.steps import MISSING, TIMEOUT, run_step
 from fedlink.cli import main
@@ -77,6 +77,28 @@ def test_bench_reports_a_missing_peer_as_not_installed_and_still_runs_the_others
     assert f"{os.cpu_count()} cores" in markdown
 
 
+@pytest.mark.slow
+def test_bench_deduplicates_febrl3_and_febrl2_beside_linkage(smoke):
+    markdown, results, readme = smoke
+    for name, true_pairs in (("febrl3", 6538), ("febrl2", 1934)):
+        runs = results["dedup"][name]["runs"]
+        assert runs["fedlink"]["status"] == "ok", runs["fedlink"]["detail"]
+        score = runs["fedlink"]["result"]["clusters"]
+        assert score["true_pairs"] == true_pairs and score["f1"] > 0.99
+        assert runs["splink"]["status"] == MISSING  # not among --systems
+    assert "## Deduplication: F1 (precision / recall) over all true pairs" in markdown
+    assert "#### Deduplication" in readme
+    assert "| FEBRL3 (one file" in markdown and "| FEBRL2 (one file" in markdown
+
+
+def test_within_link_scores_count_unordered_pairs_once():
+    truth = pd.Series(["a", "a", "a", "b", "", "b"])
+    score = within_link_scores("s", truth, np.array([0, 1, 2, 3, 4, 0]),
+                               np.array([1, 0, 2, 5, 5, 3]))
+    # 0-1 twice (once each way), 2-2 a self pair, 3-5 true, 4-5 no truth, 0-3 false.
+    assert (score.true_pairs, score.predicted_pairs, score.true_positives) == (4, 4, 2)
+
+
 def test_link_scores_count_each_link_once_and_ignore_missing_truth():
     left = pd.Series(["1", "2", "3", None])
     right = pd.Series(["1", "2", "9", "3", "3"])
@@ -115,6 +137,7 @@ def test_run_step_failure_keeps_the_tail_of_the_log(tmp_path):
         (["--systems", "splink"], "--systems must include fedlink"),
         (["--systems", "fedlink,magic"], "--systems takes a comma-separated subset"),
         (["--people", "0"], "--people must be at least 1"),
+        (["--dedup-datasets", "febrl9"], "--dedup-datasets takes a comma-separated subset"),
         (["--readme", "pyproject.toml"], "no file with a benchmark section"),
         (["--readme", "no-such-README.md"], "no file with a benchmark section"),
     ],

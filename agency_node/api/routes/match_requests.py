@@ -6,12 +6,16 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from agency_node.api.deps import MatchBody, Services
+from agency_node.api.responses import SIGNED, ok_as, signed_body
 from agency_node.services.match import ARROW_STREAM, authorise_match, stream_tokens
+from protocol.wire import MatchRequest
 
 router = APIRouter()
 
 
-@router.post("/v1/match-requests", response_class=StreamingResponse)
+@router.post("/v1/match-requests", response_class=StreamingResponse,
+             responses={**ok_as(ARROW_STREAM, description="Token batches, streamed"), **SIGNED},
+             openapi_extra=signed_body(MatchRequest))
 def match_request(body: MatchBody, services: Services) -> StreamingResponse:
     plan = authorise_match(services, body)
     return StreamingResponse(stream_tokens(services, plan), media_type=ARROW_STREAM)

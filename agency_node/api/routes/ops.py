@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from agency_node.api.deps import Services
+from agency_node.api.responses import METRICS, READY
 from agency_node.errors import MetricsUnauthorisedError, NodeError
 from agency_node.metrics import NodeMetrics
 from agency_node.services.context import NodeServices
@@ -62,7 +63,7 @@ def readiness(services: NodeServices) -> dict[str, str]:
     return checks
 
 
-@router.get("/ready")
+@router.get("/ready", responses=READY)
 def ready(services: Services) -> JSONResponse:
     checks = readiness(services)
     problems = [f"{name}: {verdict}" for name, verdict in checks.items() if verdict != "ok"]
@@ -88,7 +89,7 @@ def _metrics_allowed(request: Request, services: NodeServices) -> bool:
         return False
 
 
-@router.get("/metrics")
+@router.get("/metrics", responses=METRICS)
 def metrics(request: Request, services: Services) -> Response:
     if not _metrics_allowed(request, services):
         raise MetricsUnauthorisedError(

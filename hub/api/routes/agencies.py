@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hub.api.deps import AdminCaller, AnonymousCaller, AnyUserCaller, ContextDep, SessionDep
+from hub.api.responses import ONE_TIME_SECRET, USER, USER_CHANGE, USER_CREATE
 from hub.api.schemas import AgencyCreate, AgencyUpdate
 from hub.services import agencies
 from protocol.wire import EnrollmentRequest
@@ -14,7 +15,7 @@ from protocol.wire import EnrollmentRequest
 router = APIRouter(prefix="/v1")
 
 
-@router.post("/agencies", status_code=201, tags=["agencies"],
+@router.post("/agencies", responses=USER_CREATE, status_code=201, tags=["agencies"],
              summary="Register an agency; returns its one-time enrollment token [admin]")
 def create_agency(body: AgencyCreate, caller: AdminCaller, session: SessionDep,
                   ctx: ContextDep) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def create_agency(body: AgencyCreate, caller: AdminCaller, session: SessionDep,
     return {**agencies.agency_view(agency), "enrollment_token": token}
 
 
-@router.patch("/agencies/{code}", tags=["agencies"],
+@router.patch("/agencies/{code}", responses=USER_CHANGE, tags=["agencies"],
               summary="Rename an agency, move its node, or issue a re-enrolment token [admin]")
 def update_agency(code: str, body: AgencyUpdate, caller: AdminCaller, session: SessionDep,
                   ctx: ContextDep) -> dict[str, Any]:
@@ -33,12 +34,12 @@ def update_agency(code: str, body: AgencyUpdate, caller: AdminCaller, session: S
             **({"enrollment_token": token} if token is not None else {})}
 
 
-@router.get("/agencies", tags=["agencies"], summary="List agencies [any user]")
+@router.get("/agencies", responses=USER, tags=["agencies"], summary="List agencies [any user]")
 def list_agencies(caller: AnyUserCaller, session: SessionDep) -> list[dict[str, Any]]:
     return agencies.list_agencies(session)
 
 
-@router.post("/enrollment", tags=["nodes"],
+@router.post("/enrollment", responses=ONE_TIME_SECRET, tags=["nodes"],
              summary="Enroll a node with its one-time token (docs/protocol.md) [public]")
 def enroll(body: EnrollmentRequest, caller: AnonymousCaller, session: SessionDep,
            ctx: ContextDep) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def enroll(body: EnrollmentRequest, caller: AnonymousCaller, session: SessionDep
     return response.model_dump(mode="json")
 
 
-@router.get("/catalog", tags=["catalog"],
+@router.get("/catalog", responses=USER, tags=["catalog"],
             summary="Every enrolled node's data dictionary: descriptions, years, "
             "completeness, code lists (small counts suppressed) [any user]")
 def catalog(caller: AnyUserCaller, session: SessionDep,

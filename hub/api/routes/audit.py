@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from hub.api.deps import AuditAdminCaller, AuditorCaller, ContextDep, SessionDep
+from hub.api.responses import USER, ok_as
+from hub.api.schemas import DB_INT_MAX
 from hub.errors import AuditChainError
 from hub.persistence import audit as store
 from hub.services import audit, audit_log
@@ -23,7 +25,8 @@ def _filters(actor: str | None, project: str | None, agency: str | None, action:
             "since": since, "until": until}
 
 
-@router.get("/events", summary="Search (JSON pages) or export (csv, jsonl) events [auditor]")
+@router.get("/events", responses={**USER, **ok_as("application/x-ndjson", "text/csv")},
+            summary="Search (JSON pages) or export (csv, jsonl) events [auditor]")
 def events(
     caller: AuditorCaller,
     session: SessionDep,
@@ -34,7 +37,7 @@ def events(
     action: str | None = None,
     since: Annotated[str | None, Query(description="ISO time, inclusive")] = None,
     until: Annotated[str | None, Query(description="ISO time, exclusive")] = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Literal["json", "jsonl", "csv"] = "json",
 ) -> Any:
@@ -49,7 +52,8 @@ def events(
     )
 
 
-@router.get("/checkpoints", summary="Signed checkpoints and the chain head [auditor]")
+@router.get("/checkpoints", responses=USER,
+            summary="Signed checkpoints and the chain head [auditor]")
 def checkpoints(caller: AuditorCaller, session: SessionDep) -> dict[str, Any]:
     head = store.get_head(session)
     return {
@@ -58,14 +62,15 @@ def checkpoints(caller: AuditorCaller, session: SessionDep) -> dict[str, Any]:
     }
 
 
-@router.post("/checkpoints", status_code=201,
+@router.post("/checkpoints", responses=USER, status_code=201,
              summary="Sign a checkpoint at the current head now [auditor, admin]")
 def checkpoint_now(caller: AuditAdminCaller, session: SessionDep,
                    ctx: ContextDep) -> dict[str, Any]:
     return audit_log.checkpoint_view(audit.checkpoint_now(session, ctx, caller))
 
 
-@router.get("/verify", summary="The hub's own check of its chain (for monitoring; auditors "
+@router.get("/verify", responses=USER,
+            summary="The hub's own check of its chain (for monitoring; auditors "
             "should verify client-side with `fedlink audit verify --hub`) [auditor]")
 def verify(caller: AuditorCaller, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
     try:

@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter
 
 from hub.api.deps import ContextDep, GovernanceCaller, SessionDep
+from hub.api.responses import USER_CHANGE, USER_OBJECT
 from hub.api.schemas import ConflictDeclare
 from hub.services import conflicts
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 
 
-@router.post("/requests/{request_id}/conflicts",
+@router.post("/requests/{request_id}/conflicts", responses=USER_CHANGE,
              summary="Declare your own conflict of interest, or confirm you have none "
                      "[governance]")
 def declare(request_id: str, body: ConflictDeclare, caller: GovernanceCaller,
@@ -22,7 +23,7 @@ def declare(request_id: str, body: ConflictDeclare, caller: GovernanceCaller,
                              conflicted=body.conflicted, reason=body.reason)
 
 
-@router.get("/requests/{request_id}/conflicts",
+@router.get("/requests/{request_id}/conflicts", responses=USER_OBJECT,
             summary="Declarations, and the members the personnel list names [governance]")
 def list_declarations(request_id: str, caller: GovernanceCaller,
                       session: SessionDep) -> dict[str, Any]:

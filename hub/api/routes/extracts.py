@@ -15,6 +15,7 @@ from hub.api.deps import (
     SessionDep,
     StewardCaller,
 )
+from hub.api.responses import EXTRACT, USER, USER_CHANGE, ok_as
 from hub.api.schemas import DestructionCertification, ExtractCreate, ExtractDecisionBody
 from hub.services import extract_access, extract_build, extract_release
 from hub.services.extract_views import extract_view
@@ -22,7 +23,8 @@ from hub.services.extract_views import extract_view
 router = APIRouter(prefix="/v1/extracts", tags=["extracts"])
 
 
-@router.post("", status_code=202, summary="Ask for the linked extract of a ready project "
+@router.post("", responses=USER_CHANGE,
+             status_code=202, summary="Ask for the linked extract of a ready project "
              "from its newest succeeded run; the assembly role (`fedlink hub assembler`) "
              "builds it — person ids, node payloads, disclosure control, encrypted bundle — "
              "and the extract leaves `building` [researcher (personnel), governance]")
@@ -33,21 +35,25 @@ def create(body: ExtractCreate, caller: ExtractBuilderCaller, session: SessionDe
     return extract_view(extract)
 
 
-@router.get("", summary="Extracts the caller may see (metadata) [researcher (personnel), "
+@router.get("", responses=USER,
+            summary="Extracts the caller may see (metadata) [researcher (personnel), "
             "governance, steward (own agency), auditor]")
 def list_extracts(caller: RequestReaderCaller, session: SessionDep,
                   ctx: ContextDep) -> list[dict[str, Any]]:
     return [extract_view(e) for e in extract_access.list_extracts(session, ctx, caller)]
 
 
-@router.get("/{extract_id}", summary="One extract's metadata and SHA-256 [as above]")
+@router.get("/{extract_id}", responses=EXTRACT,
+            summary="One extract's metadata and SHA-256 [as above]")
 def get(extract_id: str, caller: RequestReaderCaller, session: SessionDep,
         ctx: ContextDep) -> dict[str, Any]:
     return extract_view(extract_access.get_extract(session, ctx, caller,
                                                    extract_id=extract_id))
 
 
-@router.get("/{extract_id}/download", summary="Stream the bundle (zip) — or its ciphertext "
+@router.get("/{extract_id}/download",
+            responses={**EXTRACT, **ok_as("application/zip", "application/octet-stream")},
+            summary="Stream the bundle (zip) — or its ciphertext "
             "when it is sealed to the researcher's key — with its SHA-256 in "
             "X-Fedlink-SHA256 [researcher (personnel)]")
 def download(extract_id: str, caller: RequestReaderCaller, session: SessionDep,
@@ -65,7 +71,8 @@ def download(extract_id: str, caller: RequestReaderCaller, session: SessionDep,
                              headers=headers)
 
 
-@router.post("/{extract_id}/certify-destruction", summary="Certify that every copy was "
+@router.post("/{extract_id}/certify-destruction", responses=EXTRACT,
+             summary="Certify that every copy was "
              "destroyed; the hub destroys its key and file and closes the project "
              "[researcher (personnel)]")
 def certify(extract_id: str, body: DestructionCertification, caller: ResearcherCaller,
@@ -74,7 +81,8 @@ def certify(extract_id: str, body: DestructionCertification, caller: ResearcherC
         session, ctx, caller, extract_id=extract_id, statement=body.statement))
 
 
-@router.post("/{extract_id}/decision", summary="Release or withhold an extract held by "
+@router.post("/{extract_id}/decision", responses=EXTRACT,
+             summary="Release or withhold an extract held by "
              "disclosure control [steward (agency in the extract)]")
 def decide(extract_id: str, body: ExtractDecisionBody, caller: StewardCaller,
            session: SessionDep, ctx: ContextDep) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from hub.api.deps import (
     RawBody,
     SessionDep,
 )
+from hub.api.responses import SIGNED, SIGNED_PUSHED, USER, USER_CREATE, USER_OBJECT
 from hub.services import governance, reviews
 from hub.services.requests import visible_request
 from hub.services.terms import request_project_terms
@@ -32,14 +33,14 @@ class KeyRegistration(BaseModel):
     public_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{43}$")]
 
 
-@router.post("/v1/governance/keys", status_code=201,
+@router.post("/v1/governance/keys", responses=USER_CREATE, status_code=201,
              summary="Register your own governance signing key (public half) [governance]")
 def register_key(body: KeyRegistration, caller: GovernanceCaller, session: SessionDep,
                  ctx: ContextDep) -> dict[str, str]:
     return governance.register_key(session, ctx, caller, public_key=body.public_key)
 
 
-@router.get("/v1/governance/roster",
+@router.get("/v1/governance/roster", responses=USER,
             summary="The signed roster chain, oldest first [any user]")
 def roster(_caller: AnyUserCaller, session: SessionDep) -> dict[str, Any]:
     current = governance.current_roster(session)
@@ -50,7 +51,7 @@ def roster(_caller: AnyUserCaller, session: SessionDep) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/governance/roster", status_code=201,
+@router.post("/v1/governance/roster", responses=SIGNED, status_code=201,
              summary="The next roster version, signed by a quorum of the current one "
              "(the first: by a quorum of its own members) [governance]")
 def submit_roster(body: RawBody, caller: GovernanceCaller, session: SessionDep,
@@ -58,7 +59,7 @@ def submit_roster(body: RawBody, caller: GovernanceCaller, session: SessionDep,
     return governance.submit_roster(session, ctx, caller, body=body)
 
 
-@router.get("/v1/requests/{request_id}/project-terms",
+@router.get("/v1/requests/{request_id}/project-terms", responses=USER_OBJECT,
             summary="The project-wide terms a governance decision signs [governance]")
 def project_terms(request_id: str, caller: GovernanceCaller,
                   session: SessionDep) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def project_terms(request_id: str, caller: GovernanceCaller,
             "project_digest": project_digest(terms), "status": request.status}
 
 
-@router.post("/v1/requests/{request_id}/signed-reviews", status_code=201,
+@router.post("/v1/requests/{request_id}/signed-reviews", responses=SIGNED, status_code=201,
              summary="A review signed with your governance key (governance_decision) "
              "[governance]")
 def signed_review(request_id: str, body: RawBody, caller: GovernanceCaller,
@@ -77,7 +78,7 @@ def signed_review(request_id: str, body: RawBody, caller: GovernanceCaller,
     return request_detail(session, ctx, caller, request)
 
 
-@router.post("/v1/requests/{request_id}/revocations",
+@router.post("/v1/requests/{request_id}/revocations", responses=SIGNED_PUSHED,
              summary="A revocation signed by one roster member; pushed to every node of "
              "the project [governance]")
 def revoke(request_id: str, body: RawBody, caller: GovernanceCaller, session: SessionDep,
@@ -86,7 +87,7 @@ def revoke(request_id: str, body: RawBody, caller: GovernanceCaller, session: Se
                                         body=body, client=client)
 
 
-@router.get("/v1/node/governance",
+@router.get("/v1/node/governance", responses=USER,
             summary="Roster versions and the revocations of this agency's projects [node]")
 def node_governance(caller: NodeCaller, session: SessionDep) -> dict[str, Any]:
     return governance.node_governance(session, caller)

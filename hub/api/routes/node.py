@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hub.api.deps import ContextDep, NodeCaller, RawBody, SessionDep
+from hub.api.responses import SIGNED, USER, USER_OBJECT
 from hub.domain.lifecycle import UNDER_REVIEW
 from hub.persistence import requests as store
 from hub.services import audit, catalog, requests, reviews
@@ -15,7 +16,7 @@ from hub.services.terms import agency_terms
 router = APIRouter(prefix="/v1/node", tags=["nodes"])
 
 
-@router.get("/requests", summary="Requests awaiting this agency's decision [node]")
+@router.get("/requests", responses=USER, summary="Requests awaiting this agency's decision [node]")
 def pending(caller: NodeCaller, session: SessionDep) -> list[dict[str, Any]]:
     assert caller.principal is not None
     rows = store.list_requests(session, agency_code=caller.principal.agency,
@@ -23,7 +24,7 @@ def pending(caller: NodeCaller, session: SessionDep) -> list[dict[str, Any]]:
     return [{"project_id": r.id, "title": r.title, "status": r.status} for r in rows]
 
 
-@router.get("/requests/{request_id}/terms",
+@router.get("/requests/{request_id}/terms", responses=USER_OBJECT,
             summary="The terms this agency is asked to approve (docs/protocol.md) [node]")
 def terms(request_id: str, caller: NodeCaller, session: SessionDep,
           ctx: ContextDep) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def terms(request_id: str, caller: NodeCaller, session: SessionDep,
     return served
 
 
-@router.post("/dictionary",
+@router.post("/dictionary", responses=SIGNED,
              summary="A node-signed data dictionary (SignedEnvelope dictionary_update) that "
              "replaces the agency's catalog [node]")
 def publish_dictionary(body: RawBody, caller: NodeCaller, session: SessionDep,
@@ -45,7 +46,7 @@ def publish_dictionary(body: RawBody, caller: NodeCaller, session: SessionDep,
     return catalog.publish_dictionary(session, ctx, caller, body=body)
 
 
-@router.post("/requests/{request_id}/decision",
+@router.post("/requests/{request_id}/decision", responses=SIGNED,
              summary="A node-signed steward decision (SignedEnvelope steward_decision) [node]")
 def decision(request_id: str, body: RawBody, caller: NodeCaller, session: SessionDep,
              ctx: ContextDep) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.api.deps import ContextDep
+from hub.api.responses import PUBLIC
 from hub.db.migrate import head_revision
 from hub.db.probe import database_writable
 from hub.errors import AuthenticationError, ConfigError
@@ -64,7 +65,8 @@ def readiness(ctx: HubContext) -> dict[str, str]:
     return checks
 
 
-@router.get("/ready", tags=["health"], summary="Readiness: database, schema, keys (public)")
+@router.get("/ready", tags=["health"], responses=PUBLIC,
+            summary="Readiness: database, schema, keys (public)")
 def ready(ctx: ContextDep) -> JSONResponse:
     checks = readiness(ctx)
     problems = [f"{name}: {verdict}" for name, verdict in checks.items() if verdict != "ok"]

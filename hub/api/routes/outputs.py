@@ -14,6 +14,7 @@ from hub.api.deps import (
     SessionDep,
     StewardCaller,
 )
+from hub.api.responses import PUBLIC_OBJECT, USER, USER_CHANGE, USER_OBJECT, ok_as
 from hub.api.schemas import OutputCreate, OutputReviewBody
 from hub.services import airlock
 from hub.services.extract_views import output_view
@@ -21,7 +22,8 @@ from hub.services.extract_views import output_view
 router = APIRouter(tags=["outputs"])
 
 
-@router.post("/v1/outputs", status_code=201, summary="Submit an output table (CSV) for "
+@router.post("/v1/outputs", responses=USER_CHANGE,
+             status_code=201, summary="Submit an output table (CSV) for "
              "disclosure checks and the stewards' release [researcher (personnel)]")
 def submit(body: OutputCreate, caller: ResearcherCaller, session: SessionDep,
            ctx: ContextDep) -> dict[str, Any]:
@@ -32,14 +34,16 @@ def submit(body: OutputCreate, caller: ResearcherCaller, session: SessionDep,
     return output_view(output)
 
 
-@router.get("/v1/outputs", summary="Outputs the caller may see [researcher (personnel), "
+@router.get("/v1/outputs", responses=USER,
+            summary="Outputs the caller may see [researcher (personnel), "
             "governance, steward (own agency), auditor]")
 def list_outputs(caller: RequestReaderCaller, session: SessionDep,
                  ctx: ContextDep) -> list[dict[str, Any]]:
     return [output_view(o) for o in airlock.list_outputs(session, ctx, caller)]
 
 
-@router.get("/v1/outputs/{output_id}", summary="One output with its table, checks and "
+@router.get("/v1/outputs/{output_id}", responses=USER_OBJECT,
+            summary="One output with its table, checks and "
             "reviews [as above]")
 def get(output_id: str, caller: RequestReaderCaller, session: SessionDep,
         ctx: ContextDep) -> dict[str, Any]:
@@ -48,7 +52,8 @@ def get(output_id: str, caller: RequestReaderCaller, session: SessionDep,
             "reviews": airlock.reviews_of(session, output_id=output_id)}
 
 
-@router.post("/v1/outputs/{output_id}/reviews", status_code=201, summary="Release or "
+@router.post("/v1/outputs/{output_id}/reviews", responses=USER_CHANGE,
+             status_code=201, summary="Release or "
              "return (with comments) an output [steward (project agency)]")
 def review(output_id: str, body: OutputReviewBody, caller: StewardCaller, session: SessionDep,
            ctx: ContextDep) -> dict[str, Any]:
@@ -57,7 +62,8 @@ def review(output_id: str, body: OutputReviewBody, caller: StewardCaller, sessio
     return output_view(output)
 
 
-@router.get("/v1/public/outputs/{output_id}", tags=["public"], summary="A released output "
+@router.get("/v1/public/outputs/{output_id}", responses={**PUBLIC_OBJECT, **ok_as("text/csv")},
+            tags=["public"], summary="A released output "
             "table (CSV) [public]")
 def public_output(output_id: str, session: SessionDep) -> Response:
     output = airlock.public_output(session, output_id=output_id)

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from hub.api.deps import ContextDep, SessionDep
+from hub.api.responses import PUBLIC
 from hub.services.catalog import public_summary
-from hub.services.transparency import public_projects
+from hub.services.transparency import OFFSET_MAX, PAGE_DEFAULT, PAGE_MAX, public_projects
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
 
-@router.get("/projects", summary="Approved projects, denied IRB-approved requests and "
-            "statistics (no personal data) [public]")
-def projects(session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
-    return public_projects(session, ctx)
+#: ``?limit=`` and ``?offset=`` of the public list (also the page ``/public``); out of
+#: range → 422. The offset is bounded so no value reaches the database as an overflow.
+PageLimit = Annotated[int, Query(ge=1, le=PAGE_MAX, description=(
+    f"projects per page (default {PAGE_DEFAULT}, at most {PAGE_MAX})"))]
+PageOffset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description=(
+    "how many projects to skip: the previous page's `page.next_offset`"))]
 
 
-@router.get("/catalog", summary="What data each agency offers: variables, descriptions, "
+@router.get("/projects", responses=PUBLIC,
+            summary="Approved projects, denied IRB-approved requests and "
+            "statistics (no personal data), a page at a time; `page.next` is the next "
+            "page's path, null on the last [public]")
+def projects(session: SessionDep, ctx: ContextDep, limit: PageLimit = PAGE_DEFAULT,
+             offset: PageOffset = 0) -> dict[str, Any]:
+    body = public_projects(session, ctx, limit=limit, offset=offset)
+    following = body["page"]["next_offset"]
+    body["page"]["next"] = (None if following is None
+                            else f"{router.prefix}/projects?limit={limit}&offset={following}")
+    return body
+
+
+@router.get("/catalog", responses=PUBLIC,
+            summary="What data each agency offers: variables, descriptions, "
             "years, classification (no counts) [public]")
 def catalog(session: SessionDep) -> dict[str, Any]:
     return {"agencies": public_summary(session)}

@@ -8,20 +8,23 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from hub.api.deps import ContextDep, GovernanceCaller, RequestReaderCaller, SessionDep
+from hub.api.responses import USER_CHANGE, USER_OBJECT
 from hub.services import runs
 from hub.services.runs import run_view
 
 router = APIRouter(prefix="/v1/requests/{request_id}/runs", tags=["linkage runs"])
 
 
-@router.post("", status_code=202, summary="Start a linkage run of an approved (or ready) "
+@router.post("", responses=USER_CHANGE,
+             status_code=202, summary="Start a linkage run of an approved (or ready) "
              "project; it is queued for the hub's worker [governance]")
 def start(request_id: str, caller: GovernanceCaller, session: SessionDep,
           ctx: ContextDep) -> dict[str, Any]:
     return run_view(runs.start_run(session, ctx, caller, request_id=request_id))
 
 
-@router.get("", summary="The project's runs, newest first, without their reports "
+@router.get("", responses=USER_OBJECT,
+            summary="The project's runs, newest first, without their reports "
             "[researcher (own), governance, steward (own agency), auditor]")
 def list_runs(request_id: str, caller: RequestReaderCaller, session: SessionDep,
               ctx: ContextDep) -> list[dict[str, Any]]:
@@ -29,7 +32,8 @@ def list_runs(request_id: str, caller: RequestReaderCaller, session: SessionDep,
             for r in runs.list_runs(session, ctx, caller, request_id=request_id)]
 
 
-@router.get("/{run_id}", summary="One run: status, progress steps with counts, timings, "
+@router.get("/{run_id}", responses=USER_OBJECT,
+            summary="One run: status, progress steps with counts, timings, "
             "failure reason, quality report [researcher (own), governance, steward (own "
             "agency), auditor]")
 def get(request_id: str, run_id: str, caller: RequestReaderCaller, session: SessionDep,
@@ -37,7 +41,7 @@ def get(request_id: str, run_id: str, caller: RequestReaderCaller, session: Sess
     return run_view(runs.get_run(session, ctx, caller, request_id=request_id, run_id=run_id))
 
 
-@router.get("/{run_id}/report.html", response_class=HTMLResponse,
+@router.get("/{run_id}/report.html", responses=USER_OBJECT, response_class=HTMLResponse,
             summary="The run's self-contained HTML quality report [as above]")
 def report(request_id: str, run_id: str, caller: RequestReaderCaller, session: SessionDep,
            ctx: ContextDep) -> HTMLResponse:

@@ -12,22 +12,30 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from hub.api.deps import AuditAdminCaller, AuditorCaller, ContextDep, SessionDep
+from hub.api.responses import USER, USER_OBJECT
+from hub.api.schemas import DB_INT_MAX
 from hub.services import audit, tlog, witnessing
 
 router = APIRouter(prefix="/v1/audit/tlog", tags=["audit"])
+#: Sequence numbers and tree sizes, bounded so an absurd value is a 422, not an overflow.
+FromOne = Annotated[int, Query(ge=1, le=DB_INT_MAX)]
+FromZero = Annotated[int, Query(ge=0, le=DB_INT_MAX)]
 
 
-@router.get("/checkpoint", summary="The latest signed checkpoint and its co-signatures [auditor]")
+@router.get("/checkpoint", responses=USER_OBJECT,
+            summary="The latest signed checkpoint and its co-signatures [auditor]")
 def latest(caller: AuditorCaller, session: SessionDep) -> dict[str, Any]:
     return tlog.latest_view(session)
 
 
-@router.get("/checkpoints", summary="Every signed checkpoint and its co-signatures [auditor]")
+@router.get("/checkpoints", responses=USER,
+            summary="Every signed checkpoint and its co-signatures [auditor]")
 def checkpoints(caller: AuditorCaller, session: SessionDep) -> dict[str, Any]:
     return tlog.checkpoints_view(session)
 
 
-@router.post("/checkpoints", summary="Sign a checkpoint now and push it to every witness "
+@router.post("/checkpoints", responses=USER,
+             summary="Sign a checkpoint now and push it to every witness "
              "[auditor, admin]")
 def checkpoint_now(caller: AuditAdminCaller, session: SessionDep,
                    ctx: ContextDep) -> dict[str, Any]:
@@ -37,26 +45,30 @@ def checkpoint_now(caller: AuditAdminCaller, session: SessionDep,
     return {"witnesses": outcomes, "checkpoint": tlog.latest_view(session)}
 
 
-@router.get("/proof/inclusion", summary="Inclusion proof of event seq [auditor]")
-def inclusion(caller: AuditorCaller, session: SessionDep, seq: Annotated[int, Query(ge=1)],
-              size: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+@router.get("/proof/inclusion", responses=USER_OBJECT,
+            summary="Inclusion proof of event seq [auditor]")
+def inclusion(caller: AuditorCaller, session: SessionDep, seq: FromOne,
+              size: FromOne) -> dict[str, Any]:
     return tlog.inclusion(session, seq=seq, size=size)
 
 
-@router.get("/proof/consistency", summary="Consistency proof between two sizes [auditor]")
+@router.get("/proof/consistency", responses=USER_OBJECT,
+            summary="Consistency proof between two sizes [auditor]")
 def consistency(caller: AuditorCaller, session: SessionDep,
-                old_size: Annotated[int, Query(ge=0)],
-                new_size: Annotated[int, Query(ge=0)]) -> dict[str, Any]:
+                old_size: FromZero,
+                new_size: FromZero) -> dict[str, Any]:
     return tlog.consistency(session, old_size=old_size, new_size=new_size)
 
 
-@router.get("/leaves", summary="Leaf data (event chain hashes) start..end-1 [auditor]")
-def leaves(caller: AuditorCaller, session: SessionDep, start: Annotated[int, Query(ge=0)],
-           end: Annotated[int, Query(ge=0)]) -> dict[str, Any]:
+@router.get("/leaves", responses=USER_OBJECT,
+            summary="Leaf data (event chain hashes) start..end-1 [auditor]")
+def leaves(caller: AuditorCaller, session: SessionDep, start: FromZero,
+           end: FromZero) -> dict[str, Any]:
     return tlog.leaves_page(session, start=start, end=end)
 
 
-@router.get("/node-checkpoints", summary="Node-log checkpoints the nodes signed [auditor]")
+@router.get("/node-checkpoints", responses=USER,
+            summary="Node-log checkpoints the nodes signed [auditor]")
 def node_checkpoints(caller: AuditorCaller, session: SessionDep,
                      agency: str | None = None) -> list[dict[str, Any]]:
     return tlog.node_checkpoints_view(session, agency=agency)

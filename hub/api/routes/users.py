@@ -18,7 +18,8 @@ from hub.api.deps import (
     GovernanceCaller,
     SessionDep,
 )
-from hub.api.schemas import InvitationRedeem, TokenCreate, UserCreate
+from hub.api.responses import ONE_TIME_SECRET, USER, USER_CHANGE, USER_CREATE
+from hub.api.schemas import InvitationRedeem, RowId, TokenCreate, UserCreate
 from hub.persistence import accounts as account_store
 from hub.persistence import identity as store
 from hub.services import invitations, users
@@ -26,7 +27,7 @@ from hub.services import invitations, users
 router = APIRouter(prefix="/v1", tags=["users"])
 
 
-@router.post("/invitations", status_code=201,
+@router.post("/invitations", responses=USER_CREATE, status_code=201,
              summary="Invite a person; the one-time code is shown once [admin]")
 def invite(body: UserCreate, caller: AdminCaller, session: SessionDep,
            ctx: ContextDep) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def invite(body: UserCreate, caller: AdminCaller, session: SessionDep,
             "code": issued.code}
 
 
-@router.get("/invitations", summary="List invitations (never their codes) [admin]")
+@router.get("/invitations", responses=USER, summary="List invitations (never their codes) [admin]")
 def list_invitations(caller: AdminCaller, session: SessionDep,
                      ctx: ContextDep) -> list[dict[str, Any]]:
     now = ctx.now()
@@ -45,7 +46,7 @@ def list_invitations(caller: AdminCaller, session: SessionDep,
             for i in account_store.list_invitations(session)]
 
 
-@router.post("/invitations/redeem", status_code=201,
+@router.post("/invitations/redeem", responses=ONE_TIME_SECRET, status_code=201,
              summary="Redeem your invitation code for your account and first token")
 def redeem(body: InvitationRedeem, caller: AnonymousCaller, session: SessionDep,
            ctx: ContextDep) -> dict[str, Any]:
@@ -54,45 +55,45 @@ def redeem(body: InvitationRedeem, caller: AnonymousCaller, session: SessionDep,
             "token_expires_at": issued.expires_at.isoformat()}
 
 
-@router.get("/users/pending",
+@router.get("/users/pending", responses=USER,
             summary="Privileged accounts waiting for the governance quorum [governance]")
 def pending(caller: GovernanceCaller, session: SessionDep,
             ctx: ContextDep) -> list[dict[str, Any]]:
     return invitations.pending_view(session, ctx)
 
 
-@router.post("/users/{user_id}/approve",
+@router.post("/users/{user_id}/approve", responses=USER_CHANGE,
              summary="Approve a pending privileged account [governance]")
-def approve(user_id: int, caller: GovernanceCaller, session: SessionDep,
+def approve(user_id: RowId, caller: GovernanceCaller, session: SessionDep,
             ctx: ContextDep) -> dict[str, Any]:
     user, counted = invitations.approve(session, ctx, caller, user_id=user_id)
     return {**users.user_view(user), "approvals": counted,
             "quorum": ctx.settings.governance_quorum}
 
 
-@router.get("/users", summary="List users [admin]")
+@router.get("/users", responses=USER, summary="List users [admin]")
 def list_users(caller: AdminCaller, session: SessionDep) -> list[dict[str, Any]]:
     return [users.user_view(u) for u in store.list_users(session)]
 
 
-@router.post("/users/{user_id}/tokens", status_code=201,
+@router.post("/users/{user_id}/tokens", responses=USER_CHANGE, status_code=201,
              summary="Issue a token for your own account only (else 403) [any user]")
-def issue_token(user_id: int, body: TokenCreate, caller: AnyUserCaller, session: SessionDep,
+def issue_token(user_id: RowId, body: TokenCreate, caller: AnyUserCaller, session: SessionDep,
                 ctx: ContextDep) -> dict[str, Any]:
     issued = users.issue_token(session, ctx, caller, user_id=user_id, label=body.label,
                                ttl_days=body.ttl_days)
     return {"id": issued.id, "token": issued.token, "expires_at": issued.expires_at.isoformat()}
 
 
-@router.delete("/tokens/{token_id}", summary="Revoke a token [admin]")
-def revoke_token(token_id: int, caller: AdminCaller, session: SessionDep,
+@router.delete("/tokens/{token_id}", responses=USER_CHANGE, summary="Revoke a token [admin]")
+def revoke_token(token_id: RowId, caller: AdminCaller, session: SessionDep,
                  ctx: ContextDep) -> dict[str, Any]:
     token = users.revoke_token(session, ctx, caller, token_id=token_id)
     return {"id": token.id, "revoked_at": token.revoked_at.isoformat() if token.revoked_at
             else None}
 
 
-@router.post("/me/tokens", status_code=201,
+@router.post("/me/tokens", responses=USER_CREATE, status_code=201,
              summary="Issue yourself a new API token, shown once [any user]")
 def issue_own_token(body: TokenCreate, caller: AnyUserCaller, session: SessionDep,
                     ctx: ContextDep) -> dict[str, Any]:
@@ -102,20 +103,21 @@ def issue_own_token(body: TokenCreate, caller: AnyUserCaller, session: SessionDe
     return {"id": issued.id, "token": issued.token, "expires_at": issued.expires_at.isoformat()}
 
 
-@router.get("/me/tokens", summary="Your own tokens (never their text) [any user]")
+@router.get("/me/tokens", responses=USER, summary="Your own tokens (never their text) [any user]")
 def list_own_tokens(caller: AnyUserCaller, session: SessionDep) -> list[dict[str, Any]]:
     assert caller.principal is not None and caller.principal.id is not None
     return [users.token_view(t) for t in store.user_tokens(session, user_id=caller.principal.id)]
 
 
-@router.delete("/me/tokens/{token_id}", summary="Revoke one of your own tokens [any user]")
-def revoke_own_token(token_id: int, caller: AnyUserCaller, session: SessionDep,
+@router.delete("/me/tokens/{token_id}", responses=USER_CHANGE,
+               summary="Revoke one of your own tokens [any user]")
+def revoke_own_token(token_id: RowId, caller: AnyUserCaller, session: SessionDep,
                      ctx: ContextDep) -> dict[str, Any]:
     return users.token_view(users.revoke_token(session, ctx, caller, token_id=token_id,
                                                own=True))
 
 
-@router.get("/me", summary="Who this token belongs to [any user]")
+@router.get("/me", responses=USER, summary="Who this token belongs to [any user]")
 def me(caller: AnyUserCaller, session: SessionDep) -> dict[str, Any]:
     assert caller.principal is not None and caller.principal.id is not None
     user = store.get_user(session, user_id=caller.principal.id)

@@ -64,4 +64,8 @@ def test_admission_wider_than_the_thread_or_connection_pool_refused(tmp_path: Pa
     with pytest.raises(ConfigError, match="max_concurrent_requests"):
         HubSettings.load(tmp_path, max_concurrent_requests=20, db_pool_size=5,
                          db_max_overflow=5)
-    assert HubSettings.load(tmp_path).max_concurrent_requests == 32
+    defaults = HubSettings.load(tmp_path)
+    assert defaults.max_concurrent_requests == 16
+    # The pool alone covers the requests in flight and the background threads (a
+    # connection past the pool is closed on return: one new connection per request).
+    assert defaults.db_pool_size >= defaults.max_concurrent_requests + 4

@@ -83,6 +83,21 @@ def test_hub_not_ready_when_the_database_is_unreachable(tmp_path: Path) -> None:
     assert response.json()["checks"]["keys"] == "ok"
 
 
+def test_hub_health_answers_without_the_database(tmp_path: Path) -> None:
+    """Liveness needs no connection: with the database unreachable /health still says
+    ok (and /ready says why not), so a flood of /health cannot hold the pool."""
+    from fastapi.testclient import TestClient
+
+    keys = create_hub_keys(tmp_path / "hub")
+    url = "postgresql+psycopg://hub@127.0.0.1:1/hub"
+    settings = HubSettings.load(tmp_path / "hub", database_url=url)
+    engine = make_engine(url, connect_args={"connect_timeout": 2})
+    app = create_app(settings, keys=keys, engine=engine, check_schema=False)
+    with TestClient(app) as client:
+        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/ready").status_code == 503
+
+
 def test_hub_metrics_count_requests_by_route_template_per_app(hub: Any, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 

@@ -3,6 +3,8 @@ and without personal data; nothing still in draft or review."""
 
 from __future__ import annotations
 
+import pytest
+
 
 def _approve(hub, request_id):
     hub.decide(request_id, "K12")
@@ -53,3 +55,46 @@ def test_public_list_needs_no_login_and_is_empty_at_first(hub) -> None:
     body = hub.client.get("/v1/public/projects").json()
     assert body["approved_projects"] == [] and body["statistics"]["requests_submitted"] == 0
     assert body["statistics"]["median_days_to_decision"] is None
+
+
+def _denied_with_irb(hub, researcher: str, title: str) -> str:
+    request_id = hub.submitted_request(researcher, title=title)
+    assert hub.decide(request_id, "K12", "deny").status_code == 200
+    return request_id
+
+
+def test_public_list_pages_by_limit_and_offset_with_a_next_link(hub) -> None:
+    researcher = hub.token("researcher")
+    for n in range(3):
+        _denied_with_irb(hub, researcher, f"Denied {n}")
+    not_shown = hub.submitted_request(researcher, title="Denied without IRB",
+                                      irb={"status": "pending"})
+    assert hub.decide(not_shown, "K12", "deny").status_code == 200
+
+    first = hub.client.get("/v1/public/projects", params={"limit": 2}).json()
+    assert [d["title"] for d in first["denied_irb_approved_requests"]] == ["Denied 0",
+                                                                          "Denied 1"]
+    assert first["page"] == {"limit": 2, "offset": 0, "next_offset": 2,
+                             "next": "/v1/public/projects?limit=2&offset=2"}
+    # Pages are filtered in SQL: the request without IRB approval takes no place on them.
+    last = hub.client.get(first["page"]["next"]).json()
+    assert [d["title"] for d in last["denied_irb_approved_requests"]] == ["Denied 2"]
+    assert last["page"]["next_offset"] is None and last["page"]["next"] is None
+    assert last["statistics"] == first["statistics"]  # over every request, on every page
+    assert first["statistics"]["by_status"] == {"denied": 4}
+
+
+def test_public_list_default_page_is_100(hub) -> None:
+    page = hub.client.get("/v1/public/projects").json()["page"]
+    assert page == {"limit": 100, "offset": 0, "next_offset": None, "next": None}
+
+
+@pytest.mark.parametrize("params", [
+    {"limit": 0}, {"limit": 501}, {"limit": "ten"}, {"offset": -1}, {"offset": 1_000_001},
+    {"offset": 10**30},
+])
+def test_public_list_bad_page_values_refused_422(hub, params) -> None:
+    response = hub.client.get("/v1/public/projects", params=params)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "invalid_request" and next(iter(params)) in body["detail"]

@@ -164,9 +164,9 @@ def test_bad_options_refused_with_one_line(tmp_path, two_files, capsys, extra, m
     assert message in fail(argv + extra, capsys)
 
 
-def test_one_file_or_two_files_with_one_name_refused(tmp_path, two_files, capsys):
+def test_two_files_with_one_name_refused(tmp_path, two_files, capsys):
+    # One file alone is deduplicated now (test_link_dedup_command.py).
     file_a = two_files[0]
-    assert "at least two files" in fail(["link", str(file_a), "--out", "o.csv"], capsys)
     other = tmp_path / "again"
     other.mkdir()
     copy = other / file_a.name

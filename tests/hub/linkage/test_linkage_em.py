@@ -102,3 +102,24 @@ def test_em_on_no_pairs_does_not_fail():
     model, posterior = fit_em(empty, np.zeros(0), SPECS, np.zeros(0))
     assert len(posterior) == 0
     assert np.isfinite(model.prior_weight)
+
+
+def test_tied_levels_weigh_as_one_level():
+    """Levels tied together (``fit_em(tied=...)``) keep their own ``u`` but share one
+    ``m/u``: each weighs the group's total ``m`` over its total ``u``."""
+    rng = np.random.default_rng(4)
+    levels, _ = _simulate(rng, 100_000, 0.2)
+    patterns, counts, _ = aggregate_patterns(pack_levels(levels, SPECS), SPECS)
+    start = initial_posterior(patterns, SPECS)
+    group = np.array([False, False, True, True])  # the name's two top levels
+    free, _ = fit_em(patterns, counts, SPECS, start)
+    tied, _ = fit_em(patterns, counts, SPECS, start, tied={1: group})
+    w_free, w_tied = free.level_weights()[1], tied.level_weights()[1]
+    pooled = np.log2(M[1][2:].sum() / U[1][2:].sum())
+    assert w_tied[3] == pytest.approx(w_tied[4])
+    assert w_tied[4] == pytest.approx(pooled, abs=0.1)
+    assert abs(w_free[4] - w_free[3]) > 3  # apart, they weigh differently
+    assert tied.m[1][1:].sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(tied.m[1][3:].sum(), M[1][2:].sum(), atol=0.02)
+    # The other features are fitted as before.
+    np.testing.assert_allclose(tied.m[2][1:], M[2], atol=0.02)

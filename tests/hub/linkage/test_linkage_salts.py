@@ -10,12 +10,14 @@ import pytest
 
 from fedlink.synth import generate
 from hub.linkage.compare import FeatureSpec
+from hub.linkage.features import DOB_LEVELS
 from hub.linkage.salts import (
     SHARED_DATE_DAYS,
     SHARED_SALT_U,
     UNSALTED_LEVEL,
     fixed_u,
     merge_unsalted,
+    tied_levels,
     unsalted_as_missing,
 )
 from protocol.encoding import address_value
@@ -83,3 +85,18 @@ def test_fixed_u_covers_the_salted_features_and_the_birth_date():
     assert fixed[0][0] < 1e-6 and fixed[0][1:].tolist() == list(SHARED_SALT_U["first_name"])
     # Two different people share a birth date at least once in a century of days.
     assert fixed[2].tolist() == pytest.approx([1 - 1 / SHARED_DATE_DAYS, 1 / SHARED_DATE_DAYS])
+
+
+def test_birth_date_same_levels_are_tied_and_share_the_floor():
+    dob = FeatureSpec("dob", "field", DOB_LEVELS)
+    specs = [_spec("first_name"), dob, FeatureSpec("sex", "field", ("unknown", "differs", "same"))]
+    tied = tied_levels(specs)
+    assert set(tied) == {1}
+    # Over the non-missing levels: "differs" stands alone, every "same" level is tied.
+    assert tied[1].tolist() == [label != "differs" for label in DOB_LEVELS[1:]]
+    # However the hub saw the date, two people share it with probability 1/SHARED_DATE_DAYS.
+    u = fixed_u(specs)[1]
+    assert u[tied[1]].sum() == pytest.approx(1 / SHARED_DATE_DAYS)
+    assert u.sum() == pytest.approx(1.0)
+    # A date with one "same" level has nothing to tie.
+    assert tied_levels([FeatureSpec("dob", "field", ("unknown", "differs", "same"))]) == {}

@@ -135,3 +135,23 @@ def test_project_page_lists_a_queued_linkage_run(web_hub, browser) -> None:
     assert f'<td class="mono">{started.json()["id"]}</td><td>queued</td>' in runs
     assert "No linkage run yet." not in runs and "Quality of run" not in runs
     assert "Linkage run started" in page  # the timeline
+
+
+def test_public_page_pages_like_the_json(web_hub, browser) -> None:
+    researcher = web_hub.token("researcher")
+    for title in ("First denied", "Second denied"):
+        rid = web_hub.submitted_request(researcher, title=title)
+        assert web_hub.decide(rid, "K12", "deny").status_code == 200
+    client = browser()
+    first = client.get("/public?limit=1").text
+    assert "First denied" in first and "Second denied" not in first
+    assert 'href="/public?limit=1&amp;offset=1">Next page</a>' in first
+    second = client.get("/public?limit=1&offset=1").text
+    assert "Second denied" in second and "Next page" not in second
+    assert 'href="/public?limit=1">First page</a>' in second
+    assert "Next page" not in client.get("/public").text
+
+
+def test_public_page_bad_page_values_show_a_422_page(web_hub, browser) -> None:
+    response = browser().get("/public?limit=501")
+    assert response.status_code == 422 and "Check what you entered" in response.text
