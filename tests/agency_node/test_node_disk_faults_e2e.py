@@ -10,11 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,39 +20,27 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from tests.served import free_port, wait_until_serving
 from tests.small_disk import read_only_view, small_disk
 
 #: The node wants 16 MB free to be ready (agency_node/store/probe.py).
 DISK_MB = 24
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _serving(node_dir: Path, env: dict[str, str], log: Path
              ) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
     """`fedlink node serve` on a free port and a client for it; stopped at the end."""
-    port = _free_port()
+    port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "fedlink.cli", "node", "serve", "--dir", str(node_dir),
              "--host", "127.0.0.1", "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    api.get("/health")
-                    break
-                except httpx.TransportError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"node did not start: {log.read_text()}")
-                    time.sleep(0.2)
+        wait_until_serving(base, process, log, what="node")
+        with httpx.Client(base_url=base, timeout=60) as api:
             yield api, process
     finally:
         process.terminate()

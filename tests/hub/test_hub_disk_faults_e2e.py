@@ -12,7 +12,6 @@ import re
 import secrets
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hub.test_hub_e2e import FEDLINK, _free_port
+from tests.hub.test_hub_e2e import FEDLINK
+from tests.served import free_port, wait_until_serving
 from tests.small_disk import read_only_view, small_disk
 
 #: Big enough that the empty hub is ready (hub/db/probe.py wants 16 MB free), small enough
@@ -33,23 +33,16 @@ def _serving(hub_dir: Path, env: dict[str, str], log: Path,
              token: str) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
     """`fedlink hub serve` on a free port, and a client with the admin token; the process
     is stopped at the end."""
-    port = _free_port()
+    port = free_port()
     with log.open("w") as out:
         server = subprocess.Popen(
             [str(FEDLINK), "hub", "serve", "--dir", str(hub_dir), "--port", str(port)],
             env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+        wait_until_serving(base, server, log, what="hub")
+        with httpx.Client(base_url=base, timeout=30,
                           headers={"Authorization": f"Bearer {token}"}) as api:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    api.get("/health")
-                    break
-                except httpx.TransportError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"hub did not start: {log.read_text()}")
-                    time.sleep(0.2)
             yield api, server
     finally:
         server.terminate()

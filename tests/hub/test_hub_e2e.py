@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.served import free_port, wait_until_serving
+
 FEDLINK = Path(sys.executable).with_name("fedlink")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.e2e
@@ -31,7 +25,7 @@ def test_hub_serve_health_auth_and_public_list(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert init.returncode == 0, init.stderr
     admin = re.search(r"token \(shown once, keep it safe\): (\S+)", init.stdout).group(1)
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -40,15 +34,7 @@ def test_hub_serve_health_auth_and_public_list(tmp_path: Path) -> None:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"hub did not start: {log.read_text()}")
-                time.sleep(0.2)
+        health = wait_until_serving(base, server, log, what="hub", timeout=30)
         assert health.json() == {"status": "ok"}
         unauthenticated = httpx.get(f"{base}/v1/requests", timeout=5)
         assert unauthenticated.status_code == 401

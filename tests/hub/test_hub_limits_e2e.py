@@ -8,14 +8,14 @@ import os
 import re
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.hub.test_hub_e2e import FEDLINK, _free_port
+from tests.hub.test_hub_e2e import FEDLINK
+from tests.served import free_port, wait_until_serving
 
 SIXTY_MB = 60 * 1024 * 1024
 
@@ -32,7 +32,7 @@ def served_hub(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     init = subprocess.run([str(FEDLINK), "hub", "init", "--dir", str(hub_dir)], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert init.returncode == 0, init.stderr
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -40,15 +40,7 @@ def served_hub(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
             env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"hub did not start: {log.read_text()}")
-                time.sleep(0.2)
+        wait_until_serving(base, server, log, what="hub")
         yield base, hub_dir, server.pid
     finally:
         server.terminate()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ import pytest
 from sqlalchemy import text
 
 from hub.db.engine import make_engine
+from tests.served import free_port
 
 FEDLINK = Path(sys.executable).with_name("fedlink")
 PG_URL = os.environ.get("FEDLINK_TEST_DATABASE_URL")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _children(pid: int) -> set[int]:
@@ -88,7 +82,7 @@ def test_hub_serve_two_workers_share_the_socket_and_stop_together(
     init = subprocess.run([str(FEDLINK), "hub", "init", "--dir", str(hub_dir)], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert init.returncode == 0, init.stderr
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -114,7 +108,13 @@ def test_hub_serve_two_workers_share_the_socket_and_stop_together(
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=30)
     assert code == 0, log.read_text()
-    assert not any(_alive(pid) for pid in helpers), "a process outlived the supervisor"
+    # multiprocessing's resource tracker ends when it sees the supervisor's pipe close,
+    # a moment after the supervisor itself: give the children 5 s, then none may remain.
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in helpers if _alive(pid)]
+    assert not left, f"processes outlived the supervisor: {left}"
 
 
 def _ready(base: str) -> bool:
@@ -131,7 +131,7 @@ def test_hub_serve_workers_on_sqlite_is_refused_before_listening(tmp_path: Path)
                           env=_env(), capture_output=True, text=True, timeout=120, check=False)
     assert init.returncode == 0, init.stderr
     served = subprocess.run(
-        [str(FEDLINK), "hub", "serve", "--dir", str(hub_dir), "--port", str(_free_port())],
+        [str(FEDLINK), "hub", "serve", "--dir", str(hub_dir), "--port", str(free_port())],
         env=env, capture_output=True, text=True, timeout=60, check=False)
     assert served.returncode == 2
     assert "workers = 2 needs PostgreSQL" in served.stderr
