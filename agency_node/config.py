@@ -20,6 +20,7 @@ from agency_node.ingest.plan import header_field
 from protocol.identifier_names import identifier_reason
 from protocol.identity import DIRECT_IDENTIFIERS, IDENTITY_FIELDS
 from protocol.signing import describe_validation_error
+from protocol.wire import PersonIds
 
 CONFIG_FILE = "node.toml"
 #: Same rule as protocol.wire.VariableName, so every configured name can go on the wire.
@@ -70,6 +71,11 @@ class MappingSection(_Section):
     #: The agency's person id (a state student id, a UI claimant id): rows sharing it are
     #: one person. '' = none, each row is its own person.
     person_id: str = ""
+    #: Whether the agency trusts its person ids (protocol.wire.PersonIds): "unique" (one
+    #: person, one id: linked one-to-one) or "may_duplicate" (a person may hold two ids:
+    #: the hub also deduplicates this agency's records in every run). Sent to the hub at
+    #: enrollment and with every dictionary update.
+    person_ids: PersonIds = "unique"
     #: The period of a longitudinal row (year, school year, term, quarter or date),
     #: parsed and normalised at ingest (agency_node/ingest/periods.py). '' = none.
     period_column: str = ""
@@ -221,6 +227,9 @@ def render_config(config: NodeConfig) -> str:
     mapping["year_column"].comment("one row per record; its year scopes requests ('' = none)")
     mapping.add("person_id", config.mapping.person_id)
     mapping["person_id"].comment("agency person id: rows sharing it are one person ('' = none)")
+    mapping.add("person_ids", config.mapping.person_ids)
+    mapping["person_ids"].comment("unique, or may_duplicate when one person may hold two "
+                                  "ids (the hub then deduplicates)")
     mapping.add("period_column", config.mapping.period_column)
     mapping["period_column"].comment("year, school year, term, quarter or date of each row "
                                      "('' = none)")

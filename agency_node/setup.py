@@ -175,7 +175,10 @@ def init_node(node_dir: Path, *, agency: str, name: str, source: SourceSection,
         mapping = MappingSection(record_id=plan.record_id, identity=plan.identity,
                                  year_column=plan.year_column, person_id=plan.person_id,
                                  period_column=plan.period_column, ignore=list(plan.ignore),
-                                 overrides=plan.override)
+                                 overrides=plan.override,
+                                 # The steward's declaration is not re-decided by a re-map.
+                                 person_ids=previous.mapping.person_ids if previous
+                                 else "unique")
         # Re-mapping keeps every other section as it is (validated again below).
         kept_sections = previous.model_dump(exclude={"source", "mapping", "variables"}) \
             if previous else {"node": node}

@@ -21,8 +21,9 @@ from fedlink.jsonlog import log_config
 log = logging.getLogger("fedlink.serve")
 
 
-def bind(host: str, port: int, *, what: str) -> socket.socket:
-    """A listening TCP socket on ``host:port``; CommandError saying what to do otherwise."""
+def bind(host: str, port: int, *, what: str, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket on ``host:port``; CommandError saying what to do otherwise.
+    ``reuse_port``: one of a group of sockets on the same address (:mod:`fedlink.balanced`)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say
     # they are TCP; with proto 0 every response on a kept-alive connection waited ~40 ms
@@ -30,6 +31,8 @@ def bind(host: str, port: int, *, what: str) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(2048)
     except OSError as exc:
@@ -67,13 +70,20 @@ def run(app: Any, *, host: str, port: int, what: str, log_level: str = "info",
     """Serve ``app`` on ``host:port`` (https when a certificate is given) until stopped.
 
     With ``workers`` > 1, ``app`` is the import string of an app factory: uvicorn's
-    supervisor spawns that many processes sharing the one listening socket, restarts one
-    that dies, and stops them all on SIGTERM/SIGINT."""
+    supervisor spawns that many processes, each on a listening socket of its own on the
+    one address (:mod:`fedlink.balanced`), restarts one that dies, and stops them all on
+    SIGTERM/SIGINT."""
     import uvicorn
 
     if certfile:
         check_tls(certfile, keyfile)
-    sock = bind(host, port, what=what)
+    if workers > 1:
+        from fedlink.balanced import bind_group
+
+        # One socket per worker, so the kernel, not a race to accept, spreads connections.
+        sockets = bind_group(workers, lambda **kw: bind(host, port, what=what, **kw))
+    else:
+        sockets = [bind(host, port, what=what)]
     try:
         config = uvicorn.Config(
             app, log_config=log_config(log_level, request_filter=request_filter),
@@ -85,10 +95,11 @@ def run(app: Any, *, host: str, port: int, what: str, log_level: str = "info",
         log.info("%s listening on %s://%s:%d%s", what, scheme, host, port,
                  f" ({workers} worker processes)" if workers > 1 else "")
         if workers > 1:
-            from uvicorn.supervisors import Multiprocess
+            from fedlink.balanced import BalancedMultiprocess
 
-            Multiprocess(config, sockets=[sock]).run()
+            BalancedMultiprocess(config, sockets).run()
         else:
-            uvicorn.Server(config).run(sockets=[sock])
+            uvicorn.Server(config).run(sockets=sockets)
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()

@@ -134,11 +134,15 @@ class HubSettings(BaseSettings):
     #: request_threads and at most db_pool_size + db_max_overflow (checked).
     max_concurrent_requests: int = Field(default=16, ge=1, le=1000)
     request_queue_seconds: float = Field(default=10.0, gt=0, le=300)
-    #: ``hub serve`` processes sharing the listening socket (docs/operations.md, "How to
+    #: ``hub serve`` processes serving the one address (docs/operations.md, "How to
     #: size"): one Python process runs on one core at a time, so a PostgreSQL hub on a
     #: machine with more cores serves more with more processes. Every limit above is per
     #: process. SQLite keeps one process (its single writer is the bottleneck anyway).
     workers: int = Field(default=1, ge=1, le=64)
+    #: Seconds each process keeps an answer of the anonymous public list
+    #: (``/v1/public/projects``; hub.services.public_cache): a write this process answers
+    #: empties it at once, other processes' changes show within this time. 0 = no cache.
+    public_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _admission_fits(self) -> HubSettings:

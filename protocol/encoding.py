@@ -16,6 +16,8 @@ Columns, in order (see :func:`token_batch_schema`)::
 :func:`encode_columns` takes a batch already split into columns
 (:class:`protocol.columns.IdentityColumns`), which is what a node hands its worker
 processes (``agency_node.services.parallel_encoding``): the same rows, byte for byte.
+:func:`encode_unit_columns` encodes *units* with several identity versions (an agency
+person's rows, :mod:`protocol.unit_tokens`): one row per unit, same schema.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from protocol.tokens import (
     RuleTokens,
     TokenEncoder,
 )
+from protocol.unit_tokens import merge_versions, primary_rows, unit_owners
 
 DEFAULT_BATCH_SIZE: Final = 50_000
 #: Names what a batch holds (``docs/privacy.md``); in every batch's schema metadata.
@@ -141,13 +144,19 @@ def pid_array(pids: Sequence[str]) -> pa.Array:
 
 
 def _encode(
-    pids: Sequence[str], batch: IdentityColumns, keys: ProjectKeys, encoder: TokenEncoder
+    pids: Sequence[str], batch: IdentityColumns, keys: ProjectKeys, encoder: TokenEncoder,
+    owners: Sequence[int] | None = None,
 ) -> pa.RecordBatch:
     pid_array_ = pid_array(pids)
-    if len(pid_array_) != batch.rows:
+    if owners is None and len(pid_array_) != batch.rows:
         raise EncodingError("pids and identities must have the same length")
+    units = len(pid_array_)
+    unit_of = None if owners is None else unit_owners(owners, rows=batch.rows, units=units)
     parts = Columns(batch)  # framed parts: the tokens' input, and the household salts'
     match, blocking = encoder.encode_columns(batch, parts)
+    if unit_of is not None:  # one list per unit: its versions' tokens, round-robin
+        match = [merge_versions(t, unit_of, units) for t in match]
+        blocking = [merge_versions(t, unit_of, units) for t in blocking]
     pids_raw = pid_bytes(pids)
     dummies = dummy_key(keys.match_token_key)
     columns: list[pa.Array] = [pid_array_]
@@ -165,6 +174,9 @@ def _encode(
         "first_name_as_last": batch.first_name,
     }
     filters = salted_filters(batch, field_values, keys, parts=parts.primary)
+    if unit_of is not None:  # a unit's filters are its primary version's
+        primary = primary_rows(unit_of, units)
+        filters = [(bits[primary], present[primary]) for bits, present in filters]
     columns += [filter_column(*f) for f in filters]
     return pa.RecordBatch.from_arrays(columns, schema=token_batch_schema())
 
@@ -183,6 +195,25 @@ def encode_columns(
     """:func:`encode_batch` of records already split into pids and identity columns (what a
     node hands a worker process); the same rows, byte for byte."""
     return _encode(pids, batch, keys, TokenEncoder(keys))
+
+
+def encode_unit_columns(
+    pids: Sequence[str], owners: Sequence[int], batch: IdentityColumns, keys: ProjectKeys
+) -> pa.RecordBatch:
+    """One token-batch row per *unit* (an agency person) with several identity versions.
+
+    ``batch`` holds one row per version; ``owners[i]`` is the index into ``pids`` of the
+    unit version row ``i`` belongs to. A unit's versions are adjacent, its primary (most
+    recent) version first, at most :data:`protocol.unit_tokens.MAX_VERSIONS_PER_UNIT` of
+    them. Per rule the unit's real tokens are its versions' taken round-robin, each once,
+    then cut or padded to the rule's fixed length with dummies keyed by the unit's pid; a
+    rule emits when any version does; the Bloom filters are the primary version's
+    (:mod:`protocol.unit_tokens`). A unit with one version gets exactly the row
+    :func:`encode_columns` gives its record. Raises
+    :class:`~protocol.errors.EncodingError` for a pid that is not a pseudonym or owners
+    that break these rules.
+    """
+    return _encode(pids, batch, keys, TokenEncoder(keys), owners=owners)
 
 
 def encode_batch(records: Iterable[Record], keys: ProjectKeys) -> pa.RecordBatch:

@@ -49,6 +49,9 @@ SUB_KEY_BYTES: Final = 32
 PSEUDONYM_BYTES: Final = 16
 
 _LABEL_PREFIX: Final = b"fedlink/1 "
+#: Pseudonym domains: a record's and an agency person's pids never coincide.
+_RECORD_PID: Final = "fedlink/1 pid|"
+_PERSON_PID: Final = "fedlink/1 person-pid|"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +187,7 @@ def pseudonymous_id(node_key: bytes, project_id: str, record_id: str) -> str:
     for name, value in (("project_id", project_id), ("record_id", record_id)):
         if not isinstance(value, str) or not value:
             raise EncodingError(f"{name} must be a non-empty string")
-    message = ("fedlink/1 pid|" + frame((project_id, record_id))).encode("utf-8")
+    message = (_RECORD_PID + frame((project_id, record_id))).encode("utf-8")
     return hmac.digest(key, message, "sha256")[:PSEUDONYM_BYTES].hex()
 
 
@@ -192,13 +195,33 @@ def pseudonymous_ids(node_key: bytes, project_id: str, record_ids: list[str]) ->
     """``[pseudonymous_id(node_key, project_id, r) for r in record_ids]``, byte for byte,
     several times faster: the checks and the HMAC pad states are done once per call, not
     once per record (a match stream issues one pseudonym per record it sends)."""
+    return _pseudonyms(node_key, project_id, record_ids, domain=_RECORD_PID, what="record_id")
+
+
+def person_pseudonymous_ids(
+    node_key: bytes, project_id: str, person_ids: list[str]
+) -> list[str]:
+    """The project-scoped pseudonyms of agency *persons* (a person id shared by several
+    rows: a match stream sends one unit per person, ``protocol.encoding``).
+
+    Like :func:`pseudonymous_ids` (node-local key, 32 lower-case hex digits, unrelated
+    across projects) under a domain of its own, ``"fedlink/1 person-pid|"``: a person id
+    and a record id that happen to be the same text never give the same pseudonym, so a
+    pid names a person or a record, never both.
+    """
+    return _pseudonyms(node_key, project_id, person_ids, domain=_PERSON_PID, what="person_id")
+
+
+def _pseudonyms(
+    node_key: bytes, project_id: str, ids: list[str], *, domain: str, what: str
+) -> list[str]:
     key = _require_bytes(node_key, what="node pseudonym key", minimum=MIN_NODE_KEY_BYTES)
     if not isinstance(project_id, str) or not project_id:
         raise EncodingError("project_id must be a non-empty string")
-    if not all(isinstance(r, str) and r for r in record_ids):
-        raise EncodingError("record_id must be a non-empty string")
-    prefix = "fedlink/1 pid|" + frame((project_id,))
-    messages = [f"{prefix}{len(r)}:{r},".encode() for r in record_ids]
+    if not all(isinstance(r, str) and r for r in ids):
+        raise EncodingError(f"{what} must be a non-empty string")
+    prefix = domain + frame((project_id,))
+    messages = [f"{prefix}{len(r)}:{r},".encode() for r in ids]
     digests = HmacSha256(key).digest_many(messages)
     width = 2 * PSEUDONYM_BYTES
     # One hex() over all digests, then a slice per record: the first 16 of every 32 bytes.

@@ -78,6 +78,13 @@ MAX_CODES: Final = 50
 MAX_CODE_CHARS: Final = 64
 #: Signed governance decisions a match request may carry (one per roster member at most).
 MAX_GOVERNANCE: Final = 64
+#: How far an agency trusts its own person ids (:data:`PersonIds`).
+PERSON_IDS: Final = ("unique", "may_duplicate")
+#: An agency's declaration about its person ids: ``"unique"`` — one person holds at most
+#: one of its person ids, so the hub links it one-to-one; ``"may_duplicate"`` — one person
+#: may hold several (a student who moved districts with two state ids), so the hub also
+#: deduplicates its records in every run (docs/linkage-runs.md).
+PersonIds = Literal["unique", "may_duplicate"]
 
 EXTRACT_PURPOSE: Final = "extract"
 
@@ -381,6 +388,9 @@ class DictionaryUpdate(Message):
     agency: AgencyCode
     published_at: Timestamp
     dictionary: tuple[CatalogVariable, ...] = Field(default=(), max_length=MAX_CATALOG_VARIABLES)
+    #: The agency's declaration about its person ids; every accepted update replaces it.
+    #: Absent (an older node) = ``"unique"``.
+    person_ids: PersonIds = "unique"
 
     @field_validator("dictionary")
     @classmethod
@@ -390,13 +400,16 @@ class DictionaryUpdate(Message):
 
 
 class EnrollmentRequest(Message):
-    """Node → hub, once: the agency's signing key, its one-time token and its dictionary."""
+    """Node → hub, once: the agency's signing key, its one-time token, its dictionary and
+    its declaration about its person ids."""
 
     TYP: ClassVar[str] = "enrollment_request"
     agency: AgencyCode
     signing_public_key: Ed25519Key
     enrollment_token: Token
     dictionary: tuple[CatalogVariable, ...] = Field(default=(), max_length=MAX_CATALOG_VARIABLES)
+    #: As :attr:`DictionaryUpdate.person_ids`; absent (an older node) = ``"unique"``.
+    person_ids: PersonIds = "unique"
 
     @field_validator("dictionary")
     @classmethod

@@ -9,7 +9,9 @@ empty or still the one ``node init`` generated is flagged as a placeholder until
 steward writes it.
 
 The dictionary reaches the hub only as a node-signed :class:`protocol.wire.DictionaryUpdate`
-(:func:`publish`), which replaces the agency's catalog there. The grain of the data
+(:func:`publish`), which replaces the agency's catalog there; it also carries the agency's
+declaration about its person ids (``[mapping] person_ids``), which the hub's linkage runs
+follow (docs/linkage-runs.md). The grain of the data
 (:func:`grain`: persons, rows per person, periods — counts only, small ones suppressed) is
 shown on the node by ``fedlink node dictionary show``; the wire message has no field for it
 yet, so it is not published.
@@ -193,6 +195,18 @@ def load_published(node_dir: Path) -> tuple[CatalogVariable, ...] | None:
                           "again") from None
 
 
+def published_person_ids(node_dir: Path) -> str | None:
+    """The person-id declaration the hub last accepted from here (None: never published;
+    a copy from before the declaration existed says ``"unique"``, what the hub assumed)."""
+    path = node_dir / PUBLISHED_FILE
+    if not path.exists():
+        return None
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("person_ids", "unique"))
+    except (ValueError, AttributeError):
+        return None
+
+
 def save_published(node_dir: Path, update: DictionaryUpdate) -> None:
     """Keep what the hub accepted (at publication and at enrollment), 0600: code counts
     are aggregates, but still the agency's, not the world's."""
@@ -240,14 +254,19 @@ def publish(runtime: NodeRuntime, client: HubClient, *,
     dictionary = compute(settings.node, runtime.sessions)
     published_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     update = DictionaryUpdate(agency=settings.agency, published_at=published_at,
-                              dictionary=dictionary)
+                              dictionary=dictionary,
+                              person_ids=settings.node.mapping.person_ids)
     envelope = sign(update, typ=DictionaryUpdate.TYP,
                     private_key=keys.load_signing_key(settings.dir))
     diff = changes(load_published(settings.dir), dictionary)
+    before = published_person_ids(settings.dir)
+    if before is not None and before != update.person_ids:
+        diff.insert(0, f"person ids: {before} → {update.person_ids}")
     client.publish_dictionary(envelope.to_json())
     save_published(settings.dir, update)
     runtime.audit.append(actor="steward", typ="dictionary_publish", outcome="published",
                          details={"variables": len(dictionary), "nonce": envelope.nonce,
+                                  "person_ids": update.person_ids,
                                   "placeholders": len(placeholders(dictionary))})
     return Published(agency=settings.agency, variables=len(dictionary),
                      placeholders=placeholders(dictionary), changes=diff)

@@ -18,15 +18,24 @@ never a value. docs/agency-node.md ("Egress guard") states the rules; in short:
   record it does *not* match (a category, not a person's own value), the hits reach
   :data:`WEAK_SHARE` of the rows where both the value and that identity field are present.
   Values of one character never count as a name.
+
+Agency identifiers (:func:`scan_agency_ids`): a value equal to the row's own local record
+id or agency person id refuses (``agency_id``); in ``string`` variables and in the hub's
+``person_id`` column, so does the id of any row of the payload (a sibling's student id, a
+hub person id that is an agency id). Ids shorter than :data:`MIN_AGENCY_ID_CHARS` are not
+compared. A row of an agency person is compared with the identities of all the person's
+rows in the payload (:func:`person_identities`): a maiden name in a later row is still
+the person's own name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +47,9 @@ from protocol.normalize.address import street_address_value
 
 #: Share of comparable rows a *weak* kind must reach to refuse (see the module docstring).
 WEAK_SHARE = 0.2
+#: Agency ids (record, person) shorter than this are not compared: a row number ``7`` is
+#: a grade level as often as it is an id.
+MIN_AGENCY_ID_CHARS = 5
 
 #: Identifier patterns refused in ``string`` variables, by kind (RE2 syntax for Arrow).
 PATTERNS: dict[str, str] = {**VALUE_PATTERNS, "date_pattern": DATE_PATTERN}
@@ -287,3 +299,59 @@ def scan(table: pa.Table, identities: Sequence[RecordIdentity],
             columns[name] = [None if v is None else v.isoformat() for v in columns[name]]
     return scan_patterns(table.select(names), types) + scan_identity(columns, identities,
                                                                       types)
+
+
+def person_identities(identities: Sequence[RecordIdentity],
+                      persons: Sequence[str | None]) -> list[RecordIdentity]:
+    """Each row's identity widened with the names, birth dates and addresses of the other
+    rows of the same agency person (``persons``: the row's person id, None for none)."""
+    merged: dict[str, RecordIdentity] = {}
+    for who, person in zip(identities, persons, strict=True):
+        if person is None:
+            continue
+        seen = merged.get(person)
+        merged[person] = who if seen is None else dataclasses.replace(
+            seen, names=seen.names | who.names, dob=seen.dob | who.dob,
+            addresses=seen.addresses | who.addresses)
+    return [who if person is None else dataclasses.replace(
+        who, names=merged[person].names, dob=merged[person].dob,
+        addresses=merged[person].addresses)
+        for who, person in zip(identities, persons, strict=True)]
+
+
+def agency_id_forms(value: Any) -> frozenset[str]:
+    """The texts an id (or an outgoing value) is compared as: upper-cased, trimmed, and
+    for digits also without leading zeros (an integer column drops them); none shorter
+    than :data:`MIN_AGENCY_ID_CHARS`."""
+    if value is None or isinstance(value, bool):
+        return frozenset()
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            return frozenset()
+        value = int(value)
+    text = str(value).strip().upper()
+    forms = {text, text.lstrip("0")} if text.isdigit() else {text}
+    return frozenset(f for f in forms if len(f) >= MIN_AGENCY_ID_CHARS)
+
+
+def scan_agency_ids(
+    columns: Mapping[str, Sequence[Any]], own: Sequence[frozenset[str]],
+    *, anywhere: Collection[str],
+) -> list[Finding]:
+    """Findings ``agency_id`` in outgoing ``columns`` (aligned with ``own``: each row's
+    :func:`agency_id_forms` of its record id and person id). A value refuses when it is
+    its own row's id, or — in the columns named in ``anywhere`` — any row's."""
+    everyone = frozenset().union(*own) if own else frozenset()
+    findings = []
+    for name, values in columns.items():
+        rows = 0
+        cache: dict[Any, frozenset[str]] = {}
+        for value, mine in zip(values, own, strict=True):
+            if value not in cache:
+                cache[value] = agency_id_forms(value)
+            forms = cache[value]
+            if forms and not forms.isdisjoint(everyone if name in anywhere else mine):
+                rows += 1
+        if rows:
+            findings.append(Finding(name, "agency_id", rows))
+    return findings

@@ -1,8 +1,8 @@
 """Enrollment (once per node, docs/protocol.md): send the agency's signing key, its
-one-time token and its dictionary; keep the hub's keys, the pinned assembly keys (HPKE and
-signing) and the node API token (0600). ``expected_assembly_kid`` and
-``expected_assembly_signing_kid`` (given to the agency out of band) make the node refuse a
-hub that hands out another assembly key."""
+one-time token, its dictionary and its declaration about its person ids; keep the hub's
+keys, the pinned assembly keys (HPKE and signing) and the node API token (0600).
+``expected_assembly_kid`` and ``expected_assembly_signing_kid`` (given to the agency out of
+band) make the node refuse a hub that hands out another assembly key."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ def _enroll(
             signing_public_key=public_key_to_b64(signing_key.public_key()),
             enrollment_token=token.strip(),
             dictionary=compute(settings.node, runtime.sessions),
+            person_ids=settings.node.mapping.person_ids,
         )
     except ValidationError as exc:
         raise ConfigError(f"cannot build the enrollment request: "
@@ -117,13 +118,13 @@ def _enroll(
     # The hub's catalog is now this dictionary: later changes are measured against it.
     save_published(settings.dir, DictionaryUpdate(
         agency=settings.agency, published_at=dt.datetime.now(dt.UTC),
-        dictionary=request.dictionary))
+        dictionary=request.dictionary, person_ids=request.person_ids))
     runtime.audit.append(
         actor="operator", typ="enrollment", outcome="enrolled",
         details={"hub": hub_url, "hub_signing_kid": response.hub_signing_kid,
                  "hub_hpke_kid": response.hub_hpke_kid,
                  "assembly_kid": response.assembly_hpke_kid or "",
                  "assembly_signing_kid": response.assembly_signing_kid or "",
-                 "variables": len(request.dictionary)},
+                 "variables": len(request.dictionary), "person_ids": request.person_ids},
     )
     return response

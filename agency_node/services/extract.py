@@ -6,9 +6,17 @@ never to the hub's linkage-role HPKE key, whatever the signed request names (sep
 duties, docs/extracts.md: whatever holds the encodings during linkage must not be able to
 open attribute payloads) — and every
 pseudonymous id must be one this node issued for this project in a match response. The
-plaintext is an Arrow IPC stream of ``person_id`` (the hub's fresh project person id) plus
-the requested variables for the records in the requested years — never an identity field,
-never a local record id or a pid.
+plaintext is an Arrow IPC stream of ``person_id`` (the hub's fresh project person id),
+``period`` (the row's normalised period, when the mapping has a period column) and the
+requested variables for the rows in the requested years — never an identity field, never
+a local record or person id, never a pid.
+
+A pid that is an agency person's pseudonym (the match stream sends one unit per person,
+``services/match_units.py``) stands for **every** row of that person in the requested
+years, one payload row per row (person × period), each under the hub's person id; the
+person is found through the remembered record's person id, so nothing new is stored.
+Any other pid (a row without a person id, or a record pid issued before persons were
+mapped) stands for its one record, as before.
 """
 
 from __future__ import annotations
@@ -22,13 +30,15 @@ import pyarrow as pa
 
 from agency_node.config import NodeConfig
 from agency_node.errors import RefusedError
+from agency_node.ingest.periods import period_sort_key
 from agency_node.services import egress, governance, scope
 from agency_node.services.context import NodeServices
 from agency_node.services.extract_options import require_signed_options
 from agency_node.services.gate import ReceivedBody, admit
-from agency_node.store.models import Approval
-from agency_node.store.records import records_for_pids
+from agency_node.store.models import Approval, Record
+from agency_node.store.records import records_for_pids, records_of_persons
 from protocol.keyfiles import key_id
+from protocol.keys import person_pseudonymous_ids, pseudonymous_ids
 from protocol.payload import seal_payload
 from protocol.signing import sign
 from protocol.wire import (
@@ -58,6 +68,9 @@ def _check(services: NodeServices) -> Callable[[ExtractRequest, Approval], None]
         for name in request.variables:
             if name not in known:
                 raise RefusedError("out_of_scope", f"variable {name!r} is not offered here")
+            if name == "person_id":
+                raise RefusedError("out_of_scope", "variable 'person_id' has the name of the "
+                                   "hub's person id column; rename it in node.toml")
 
     return check
 
@@ -89,13 +102,55 @@ def _column(values: list[Any], type_: str) -> pa.Array:
 
 
 def _extract_table(
-    config: NodeConfig, request: ExtractRequest, rows: list[tuple[str, dict[str, Any]]]
+    config: NodeConfig, request: ExtractRequest, rows: list[tuple[str, Record]]
 ) -> pa.Table:
     columns = {"person_id": pa.array([person for person, _ in rows], type=pa.string())}
+    # A variable named ``period`` is asked for by name: the column is then that variable
+    # (as the hub reads a payload, hub/extracts/payloads.py).
+    if config.mapping.period_column and "period" not in request.variables:
+        columns["period"] = pa.array([r.period for _, r in rows], type=pa.string())
     for name in request.variables:
         type_ = config.variables[name].type
-        columns[name] = _column([attrs.get(name) for _, attrs in rows], type_)
+        columns[name] = _column([r.attributes.get(name) for _, r in rows], type_)
     return pa.table(columns)
+
+
+def _chronological(record: Record) -> tuple[Any, ...]:
+    period = period_sort_key(record.period) if record.period else (0, 0, "")
+    return (record.year or 0, period, record.id)
+
+
+def _outgoing_rows(
+    services: NodeServices, request: ExtractRequest, found: dict[str, Record],
+    years: range | None,
+) -> list[tuple[str, Record]]:
+    """(hub person id, record) for every payload row, in assignment order; a person's
+    rows in period order. A pid that is neither its record's pid nor the pid of that
+    record's person (the record was re-ingested under another person id since the pid
+    was issued) stands for nothing now: it gives no row."""
+    persons = sorted({r.person_id for r in found.values() if r.person_id})
+    person_pid = dict(zip(persons, person_pseudonymous_ids(
+        services.pseudonym_key, request.project_id, persons), strict=True))
+    record_pid = dict(zip(found.values(), pseudonymous_ids(
+        services.pseudonym_key, request.project_id, [r.record_id for r in found.values()]),
+        strict=True))
+
+    def person_of(pid: str) -> str | None:
+        # A pid stands for a person only when it *is* that person's pseudonym.
+        person = found[pid].person_id
+        return person if person and person_pid[person] == pid else None
+
+    wanted = {p for pid, _ in request.assignments if (p := person_of(pid))}
+    with services.runtime.sessions() as session:
+        rows_of = records_of_persons(session, person_ids=wanted, years=years)
+    out: list[tuple[str, Record]] = []
+    for pid, hub_person in request.assignments:
+        person = person_of(pid)
+        if person is not None:
+            out += [(hub_person, r) for r in sorted(rows_of.get(person, []), key=_chronological)]
+        elif record_pid[found[pid]] == pid and (years is None or found[pid].year in years):
+            out.append((hub_person, found[pid]))
+    return out
 
 
 def answer_extract(services: NodeServices, body: ReceivedBody) -> dict[str, Any]:
@@ -117,19 +172,16 @@ def answer_extract(services: NodeServices, body: ReceivedBody) -> dict[str, Any]
             f"{unknown} of {len(pids)} pseudonymous ids were not issued by this node for "
             f"project {request.project_id}",
         )
-    years = range(request.first_year, request.last_year + 1)
-    has_years = bool(services.runtime.settings.node.mapping.year_column)
-    kept = [
-        (person_id, found[pid])
-        for pid, person_id in request.assignments
-        if not has_years or found[pid].year in years
-    ]
-    rows = [(person_id, record.attributes) for person_id, record in kept]
+    mapping = services.runtime.settings.node.mapping
+    # A period column dates the rows when no year column does (ingest).
+    has_years = bool(mapping.year_column or mapping.period_column)
+    years = range(request.first_year, request.last_year + 1) if has_years else None
+    rows = _outgoing_rows(services, request, found, years)
     sink = io.BytesIO()
     table = _extract_table(services.runtime.settings.node, request, rows)
     # Last check before anything is sealed: no value may be the record's own identifier.
     egress.guard(services, actor=admitted.actor, request=request, table=table,
-                 records=[record for _, record in kept])
+                 records=[record for _, record in rows])
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     context = extract_payload_context(request.project_id, request.agency, request.run_id)

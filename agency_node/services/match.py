@@ -8,10 +8,14 @@ terms must list the terms digest and term this agency's steward approved
 (``terms_mismatch``); with a governance roster pinned, a quorum of it must have signed
 those project terms (``no_governance_quorum``, ``governance_denied``); the keys are derived
 from the salt, the project id and the project digest. Only records in the requested
-years that meet the cohort are encoded. The response holds pseudonymous ids, tokens and
-Bloom filters only — the pseudonym of each record sent is remembered so a later extract
-can be checked against it. A large stream is encoded by one worker process per CPU
-(:mod:`agency_node.services.parallel_encoding`), in record order.
+years that meet the cohort are encoded. When the mapping has a person id, the stream
+sends one row per agency person, built from the identity versions of its rows
+(:mod:`agency_node.services.match_units`), in pid order — a permutation of its own per
+project, so two projects' streams cannot be lined up by position
+(:mod:`agency_node.services.unit_order`). The response holds pseudonymous ids, tokens
+and Bloom filters only — the pseudonym of each unit sent is remembered so a later
+extract can be checked against it. A large stream is encoded by one worker process per
+CPU (:mod:`agency_node.services.parallel_encoding`), in order.
 """
 
 from __future__ import annotations
@@ -27,18 +31,24 @@ from agency_node.errors import RefusedError
 from agency_node.services import governance, scope
 from agency_node.services.context import NodeServices
 from agency_node.services.gate import Admitted, ReceivedBody, admit
+from agency_node.services.match_units import IssuedUnit, unit_pages
 from agency_node.services.parallel_encoding import (
     DEFAULT_CHUNK_SIZE,
     ColumnChunk,
     encode_column_batches_parallel,
 )
 from agency_node.store.approvals import get_approval, pin_salt, salt_owner
-from agency_node.store.identity_json import identity_columns_from_json
 from agency_node.store.models import Approval
-from agency_node.store.records import iter_match_pages, remember_issued_pids
+from agency_node.store.records import remember_issued_pids
 from protocol.encoding import DEFAULT_BATCH_SIZE, token_batch_schema
 from protocol.errors import BadSaltError
-from protocol.keys import ProjectKeys, derive_project_keys, project_salt_bytes, pseudonymous_ids
+from protocol.keys import (
+    ProjectKeys,
+    derive_project_keys,
+    person_pseudonymous_ids,
+    project_salt_bytes,
+    pseudonymous_ids,
+)
 from protocol.project import project_digest
 from protocol.wire import MatchRequest
 
@@ -138,7 +148,7 @@ def authorise_match(services: NodeServices, body: ReceivedBody) -> MatchPlan:
     # that cannot take this event refuses the request here (503 store_unavailable) rather
     # than answer it unaudited. The stream's end appends the outcome event.
     _audit(services, plan, outcome="accepted", reason="",
-           counts={"records": 0, "batches": 0})
+           counts={"records": 0, "persons": 0, "rows": 0, "batches": 0})
     return plan
 
 
@@ -148,7 +158,10 @@ def _audit(services: NodeServices, plan: MatchPlan, *, outcome: str, reason: str
     services.runtime.audit.append(
         actor=plan.admitted.actor, typ=MatchRequest.TYP, project_id=request.project_id,
         outcome=outcome, reason=reason, now=services.now(),
+        # records: units sent (rows of the token stream); persons: those that are agency
+        # persons; rows: the store rows they stand for.
         details={"run_id": request.run_id, "records": counts["records"],
+                 "persons": counts["persons"], "rows": counts["rows"],
                  "batches": counts["batches"], "years": plan.years,
                  "variables": list(request.scope.variables),
                  "key_check": plan.keys.key_check},
@@ -161,35 +174,40 @@ def stream_tokens(
     """Arrow IPC stream bytes, one chunk per batch; audits the outcome when it ends
     (``answered``, ``failed`` or ``aborted``; ``accepted`` was audited on admission)."""
     request = plan.admitted.request
-    issued: list[tuple[str, int]] = []
-    counts = {"records": 0, "batches": 0}
+    issued: list[IssuedUnit] = []
+    counts = {"records": 0, "persons": 0, "rows": 0, "batches": 0}
+    mapping = services.runtime.settings.node.mapping
 
-    # Batches of at most min(batch_size, DEFAULT_CHUNK_SIZE) rows: one store page each,
-    # in record order, encoded in one worker process per CPU for large streams.
+    # Batches of at most min(batch_size, DEFAULT_CHUNK_SIZE) units: one store page each,
+    # in order, encoded in one worker process per CPU for large streams.
     chunk = min(batch_size, DEFAULT_CHUNK_SIZE)
+
+    def pseudonyms(person: bool) -> Callable[[list[str]], list[str]]:
+        # One call per page: the pseudonym key's HMAC state is set up once, not per unit.
+        derive = person_pseudonymous_ids if person else pseudonymous_ids
+        return lambda ids: derive(services.pseudonym_key, request.project_id, ids)
 
     def chunks() -> Iterator[ColumnChunk]:
         with services.runtime.sessions() as session:
-            years = plan.years if services.runtime.settings.node.mapping.year_column else None
-            for page in iter_match_pages(session, years=years, page_size=chunk):
-                chosen = [r for r in page if scope.in_cohort(r.attributes, request.scope.cohort)]
-                if not chosen:
-                    continue
-                # One call per page: the pseudonym key's HMAC state is set up once, not per
-                # record (same pids as protocol.keys.pseudonymous_id).
-                pids = pseudonymous_ids(services.pseudonym_key, request.project_id,
-                                        [r.record_id for r in chosen])
-                issued.extend(zip(pids, (r.id for r in chosen), strict=True))
-                yield pids, identity_columns_from_json([r.identity for r in chosen])
+            # A period column dates the rows when no year column does (ingest).
+            years = plan.years if mapping.year_column or mapping.period_column else None
+            for page in unit_pages(session, persons=bool(mapping.person_id), years=years,
+                                   cohort=request.scope.cohort, page_size=chunk,
+                                   record_pids=pseudonyms(False), person_pids=pseudonyms(True)):
+                issued.extend(page.units)
+                yield page.chunk
 
     def remember(rows: int) -> None:
-        # Records are read ahead of the batch being sent (other chunks are being encoded):
+        # Units are read ahead of the batch being sent (other chunks are being encoded):
         # remember exactly this batch's pids, which are the oldest ones issued.
         sent = issued[:rows]
         with services.runtime.sessions() as session:
-            remember_issued_pids(session, project_id=request.project_id, pairs=sent)
+            remember_issued_pids(session, project_id=request.project_id,
+                                 pairs=[(u.pid, u.record_pk) for u in sent])
             session.commit()
         counts["records"] += len(sent)
+        counts["persons"] += sum(u.person for u in sent)
+        counts["rows"] += sum(u.rows for u in sent)
         del issued[:rows]
 
     sink = io.BytesIO()

@@ -6,7 +6,9 @@ is cut into chunks that worker processes encode, and the batches come back in in
 order. Three entry points, on one ordered fan-out:
 
 - :func:`encode_column_batches_parallel`: ``(pids, identity columns)`` chunks, one batch
-  each (the node's match stream, which reads its store a page at a time as columns).
+  each (the node's match stream, which reads its store a page at a time as columns); a
+  chunk may add ``owners`` (units with several identity versions, an agency person's
+  rows: :func:`protocol.encoding.encode_unit_columns`, one row per unit).
 - :func:`encode_batches_parallel`: ``(pid, identity)`` records already normalised, cut
   into such chunks. Exactly what :func:`protocol.encoding.encode_batches` gives for the
   same records (same rows, same bytes), only cut into batches of at most ``chunk_size``
@@ -49,7 +51,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 import pyarrow as pa
 
 from protocol.columns import IdentityColumns
-from protocol.encoding import Record, encode_columns
+from protocol.encoding import Record, encode_columns, encode_unit_columns
 from protocol.identity import IDENTITY_FIELDS
 from protocol.keys import ProjectKeys
 from protocol.normalize import NormalizationOptions, normalize_identity
@@ -161,9 +163,14 @@ multiprocessing.util.Finalize(None, shutdown_pools, exitpriority=100)
 # -- worker tasks (module-level: a worker process imports them by name) ------------------
 
 
-def _encode_chunk(pids: list[str], batch: IdentityColumns, keys: ProjectKeys) -> pa.RecordBatch:
-    """Worker task: one chunk of normalised records → one token batch."""
-    return encode_columns(pids, batch, keys)
+def _encode_chunk(
+    pids: list[str], batch: IdentityColumns, keys: ProjectKeys, owners: list[int] | None = None
+) -> pa.RecordBatch:
+    """Worker task: one chunk of normalised records (or of units' identity versions, when
+    ``owners`` is given) → one token batch."""
+    if owners is None:
+        return encode_columns(pids, batch, keys)
+    return encode_unit_columns(pids, owners, batch, keys)
 
 
 class EncodedChunk(NamedTuple):
@@ -242,7 +249,10 @@ def _check_chunk_size(chunk_size: int) -> None:
 
 # -- entry points ------------------------------------------------------------------------
 
-ColumnChunk = tuple[list[str], IdentityColumns]
+#: ``(pids, identity columns)``, one identity row per pid; or ``(pids, identity columns,
+#: owners)``: one row per identity *version*, ``owners[i]`` the index into ``pids`` of
+#: row ``i``'s unit (:func:`protocol.encoding.encode_unit_columns`).
+ColumnChunk = tuple[list[str], IdentityColumns] | tuple[list[str], IdentityColumns, list[int]]
 
 
 def encode_batches_parallel(
@@ -283,10 +293,11 @@ def encode_column_batches_parallel(
 ) -> Iterator[pa.RecordBatch]:
     """Encode records already split into ``(pids, identity columns)`` chunks: one token
     batch per chunk, in order, each :func:`protocol.encoding.encode_columns` of its chunk
-    (the node's match stream, which reads identities from its store as columns).
+    (the node's match stream, which reads identities from its store as columns), or
+    :func:`protocol.encoding.encode_unit_columns` of a chunk that carries ``owners``.
 
     Chunks are read lazily; in this process when there is one worker or fewer than
-    ``threshold`` records (default :data:`PARALLEL_THRESHOLD`) in all.
+    ``threshold`` records (units: pids) in all (default :data:`PARALLEL_THRESHOLD`).
     """
     if workers is None:
         workers = os.cpu_count() or 1
@@ -302,10 +313,17 @@ def encode_column_batches_parallel(
     stream = chain(head, iterator)
     del head
     if workers < 2 or seen < limit:
-        for pids, columns in stream:
-            yield encode_columns(pids, columns, keys)
+        for chunk in stream:
+            yield _encode_chunk(*_task(chunk, keys))
         return
-    yield from _in_order(_encode_chunk, ((p, c, keys) for p, c in stream), workers)
+    yield from _in_order(_encode_chunk, (_task(chunk, keys) for chunk in stream), workers)
+
+
+def _task(
+    chunk: ColumnChunk, keys: ProjectKeys
+) -> tuple[list[str], IdentityColumns, ProjectKeys, list[int] | None]:
+    owners = chunk[2] if len(chunk) > 2 else None
+    return chunk[0], chunk[1], keys, owners
 
 
 def normalize_and_encode_parallel(

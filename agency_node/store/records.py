@@ -41,8 +41,8 @@ def count_records(session: Session) -> int:
 
 
 def _keyset_pages(
-    stmt: Select[Any], *, years: Collection[int] | None, page_size: int,
-    fetch: Callable[[Select[Any]], list[Any]],
+    stmt: Select[*tuple[Any, ...]], *, years: Collection[int] | None, page_size: int,
+    fetch: Callable[[Select[*tuple[Any, ...]]], list[Any]],
 ) -> Iterator[list[Any]]:
     """The rows of ``stmt`` (which selects from ``records``) in primary-key order, one
     short query per page (no long-held cursor); ``fetch`` runs one page's query."""
@@ -76,15 +76,104 @@ class MatchRow(NamedTuple):
     attributes: dict[str, Any]
 
 
-def iter_match_pages(
-    session: Session, *, years: Collection[int] | None, page_size: int = 5000
-) -> Iterator[list[MatchRow]]:
-    """Like :func:`iter_record_pages`, but only the columns a match stream needs, as plain
-    rows: loading ORM objects (and parsing each record's raw identity) cost more than
-    encoding the record does."""
-    stmt = select(Record.id, Record.record_id, Record.identity, Record.attributes)
+class PersonRow(NamedTuple):
+    """What a match stream reads of one row of an agency person."""
+
+    id: int
+    person_id: str
+    year: int | None
+    period: str | None
+    identity: dict[str, Any]
+    attributes: dict[str, Any]
+
+
+def count_units(session: Session, *, persons: bool, years: Collection[int] | None) -> int:
+    """How many units a match stream over ``years`` holds before any cohort: the agency
+    persons and the records without a person id (``persons``), or every record."""
+    in_years = [] if years is None else [Record.year.in_(sorted(years))]
+    if not persons:
+        return session.scalar(select(func.count()).select_from(Record).where(*in_years)) or 0
+    people = select(func.count(func.distinct(Record.person_id))).where(
+        Record.person_id.is_not(None), *in_years)
+    lone = select(func.count()).select_from(Record).where(Record.person_id.is_(None), *in_years)
+    return (session.scalar(people) or 0) + (session.scalar(lone) or 0)
+
+
+def iter_person_keys(
+    session: Session, *, years: Collection[int] | None, page_size: int = 50_000
+) -> Iterator[list[tuple[str, int]]]:
+    """Every agency person with a row in ``years``: ``(person id, primary key of its first
+    such row)``, a page at a time in person-id order (keyset on the person id, one short
+    query a page). The key names the person to :func:`rows_of_persons_of` without keeping
+    its id (a string) in memory."""
+    in_years = [] if years is None else [Record.year.in_(sorted(years))]
+    last: str | None = None
+    while True:
+        stmt = (select(Record.person_id, func.min(Record.id))
+                .where(Record.person_id.is_not(None), *in_years)
+                .group_by(Record.person_id).order_by(Record.person_id).limit(page_size))
+        if last is not None:
+            stmt = stmt.where(Record.person_id > last)
+        page = [(person, pk) for person, pk in session.execute(stmt) if person is not None]
+        if not page:
+            return
+        yield page
+        last = page[-1][0]
+
+
+def iter_record_keys(
+    session: Session, *, years: Collection[int] | None, page_size: int = 50_000,
+    without_person: bool = False,
+) -> Iterator[list[tuple[int, str]]]:
+    """``(primary key, record id)`` of the records in ``years``, a page at a time in
+    primary-key order. ``without_person``: only records without a person id."""
+    stmt = select(Record.id, Record.record_id)
+    if without_person:
+        stmt = stmt.where(Record.person_id.is_(None))
     yield from _keyset_pages(stmt, years=years, page_size=page_size,
-                             fetch=lambda page: [MatchRow(*row) for row in session.execute(page)])
+                             fetch=lambda page: list(session.execute(page)))
+
+
+def rows_of_persons_of(
+    session: Session, *, pks: Collection[int], years: Collection[int] | None
+) -> list[PersonRow]:
+    """Every row (in ``years``) of the agency persons that the rows ``pks`` belong to,
+    grouped by person (person-id order), each person's rows in primary-key order."""
+    in_years = [] if years is None else [Record.year.in_(sorted(years))]
+    rows: list[PersonRow] = []
+    for part in _chunks(sorted(pks)):
+        persons = select(Record.person_id).where(Record.id.in_(part),
+                                                 Record.person_id.is_not(None))
+        stmt = select(Record.id, Record.person_id, Record.year, Record.period,
+                      Record.identity, Record.attributes).where(
+            Record.person_id.in_(persons), *in_years).order_by(Record.person_id, Record.id)
+        rows += [PersonRow(*row) for row in session.execute(stmt)]
+    return rows
+
+
+def match_rows(session: Session, *, pks: Collection[int]) -> list[MatchRow]:
+    """The records ``pks`` as :class:`MatchRow`, in primary-key order."""
+    rows: list[MatchRow] = []
+    for part in _chunks(sorted(pks)):
+        stmt = select(Record.id, Record.record_id, Record.identity, Record.attributes).where(
+            Record.id.in_(part)).order_by(Record.id)
+        rows += [MatchRow(*row) for row in session.execute(stmt)]
+    return rows
+
+
+def records_of_persons(
+    session: Session, *, person_ids: Collection[str], years: Collection[int] | None
+) -> dict[str, list[Record]]:
+    """Every record of each agency person in ``person_ids`` (in ``years``), by person id,
+    in primary-key order."""
+    found: dict[str, list[Record]] = {}
+    for part in _chunks(sorted(person_ids)):
+        stmt = select(Record).where(Record.person_id.in_(part))
+        if years is not None:
+            stmt = stmt.where(Record.year.in_(sorted(years)))
+        for record in session.scalars(stmt.order_by(Record.id)):
+            found.setdefault(record.person_id or "", []).append(record)
+    return found
 
 
 def iter_all_records(session: Session) -> Iterator[Record]:

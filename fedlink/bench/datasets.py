@@ -13,11 +13,14 @@ An *accuracy data set* is a directory holding, per source (agency):
 Two are built: the synthetic state (:func:`fedlink.synth.generate`, three agencies) and
 FEBRL4 (:func:`fedlink.datasets.load_febrl4`: names, date of birth, address; no SSN).
 Deduplication data sets (:func:`dedup_accuracy`) hold one source: FEBRL3 or FEBRL2
-(:func:`fedlink.datasets.load_febrl3`, ``load_febrl2``), also without SSN.
+(:func:`fedlink.datasets.load_febrl3`, ``load_febrl2``), also without SSN, or one
+agency's persons of the longitudinal synthetic state (:data:`SYNTH_DEDUP`,
+:func:`agency_persons`), where 1–2 % of persons carry a second agency person id.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -181,10 +184,63 @@ def febrl4_accuracy(root: Path) -> AccuracyData:
     return write_accuracy_data("febrl4", label, {"febrl4a": a, "febrl4b": b}, root, options)
 
 
-def dedup_accuracy(name: str, root: Path) -> AccuracyData:
-    """FEBRL3 or FEBRL2 (``name``) as one source to deduplicate, without ``soc_sec_id``."""
+#: Synthetic deduplication data sets: an agency's persons of ``fedlink synth
+#: --longitudinal`` (data set name → the frame's key).
+SYNTH_DEDUP: dict[str, str] = {"synth-k12": "k12", "synth-highered": "highered",
+                               "synth-workforce": "workforce"}
+
+
+@functools.lru_cache(maxsize=1)
+def _longitudinal(people: int, seed: int) -> dict[str, pd.DataFrame]:
+    from fedlink.synth import generate
+
+    return generate(people, seed, longitudinal=True)
+
+
+def agency_persons(frame: pd.DataFrame, person_column: str) -> pd.DataFrame:
+    """One record per agency person id of a longitudinal frame: the identity most of its
+    rows hold (ties: the one in the latest row), as the node ranks a person's versions
+    (``agency_node/services/match_units.py``), with the person id as the record id.
+
+    Both systems get this one record per person: Splink deduplicates records, and giving
+    Fedlink every version (what a node sends) would compare two different inputs."""
+    fields = [f for f in IDENTITY_FIELDS if f in frame.columns]
+    rows = frame.reset_index(drop=True).fillna({f: "" for f in fields})
+    rows["_order"] = range(len(rows))
+    counted = (rows.groupby([person_column, *fields], dropna=False, sort=False)
+               .agg(_rows=("_order", "size"), _latest=("_order", "max")).reset_index())
+    best = (counted.sort_values([person_column, "_rows", "_latest"],
+                                ascending=[True, False, False])
+            .drop_duplicates(person_column))
+    truth = rows.drop_duplicates(person_column).set_index(person_column)["truth_id"]
+    out = best[[person_column, *fields]].rename(columns={person_column: "record_id"})
+    out["truth_id"] = out["record_id"].map(truth)
+    return out.reset_index(drop=True)
+
+
+def synth_dedup_accuracy(name: str, root: Path, *, people: int, seed: int) -> AccuracyData:
+    """``synth-k12``, ``synth-highered`` or ``synth-workforce``: the agency's persons of the
+    longitudinal synthetic state, 1–2 % of them under a second person id (one record per
+    person id, :func:`agency_persons`); true pairs are two ids of one person."""
+    from fedlink.synth.longitudinal import PERSON_ID
+    from fedlink.synth.profiles import HIGHER_ED, K12, WORKFORCE
+
+    key = SYNTH_DEDUP[name]
+    code = {"k12": K12.code, "highered": HIGHER_ED.code, "workforce": WORKFORCE.code}[key]
+    frame = agency_persons(_longitudinal(people, seed)[key], PERSON_ID[code])
+    label = (f"synthetic {key} persons ({people:,} people, seed {seed}; one record per "
+             "agency person id, with SSN where the agency holds it)")
+    return write_accuracy_data(name, label, {name: frame}, root, NormalizationOptions())
+
+
+def dedup_accuracy(name: str, root: Path, *, people: int = 20_000,
+                   seed: int = 0) -> AccuracyData:
+    """FEBRL3 or FEBRL2 (``name``) as one source to deduplicate, without ``soc_sec_id``;
+    or a synthetic agency's persons (:data:`SYNTH_DEDUP`, of ``people`` and ``seed``)."""
     from fedlink.datasets import load_febrl2, load_febrl3
 
+    if name in SYNTH_DEDUP:
+        return synth_dedup_accuracy(name, root, people=people, seed=seed)
     loaders = {"febrl3": load_febrl3, "febrl2": load_febrl2}
     if name not in loaders:
         raise ValueError(f"no deduplication data set {name!r}")

@@ -1,4 +1,5 @@
-"""The benchmark's deduplication table: Fedlink and Splink 5 on FEBRL3 and FEBRL2.
+"""The benchmark's deduplication table: Fedlink and Splink 5 on FEBRL3, FEBRL2 and the
+synthetic agencies' persons (``fedlink.bench.datasets.SYNTH_DEDUP``).
 
 Read from ``results["dedup"]`` (:meth:`fedlink.bench.harness.Bench.dedup`). Every figure
 is pairwise over *all* true pairs of the one file: two records sharing the original's id.

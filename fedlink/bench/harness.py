@@ -29,7 +29,8 @@ from protocol.normalize import NormalizationOptions
 SYSTEMS: tuple[str, ...] = ("fedlink", "splink", "recordlinkage", "anonlink")
 DATASETS: tuple[str, ...] = ("synth", "febrl4")
 #: Deduplication data sets (one file each), run with the accuracy part: Fedlink and Splink.
-DEDUP_DATASETS: tuple[str, ...] = ("febrl3", "febrl2")
+DEDUP_DATASETS: tuple[str, ...] = ("febrl3", "febrl2", "synth-k12", "synth-highered",
+                                   "synth-workforce")
 
 
 def default_cache_dir() -> Path:
@@ -175,7 +176,8 @@ class Bench:
         for name in self.options.dedup_datasets:
             self.display.step(f"prepare {name}")
             root = self.workdir / "data" / name
-            data = datasets.dedup_accuracy(name, root)
+            data = datasets.dedup_accuracy(name, root, people=self.options.people,
+                                           seed=self.options.seed)
             runs: dict[str, Any] = {}
             for system in ("fedlink", "splink"):
                 key, label = f"dedup/{name}/{system}", f"{name} dedup: {system}"

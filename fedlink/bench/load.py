@@ -161,6 +161,9 @@ async def _step(base: str, token: str, clients: int, seconds: float) -> dict[str
     mix = [("/v1/public/projects", {}), ("/v1/me", auth), ("/v1/public/projects", {}),
            ("/v1/agencies", auth)]
     latencies: list[float] = []
+    # Per kind too: the anonymous list is served from a short-lived cache
+    # (hub.services.public_cache), so its latency alone would flatter the signed-in reads.
+    by_kind: dict[str, list[float]] = {"anonymous": [], "signed_in": []}
     codes: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     tls = ssl.create_default_context()
@@ -188,7 +191,9 @@ async def _step(base: str, token: str, clients: int, seconds: float) -> dict[str
                 except httpx.TransportError:
                     code = "connection error"
                     backoff = 0.5
-                latencies.append(time.perf_counter() - started)
+                took = time.perf_counter() - started
+                latencies.append(took)
+                by_kind["signed_in" if headers else "anonymous"].append(took)
                 codes[code] += 1
                 if backoff:
                     await asyncio.sleep(min(backoff, max(0.0, deadline - loop.time())))
@@ -201,6 +206,8 @@ async def _step(base: str, token: str, clients: int, seconds: float) -> dict[str
         "clients": clients, "seconds": round(elapsed, 2), "requests": sum(codes.values()),
         "ok": ok, "per_second": round(ok / elapsed, 1) if elapsed else 0.0,
         "p50_ms": _ms(_percentile(latencies, 0.50)), "p99_ms": _ms(_percentile(latencies, 0.99)),
+        "p99_ms_by_kind": {kind: _ms(_percentile(values, 0.99))
+                           for kind, values in by_kind.items()},
         "codes": dict(sorted(codes.items())),
         "server_errors": sum(n for c, n in codes.items() if c.startswith("5") and c != "503"),
     }
@@ -255,6 +262,12 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _by_kind(p99: dict[str, float | None] | None) -> str:
+    if not p99:
+        return "–"
+    return f"{p99.get('anonymous')} / {p99.get('signed_in')} ms"
+
+
 def _codes(codes: dict[str, int]) -> str:
     return ", ".join(f"{code}: {n:,}" for code, n in codes.items() if code != "200") or "none"
 
@@ -268,7 +281,8 @@ def load_table(results: dict[str, Any]) -> Table | None:
     table = Table(
         title=f"Hub under load ({measured['seconds']:g} s per step)",
         headers=["database", "hub processes", "clients", "requests", "requests/s", "p50",
-                 "p99", "answers other than 200", "5xx other than 503"])
+                 "p99", "p99 anonymous / signed-in", "answers other than 200",
+                 "5xx other than 503"])
     for name, db in measured["databases"].items():
         label = "SQLite" if name == "sqlite" else "PostgreSQL"
         if db.get("status") != "ok":
@@ -282,12 +296,14 @@ def load_table(results: dict[str, Any]) -> Table | None:
             table.rows.append([
                 label, str(workers), str(s["clients"]), f"{s['requests']:,}",
                 f"{s['per_second']:,}", f"{s['p50_ms']} ms", f"{s['p99_ms']} ms",
-                _codes(s["codes"]),
+                _by_kind(s.get("p99_ms_by_kind")), _codes(s["codes"]),
                 str(s["server_errors"]) if not s["server_errors"] else f"**{s['server_errors']}**"])
     table.notes.append(
         "`fedlink hub serve` as a real process on loopback; asyncio httpx clients loop over "
-        "`GET /v1/public/projects` (half), `/v1/me` and `/v1/agencies` (authenticated), and "
-        "honour `Retry-After` on a 503 (overload by design). The generator runs on the same "
+        "`GET /v1/public/projects` (half, anonymous: each hub process keeps its answer for up "
+        "to `public_cache_seconds`, 1 s), `/v1/me` and `/v1/agencies` (signed in: every "
+        "one checks its token and reads the database), and honour `Retry-After` on a 503 "
+        "(overload by design). The generator runs on the same "
         "machine, so these are lower bounds. Targets (issue 20): zero 5xx other than 503 at "
         "200 clients; reads p99 ≤ 1 s on PostgreSQL; an empty hub's read ≤ 10 ms. Hub "
         "processes: `workers` in hub.toml (PostgreSQL only; docs/operations.md).")
@@ -297,6 +313,11 @@ def load_table(results: dict[str, Any]) -> Table | None:
 #: Issue 20's targets at the largest step.
 P99_TARGET_MS = 1000.0
 EMPTY_READ_TARGET_MS = 10.0
+
+
+def _worst_p99(step: dict[str, Any]) -> float:
+    kinds = [v for v in (step.get("p99_ms_by_kind") or {}).values() if v is not None]
+    return float(max([step["p99_ms"], *kinds]))
 
 
 def target_rows(results: dict[str, Any]) -> list[list[str]]:
@@ -314,12 +335,15 @@ def target_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = [[f"hub under {top} concurrent clients: zero 5xx other than 503 (SQLite and "
              "PostgreSQL)", f"{errors} in {len(measured)} configurations",
              "yes" if errors == 0 else "**no**"]]
-    pg = [(db["workers"], s["p99_ms"]) for name, db in step["result"]["databases"].items()
+    # The worse of all reads' p99 and the signed-in reads' alone: the cached anonymous
+    # list must not carry the figure.
+    pg = [(db["workers"], _worst_p99(s)) for name, db in step["result"]["databases"].items()
           if name.startswith("postgresql") and db.get("status") == "ok"
           for s in db["steps"] if s["clients"] == top and s["p99_ms"] is not None]
     if pg:
         workers, p99 = min(pg, key=lambda wp: wp[1])
-        rows.append([f"PostgreSQL reads p99 ≤ {P99_TARGET_MS:,.0f} ms at {top} clients",
+        rows.append([f"PostgreSQL reads p99 ≤ {P99_TARGET_MS:,.0f} ms at {top} clients "
+                     "(all reads, and signed-in reads alone)",
                      f"{p99:,.0f} ms ({workers} hub process{'es' if workers > 1 else ''})",
                      "yes" if p99 <= P99_TARGET_MS else "**no**"])
     empty = max(db["empty_read_ms"] for db in measured)

@@ -54,8 +54,10 @@ def bench(
         "synth,febrl4"
     ),
     dedup_datasets: Annotated[
-        str, typer.Option(help="Deduplication data sets: febrl3,febrl2, or none.")
-    ] = "febrl3,febrl2",
+        str, typer.Option(help="Deduplication data sets: febrl3,febrl2,synth-k12,"
+                          "synth-highered,synth-workforce (an agency's persons of the "
+                          "longitudinal synthetic state, --people and --seed), or none.")
+    ] = "febrl3,febrl2,synth-k12,synth-highered,synth-workforce",
     systems: Annotated[
         str, typer.Option(help="Systems: fedlink,splink,recordlinkage,anonlink.")
     ] = "fedlink,splink,recordlinkage,anonlink",

@@ -37,6 +37,11 @@ def demo(
              "to show how a run fails.")] = "",
     stop: Annotated[bool, typer.Option(
         "--stop", help="Stop the services a --keep demo left running in --workdir.")] = False,
+    longitudinal: Annotated[bool, typer.Option(
+        "--longitudinal/--no-longitudinal",
+        help="Agencies hold rows per person per period under their own person ids, and the "
+             "researcher receives person × period tables (default); --no-longitudinal: one "
+             "record per person per agency.")] = True,
 ) -> None:
     """Run the whole federation on this machine: synthetic records, one hub and three
     agency nodes, the request, approvals, linkage, extract, audit and expiry."""
@@ -53,4 +58,4 @@ def demo(
     if fail_node and fail_node.upper() not in codes:
         raise CommandError(f"--fail-node takes one of {', '.join(codes)} (got {fail_node!r})")
     run_demo(DemoOptions(people=people, workdir=workdir, keep=keep, force=force, seed=seed,
-                         fail_node=fail_node))
+                         fail_node=fail_node, longitudinal=longitudinal))

@@ -4,7 +4,8 @@
   approved variables from each node (sealed to the hub), disclosure control on the
   declared quasi-identifiers, an encrypted bundle at rest (hub client).
 * The researcher downloads it into ``DIR/researcher/`` with ``fedlink extract download``,
-  which checks its SHA-256 and unpacks it.
+  which checks its SHA-256 and unpacks it; the demo then reads the unpacked tables as the
+  researcher would and prints each agency table's grain (persons × periods, rows).
 * The term ends: the hub operator's sweep expires the project and destroys the extract
   (its key crypto-shredded, its file overwritten and deleted). The demo's term is one day,
   so this one call runs **as of the day after the term ends** — the only place the demo
@@ -15,10 +16,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from fedlink.demo.state import Demo
-from fedlink.demo.ui import StepFailed
+from fedlink.demo.ui import StepFailed, StepHandle
 
 
 def _disclosure_line(disclosure: dict[str, Any] | None) -> str:
@@ -63,7 +65,28 @@ def assemble_and_download(demo: Demo) -> None:
         out = demo.fedlink("extract", "download", extract["id"], "--out",
                            str(demo.layout.researcher), who="researcher",
                            env=demo.api_env("researcher"))
+        _describe_tables(demo, step, demo.layout.researcher / extract["id"])
         step.done(out.strip().splitlines()[-1])
+
+
+def _describe_tables(demo: Demo, step: StepHandle, unpacked: Path) -> None:
+    """One line per agency table the researcher received, read from the unpacked files:
+    persons × periods (rows), or persons (rows) for a one-row-per-person table."""
+    from fedlink.demo.federation import AGENCIES
+    from fedlink.demo.tables import agency_tables
+
+    if not (unpacked / "data_dictionary.json").is_file():
+        step.note(f"no unpacked extract in {unpacked}")
+        return
+    shapes = agency_tables(unpacked, [a.code for a in AGENCIES])
+    for code, shape in shapes.items():
+        step.note(f"{code}: {shape.preview()}" + ("" if shape.longitudinal else
+                                                   f", {shape.grain}"))
+        demo.facts["extract"][shape.name] = f"{shape.preview()}; {shape.grain}"
+    if demo.longitudinal and not all(s.longitudinal for s in shapes.values()):
+        flat = ", ".join(c for c, s in shapes.items() if not s.longitudinal)
+        raise StepFailed(f"the extract's {flat} table(s) have no period column: the nodes "
+                         "answered one row per person")
 
 
 def _sweep_as_of(demo: Demo, when: dt.datetime) -> dict[str, list[str]]:

@@ -1,10 +1,12 @@
 """Who is in the demo federation, where each party's files live, and the research request.
 
-Three agencies as ``fedlink synth`` writes them (K-12, higher education, workforce), one
-hub, and the people of the VLDS flow: a researcher, two governance members, one data
-steward per agency and an auditor. Names of people are role titles ("Governance member
-A"), never names a synthetic record could also carry, so the trust-model check on the
-hub's files cannot confuse a hub user with an agency's record.
+Three agencies as ``fedlink synth`` writes them (K-12, higher education, workforce) — by
+default as agencies hold them over time (``--longitudinal``: rows per school year, term
+or wage quarter under an agency person id), else one record per person — one hub, and
+the people of the VLDS flow: a researcher, two governance members, one data steward per
+agency and an auditor. Names of people are role titles ("Governance member A"), never
+names a synthetic record could also carry, so the trust-model check on the hub's files
+cannot confuse a hub user with an agency's record.
 """
 
 from __future__ import annotations
@@ -20,20 +22,33 @@ class Agency:
     code: str
     name: str
     source: str  # the file `fedlink synth` writes for this agency
-    variables: tuple[str, ...]  # asked of it by the demo's research request
+    #: Asked of it by the demo's research request: of the one-record-per-person file …
+    variables: tuple[str, ...]
+    #: … and of the longitudinal file (fedlink/synth/longitudinal.py's attributes).
+    long_variables: tuple[str, ...]
+    #: The longitudinal file's person id and period columns, which agency IT maps.
+    person_id: str
+    period: str
 
     @property
     def slug(self) -> str:
         return self.code.lower()
 
+    def asked(self, longitudinal: bool) -> tuple[str, ...]:
+        """The variables the research request asks of this agency."""
+        return self.long_variables if longitudinal else self.variables
+
 
 AGENCIES: tuple[Agency, ...] = (
     Agency("K12", "Department of Education (K-12)", "k12.csv",
-           ("grade", "school", "test_score", "sped_flag")),
+           ("grade", "school", "test_score", "sped_flag"),
+           ("grade", "school", "test_score"), "state_student_id", "school_year"),
     Agency("HE", "State Council of Higher Education", "highered.csv",
-           ("enroll_year", "degree", "gpa")),
+           ("enroll_year", "degree", "gpa"),
+           ("institution", "credits", "term_gpa", "degree"), "student_id", "term"),
     Agency("WF", "Employment Commission (workforce)", "workforce.csv",
-           ("year", "industry", "quarterly_wage")),
+           ("year", "industry", "quarterly_wage"),
+           ("industry", "quarterly_wage"), "ui_claimant_id", "quarter"),
 )
 
 
@@ -109,11 +124,15 @@ class Layout:
         return self.node(agency) / agency.source
 
 
-def years_asked(agency: Agency, catalog: list[dict[str, Any]]) -> tuple[int, int]:
+def years_asked(agency: Agency, catalog: list[dict[str, Any]],
+                longitudinal: bool = False) -> tuple[int, int]:
     """The longest run of consecutive years in which the catalog has every variable the
-    demo asks of ``agency`` (a request may only ask for years the catalog covers)."""
+    demo asks of ``agency`` (a request may only ask for years the catalog covers). For
+    longitudinal files that run spans many periods, so the extract holds several rows per
+    person: a person × period table for each agency."""
+    asked = agency.asked(longitudinal)
     covered: set[int] | None = None
-    for name in agency.variables:
+    for name in asked:
         entry = next((v for v in catalog if v["agency"] == agency.code
                       and v["variable"] == name), None)
         if entry is None:
@@ -129,17 +148,16 @@ def years_asked(agency: Agency, catalog: list[dict[str, Any]]) -> tuple[int, int
         if best is None or end - year > best[1] - best[0]:
             best = (year, end)
     if best is None:
-        raise ValueError(f"no year in which {agency.code} has all of "
-                         f"{', '.join(agency.variables)}")
+        raise ValueError(f"no year in which {agency.code} has all of {', '.join(asked)}")
     return best
 
 
-def agreement(today: dt.date, term_days: int,
-              catalog: list[dict[str, Any]]) -> dict[str, Any]:
+def agreement(today: dt.date, term_days: int, catalog: list[dict[str, Any]],
+              longitudinal: bool = False) -> dict[str, Any]:
     """The research request: a data sharing agreement asking all three agencies for the
     years the catalog covers."""
     researcher = next(p for p in PEOPLE if p.key == "researcher")
-    years = {a.code: years_asked(a, catalog) for a in AGENCIES}
+    years = {a.code: years_asked(a, catalog, longitudinal) for a in AGENCIES}
     return {
         "title": "Pathways from school to college and work",
         "institution": INSTITUTION,
@@ -151,7 +169,8 @@ def agreement(today: dt.date, term_days: int,
         "scope_and_deliverables": "Aggregate tables and a report on transitions.",
         "allowable_uses": ["statistical analysis", "published aggregate tables"],
         "variables": [
-            {"agency": a.code, "variables": list(a.variables), "first_year": years[a.code][0],
+            {"agency": a.code, "variables": list(a.asked(longitudinal)),
+             "first_year": years[a.code][0],
              "last_year": years[a.code][1]} for a in AGENCIES
         ],
         "cohort_description": "Every record the three agencies hold for the years asked.",

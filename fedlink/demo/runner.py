@@ -40,6 +40,7 @@ class DemoOptions:
     force: bool = False
     seed: int = 1
     fail_node: str = ""
+    longitudinal: bool = True
 
 
 def prepare_workdir(workdir: Path | None, force: bool) -> Path:
@@ -133,12 +134,15 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> None:
     layout = Layout(root)
     layout.logs.mkdir(mode=0o700)
     console.print(f"[bold]Fedlink demo federation[/] in {root}")
+    grain = ("rows per person per school year, term and wage quarter" if options.longitudinal
+             else "one record per person per agency")
     console.print(f"one hub and three agency nodes as real processes on 127.0.0.1; "
-                  f"{options.people:,} synthetic people (seed {options.seed})\n")
+                  f"{options.people:,} synthetic people (seed {options.seed}), {grain}\n")
     demo = Demo(layout=layout, people=options.people, seed=options.seed,
                 commands=Commands(layout.logs / "commands.log"),
                 supervisor=Supervisor(layout.logs, keep=options.keep),
-                steps=StepList(console), fail_node=options.fail_node.upper())
+                steps=StepList(console), fail_node=options.fail_node.upper(),
+                longitudinal=options.longitudinal)
     started = time.monotonic()
     finished = False
     try:

@@ -39,6 +39,9 @@ class Demo:
     run_id: str = ""
     #: Agency code to stop right after the linkage run starts (--fail-node), or "".
     fail_node: str = ""
+    #: The agencies' files hold rows per person per period under agency person ids
+    #: (``fedlink synth --longitudinal``); off (``--no-longitudinal``): one record per person.
+    longitudinal: bool = True
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property

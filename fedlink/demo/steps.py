@@ -39,8 +39,11 @@ TERM_DAYS = 1
 def generate_records(demo: Demo) -> None:
     with demo.steps.step("Generate the agencies' records", "fedlink synth") as step:
         staging = demo.layout.root / "synth"
+        # --longitudinal: rows per school year, term and wage quarter under each agency's
+        # own person id, with name changes, moves and duplicate ids (docs/synthetic-data.md).
+        shape = ["--longitudinal"] if demo.longitudinal else []
         out = demo.fedlink("synth", "--people", str(demo.people), "--seed", str(demo.seed),
-                           "--out", str(staging), who="synthetic data")
+                           *shape, "--out", str(staging), who="synthetic data")
         written = dict(line.rsplit(": ", 1) for line in out.splitlines() if ": " in line)
         demo.layout.nodes.mkdir(mode=0o700)
         for agency in AGENCIES:
@@ -88,9 +91,15 @@ def set_up_nodes(demo: Demo) -> None:
         def install(agency: Agency) -> str:
             node_dir = str(demo.layout.node(agency))
             who = f"{agency.code} IT"
+            # Agency IT states the person id and period columns (init would detect them;
+            # saying so keeps the demo independent of detection's guesses).
+            roles = ["--map", f"{agency.person_id}=person_id",
+                     "--map", f"{agency.period}=period"] if demo.longitudinal else []
             demo.fedlink("node", "init", "--agency", agency.code, "--name", agency.name,
                          "--dir", node_dir, "--source", str(demo.layout.source(agency)),
-                         who=who)
+                         *roles, who=who)
+            if demo.longitudinal:
+                _declare_duplicate_ids(demo.layout.node(agency) / "node.toml")
             demo.fedlink("node", "secret", "import", str(secret), "--dir", node_dir, who=who)
             out = demo.fedlink("node", "ingest", "--dir", node_dir, who=who)
             return out.splitlines()[0].split(": ", 1)[-1]
@@ -98,6 +107,18 @@ def set_up_nodes(demo: Demo) -> None:
         for agency, line in zip(AGENCIES, each_agency(install), strict=True):
             step.note(f"{agency.code}: {line}")
         step.done(f"federation secret {secret} (0600) imported by each node, never the hub")
+
+
+def _declare_duplicate_ids(node_toml: Any) -> None:
+    """Agency IT's edit of node.toml: ``[mapping] person_ids = "may_duplicate"``. Every
+    synthetic agency re-registers 1–2 % of its persons under a second id (docs/
+    synthetic-data.md), so none of them may promise one id per person; the hub then
+    deduplicates them in the run (docs/linkage-runs.md)."""
+    import tomlkit
+
+    doc = tomlkit.parse(node_toml.read_text(encoding="utf-8"))
+    doc["mapping"]["person_ids"] = "may_duplicate"  # type: ignore[index]
+    node_toml.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 
 def register_agencies(demo: Demo) -> None:
@@ -181,15 +202,17 @@ def submit_request(demo: Demo) -> None:
         with demo.hub_client("researcher") as hub:
             catalog = hub.catalog()
             try:
-                body = agreement(dt.date.today(), TERM_DAYS, catalog)
+                body = agreement(dt.date.today(), TERM_DAYS, catalog, demo.longitudinal)
             except ValueError as exc:
                 raise StepFailed(str(exc)) from None
             created = hub.create_request(body)
             submitted = hub.submit_request(created["id"])
         demo.request_id = submitted["id"]
-        asked = sum(len(a.variables) for a in AGENCIES)
+        asked = sum(len(a.asked(demo.longitudinal)) for a in AGENCIES)
+        years = ", ".join(f"{v['agency']} {v['first_year']}–{v['last_year']}"
+                          for v in body["variables"])
         step.done(f"request {demo.request_id} ({submitted['status']}): {asked} of "
-                  f"{len(catalog)} catalog variables from {len(AGENCIES)} agencies, "
+                  f"{len(catalog)} catalog variables from {len(AGENCIES)} agencies ({years}), "
                   f"term {body['term_start']} to {body['term_end']}")
 
 

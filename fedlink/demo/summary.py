@@ -21,7 +21,8 @@ def _quality_table(quality: Quality) -> Table:
     for column in ("precision", "recall", "F1"):
         table.add_column(column, justify="right")
     for score in quality.scores:
-        name = "all pairs" if score.left == "*" else f"{score.left}–{score.right}"
+        name = ("all pairs" if score.left == "*" else f"within {score.left}"
+                if score.left == score.right else f"{score.left}–{score.right}")
         table.add_row(name, f"{score.true_pairs:,}", f"{score.predicted_pairs:,}",
                       f"{score.true_positives:,}", f"{score.precision:.4f}",
                       f"{score.recall:.4f}", f"{score.f1:.4f}")
@@ -36,12 +37,15 @@ def _counts_table(demo: Demo, quality: Quality | None) -> Table:
     for agency in AGENCIES:
         c = stores.get(agency.code)
         if c:
+            persons = f"; {c['persons']:,} agency persons" if c.get("persons") else ""
             table.add_row(f"{agency.code} records", f"{c['records']:,} loaded of {c['rows']:,} "
-                          f"rows, {c['quarantined']:,} quarantined")
+                          f"rows, {c['quarantined']:,} quarantined{persons}")
     sent: dict[str, int] = demo.facts.get("records_sent", {})
     if sent:
-        table.add_row("sent for the project", ", ".join(f"{a} {n:,}" for a, n in sent.items())
-                      + " records (those in the years asked)")
+        unit = ("agency persons (one token row each, for all its rows in the years asked)"
+                if demo.longitudinal else "records (those in the years asked)")
+        table.add_row("sent for the project",
+                      ", ".join(f"{a} {n:,}" for a, n in sent.items()) + f" {unit}")
     run: dict[str, Any] = demo.facts.get("run_counts", {})
     labels = (("candidates", "candidate pairs"), ("links", "links accepted"),
               ("clusters", "clusters (people)"), ("linked_clusters", "people in 2+ agencies"))
@@ -50,7 +54,7 @@ def _counts_table(demo: Demo, quality: Quality | None) -> Table:
             table.add_row(label, f"{run[key]:,}")
     if quality is not None and "clusters" not in run:
         table.add_row("clusters (people)", f"{quality.clusters:,} over {quality.records:,} "
-                      "records")
+                      f"{quality.unit}")
     extract: dict[str, Any] = demo.facts.get("extract", {})
     for key, value in extract.items():
         table.add_row(key, str(value))

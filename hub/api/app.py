@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from hub.api.admission import Admission
 from hub.api.body_limit import BodyLimit
 from hub.api.errors import install_handlers
+from hub.api.public_cache import InvalidateOnWrite
 from hub.api.responses import install_openapi
 from hub.api.routes import (
     agencies,
@@ -41,6 +42,7 @@ from hub.keys import HubKeys, load_hub_keys
 from hub.services import auth_throttle
 from hub.services.context import HubContext
 from hub.services.extract_destruction import ExtractSweeper
+from hub.services.public_cache import PublicCache
 from hub.services.run_worker import LinkageWorker
 from hub.services.witnessing import WitnessPusher
 from hub.settings import HubSettings
@@ -66,6 +68,7 @@ def create_app(
         engine=engine,
         session_factory=make_session_factory(engine),
         clock=clock or utcnow,  # type: ignore[arg-type]
+        public_cache=PublicCache(settings.public_cache_seconds),
     )
 
     @asynccontextmanager
@@ -114,6 +117,8 @@ def create_app(
         app.include_router(module.router)
     # Every route: bodies over max_request_bytes get 413 before they are read whole.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    # Inside admission: a write empties the public-list cache when its answer starts.
+    app.add_middleware(InvalidateOnWrite, cache=context.public_cache)
     app.add_middleware(Admission, limit=settings.max_concurrent_requests,
                        wait=settings.request_queue_seconds)
     ops.install(app, context)  # /ready, /metrics, request ids, access log (docs/operations.md)

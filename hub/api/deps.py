@@ -16,7 +16,7 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from hub.db.engine import read_session
+from hub.db.engine import is_reader, read_session
 from hub.domain.roles import Caller, Role
 from hub.errors import AuthenticationError, PermissionDeniedError
 from hub.node_client import make_node_http_client
@@ -68,7 +68,10 @@ async def get_session(ctx: ContextDep, request: Request) -> AsyncIterator[Sessio
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.get_transaction() is None:
+            session.close()  # never used: no connection to give back, nothing to wait for
+        else:
+            await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -102,10 +105,13 @@ def authenticated_caller(
         raise AuthenticationError("the Authorization header must be 'Bearer <token>'",
                                   code="missing_token")
     principal = authenticate(session, ctx, token=token.strip(), source=source)
-    # End the token lookup's transaction: the pooled connection (and, for a writer on
-    # SQLite, the write lock) goes back while this request waits for its next thread-pool
-    # step; the handler takes a fresh one (issue 20: held connections starved the pool).
-    session.commit()
+    if not is_reader(session):
+        # A writer ends the token lookup's transaction: the pooled connection and, on
+        # SQLite, the write lock go back while this request waits for its next thread-pool
+        # step (issue 20: held connections starved the pool). A reader keeps its snapshot
+        # and connection for the handler — it holds no lock, and admission keeps requests
+        # in flight within the pool — saving a COMMIT, a checkout ping and a BEGIN.
+        session.commit()
     return Caller(principal, source)
 
 

@@ -46,6 +46,7 @@ from hub.extracts.assembly import (
 from hub.extracts.bundle import write_bundle
 from hub.extracts.crypto import EncryptingWriter, KeyWrapper, new_data_key, shred_file
 from hub.extracts.dictionary import build_dictionary
+from hub.extracts.periods import grain, sort_rows
 from hub.keys import secure_directory
 from hub.node_client import make_node_http_client
 from hub.persistence import extracts as store
@@ -91,6 +92,8 @@ class _Job:
     node_keys: dict[str, tuple[str, str]]  # agency → (kid, base64 Ed25519 public key)
     clusters: list[tuple[str, str, int]]
     links: list[tuple[str, str, str, str, float, float]]
+    #: The agencies the run deduplicated: a cluster may hold several of their pids.
+    deduplicated: list[str]
     catalog: dict[str, dict[str, dict[str, Any]]]
     options: ExtractOptions
     k: int
@@ -135,6 +138,7 @@ def load_job(session: Session, ctx: HubContext, *, extract_id: str) -> _Job | No
                   for c in run_store.clusters(session, run_id=run.id)],
         links=[(x.agency_a, x.pid_a, x.agency_b, x.pid_b, x.weight, x.probability)
                for x in run_store.links(session, run_id=run.id)],
+        deduplicated=list(run.deduplicated or []),
         catalog=catalog, options=dsa.extract,
         k=dsa.extract.k_anonymity or ctx.settings.disclosure_k,
         terms=extract_terms(request, dsa, extract.expires_at),
@@ -147,14 +151,16 @@ def _frame(table: Any, scope: AgencyScope) -> pd.DataFrame:
         return pd.DataFrame({name: pd.Series(dtype=object)
                              for name in ("person_id", *scope.variables)})
     frame = table.to_pandas(date_as_object=True)
-    return frame.sort_values("person_id", ignore_index=True)
+    # By person id, then period (a longitudinal payload has several rows per person).
+    return sort_rows(frame)
 
 
 def _make(job: _Job, actx: AssemblyContext, client: httpx.Client, path: Path) -> _Built:
     """Ask the nodes, assemble, protect, write the encrypted bundle to ``path``."""
     ctx = actx.hub
     plan = plan_persons(job.clusters, agencies=job.agencies,
-                        include_unmatched=job.options.include_unmatched)
+                        include_unmatched=job.options.include_unmatched,
+                        deduplicated=job.deduplicated)
     if not plan.persons:
         raise ExtractBuildError("the run releases nobody (no linked person)",
                                 code="empty_extract")
@@ -189,7 +195,8 @@ def _make(job: _Job, actx: AssemblyContext, client: httpx.Client, path: Path) ->
     dictionary = build_dictionary(
         agencies=job.agencies, released={a: list(s.variables) for a, s in job.scopes.items()},
         catalog=job.catalog, years={a: (s.first_year, s.last_year) for a, s in job.scopes.items()},
-        disclosure=None if result is None or result.blocked else result)
+        disclosure=None if result is None or result.blocked else result,
+        grains={a: grain(frame) for a, frame in frames.items()})
     manifest = {"extract_id": job.extract_id, "project_id": job.project_id,
                 "run_id": job.run_id, "created_at": ctx.now().isoformat(),
                 "expires_at": job.expires_at.isoformat(), "persons": len(plan.persons)}

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 _ZIP_NAME = re.compile(r"zip|postal", re.IGNORECASE)
-_AGE_NAME = re.compile(r"(^|_)age($|_)", re.IGNORECASE)
+#: ``age`` as a word of the name: ``age``, ``age_at_entry``, and ``K12.age`` — an extract
+#: names a QI ``AGENCY.variable`` (hub.extracts.assembly).
+_AGE_NAME = re.compile(r"(^|[_.])age($|_)", re.IGNORECASE)
 _ZIP5 = re.compile(r"^[0-9]{5}$")
 
 

@@ -1,14 +1,23 @@
 """k-anonymity on declared quasi-identifiers, with generalisation, suppression or a block.
 
-Input: one row per person (index = project person id), one column per quasi-identifier
-(QI) — in an extract, the QIs of every agency joined on the person id, because a researcher
-can join the tables too. An *equivalence class* is a set of rows with the same values in
-every QI. A missing value (never recorded, or suppressed) is a value of its own, which is
-conservative: it never helps a small class hide among records that do have the value. A row
-whose QIs are *all* missing carries no quasi-identifying information and is never counted
-as violating.
+Input: one row per person (index = project person id) — or several, with ``persons``
+(below) — and one column per quasi-identifier (QI): in an extract, the QIs of every agency
+joined on the person id, because a researcher can join the tables too. An *equivalence
+class* is a set of rows with the same values in every QI. A missing value (never recorded,
+or suppressed) is a value of its own, which is conservative: it never helps a small class
+hide among records that do have the value. A row whose QIs are *all* missing carries no
+quasi-identifying information and is never counted as violating.
 
-The check: every class must hold at least ``k`` rows. Where one does not, the policy says
+**Persons, not rows.** A longitudinal extract holds several rows per person (one per
+period). ``persons`` (a Series aligned with the frame's rows, the person each row belongs
+to) makes every size a count of *distinct persons*: a class of three rows of one person is a
+class of one, so a person's many periods never make a class look safe. Without it each row
+is its own person (the one-row-per-person case, unchanged). ``person_columns`` names the
+QIs whose value belongs to the person rather than the row (an agency's one-row-per-person
+QIs repeated on each of a person's rows): a cell of such a column suppressed in one row is
+suppressed in all of that person's rows, so the person's released value is one value.
+
+The check: every class must hold at least ``k`` persons. Where one does not, the policy says
 what happens:
 
 ``block``
@@ -41,6 +50,7 @@ rows below ``k`` before and after.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -64,12 +74,19 @@ def class_keys(values: pd.Series) -> pd.Series:
     return _text(values).fillna(_MISSING).astype(object)
 
 
-def small_class_rows(keys: pd.DataFrame, k: int) -> pd.Series:
-    """Boolean per row: in a class of fewer than ``k`` rows (all-missing rows excepted)."""
+def small_class_rows(keys: pd.DataFrame, k: int, persons: pd.Series | None = None) -> pd.Series:
+    """Boolean per row: in a class of fewer than ``k`` persons (all-missing rows excepted).
+
+    ``persons`` (aligned with ``keys``) says whose each row is; a class's size is then its
+    number of distinct persons. Without it every row is one person."""
     if keys.empty or len(keys.columns) == 0:
         return pd.Series(False, index=keys.index)
     ids = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup()
-    sizes = ids.map(ids.value_counts())
+    if persons is None:
+        sizes = ids.map(ids.value_counts())
+    else:
+        owners = pd.Series(persons.to_numpy(), index=ids.index)
+        sizes = owners.groupby(ids, sort=False).transform("nunique")
     all_missing = (keys == _MISSING).all(axis=1)
     return (sizes < k) & ~all_missing
 
@@ -80,9 +97,19 @@ def _classes_below(keys: pd.DataFrame, mask: pd.Series) -> int:
     return int(keys[mask].drop_duplicates().shape[0])
 
 
-def _univariate_below(keys: pd.Series, k: int) -> int:
-    counts = keys[keys != _MISSING].value_counts()
+def _univariate_below(keys: pd.Series, k: int, persons: pd.Series) -> int:
+    present = keys != _MISSING
+    counts = persons[present].groupby(keys[present], sort=False).nunique()
     return int((counts < k).sum())
+
+
+def _persons_in(mask: pd.Series, persons: pd.Series) -> int:
+    """Distinct persons among the rows of ``mask``."""
+    return int(persons[mask].nunique())
+
+
+def _one_person_per_row(frame: pd.DataFrame) -> pd.Series:
+    return pd.Series(range(len(frame)), index=frame.index)
 
 
 @dataclass
@@ -113,9 +140,14 @@ class KAnonymityResult:
     rows_below_k_after: int
     blocked: bool
     variables: dict[str, VariableOutcome]
-    _original: pd.DataFrame = field(repr=False)
-    _steps: dict[str, list[Step]] = field(repr=False)
-    _suppressed: dict[str, pd.Series] = field(repr=False)
+    #: Distinct persons in the frame, and with a row in a class below ``k`` before/after
+    #: (equal to the row counts when every row is a person).
+    persons: int = 0
+    persons_below_k_before: int = 0
+    persons_below_k_after: int = 0
+    _original: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    _steps: dict[str, list[Step]] = field(default_factory=dict, repr=False)
+    _suppressed: dict[str, pd.Series] = field(default_factory=dict, repr=False)
 
     def values(self, name: str) -> pd.Series:
         """The released values of ``name`` (index as the input): the original values
@@ -138,33 +170,41 @@ class KAnonymityResult:
             "rows_below_k_before": self.rows_below_k_before,
             "classes_below_k_after": self.classes_below_k_after,
             "rows_below_k_after": self.rows_below_k_after,
+            "persons": self.persons,
+            "persons_below_k_before": self.persons_below_k_before,
+            "persons_below_k_after": self.persons_below_k_after,
             "variables": {n: v.as_dict() for n, v in self.variables.items()},
         }
 
 
 def _generalise(original: pd.DataFrame, keys: pd.DataFrame, steps: dict[str, list[Step]],
-                levels: dict[str, int], k: int) -> pd.DataFrame:
-    below = int(small_class_rows(keys, k).sum())
+                levels: dict[str, int], k: int, persons: pd.Series) -> pd.DataFrame:
+    # Scores and the allowance count persons (a person's many rows are one person).
+    def below_of(trial: pd.DataFrame) -> int:
+        return _persons_in(small_class_rows(trial, k, persons), persons)
+
+    allowance = max(k, math.ceil(0.01 * int(persons.nunique())))
+    below = below_of(keys)
     while below:
         best: tuple[tuple[int, int, int], str, int, pd.Series] | None = None
         for position, name in enumerate(keys.columns):
             for level in range(levels[name] + 1, len(steps[name]) + 1):
                 column = class_keys(steps[name][level - 1].apply(original[name]))
                 trial = keys.assign(**{name: column})
-                score = (int(small_class_rows(trial, k).sum()), level - levels[name], position)
+                score = (below_of(trial), level - levels[name], position)
                 if best is None or score < best[0]:
                     best = (score, name, level, column)
         if best is not None and best[0][0] < below:
             (below, _, _), name, level, column = best
         else:
             name = _datafly_choice(keys, steps, levels)
-            if name is None or below <= max(k, math.ceil(0.01 * len(keys))):
+            if name is None or below <= allowance:
                 return keys
             level = levels[name] + 1
             column = class_keys(steps[name][level - 1].apply(original[name]))
         keys = keys.assign(**{name: column})
         levels[name] = level
-        below = int(small_class_rows(keys, k).sum())
+        below = below_of(keys)
     return keys
 
 
@@ -177,53 +217,79 @@ def _datafly_choice(keys: pd.DataFrame, steps: dict[str, list[Step]],
                                          -list(keys.columns).index(n))))
 
 
-def _suppress(keys: pd.DataFrame, suppressed: dict[str, pd.Series], k: int) -> pd.DataFrame:
+def _suppress(keys: pd.DataFrame, suppressed: dict[str, pd.Series], k: int,
+              persons: pd.Series, person_columns: frozenset[str]) -> pd.DataFrame:
     order = sorted(keys.columns, key=lambda n: (-keys[n][keys[n] != _MISSING].nunique(), n))
-    for name in order:
-        below = small_class_rows(keys, k)
-        if not below.any():
-            break
-        hit = below & (keys[name] != _MISSING)
-        suppressed[name] = suppressed[name] | hit
-        keys = keys.assign(**{name: keys[name].where(~hit, _MISSING)})
+    # One pass is enough when every row is a person. A person-level cell suppressed in one
+    # row is suppressed in the person's other rows too, which can leave one of those rows
+    # in a small class: passes repeat until none is (each pass blanks at least one more
+    # cell, so this ends).
+    while small_class_rows(keys, k, persons).any():
+        for name in order:
+            below = small_class_rows(keys, k, persons)
+            if not below.any():
+                break
+            hit = below & (keys[name] != _MISSING)
+            if name in person_columns and hit.any():
+                hit = persons.isin(set(persons[hit])) & (keys[name] != _MISSING)
+            suppressed[name] = suppressed[name] | hit
+            keys = keys.assign(**{name: keys[name].where(~hit, _MISSING)})
     return keys
 
 
 def k_anonymise(frame: pd.DataFrame, *, types: dict[str, str], k: int = DEFAULT_K,
-                policy: Policy = "generalise") -> KAnonymityResult:
-    """Check ``frame`` (one row per person, QI columns only) for ``k``-anonymity and apply
-    ``policy`` where it fails; ``types`` gives each column's catalog type."""
+                policy: Policy = "generalise", persons: pd.Series | None = None,
+                person_columns: Collection[str] = ()) -> KAnonymityResult:
+    """Check ``frame`` (QI columns only) for ``k``-anonymity and apply ``policy`` where it
+    fails; ``types`` gives each column's catalog type.
+
+    ``persons`` (aligned with ``frame``'s rows) says whose each row is, so classes are
+    sized in distinct persons; without it each row is one person. ``person_columns`` are
+    the QIs whose value is the person's in every row (suppressed for all of a person's rows
+    at once)."""
     if k < 2:
         raise ValueError("k must be at least 2")
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
+    if persons is None:
+        persons = _one_person_per_row(frame)
+    elif len(persons) != len(frame):
+        raise ValueError("persons must give one person per row of the frame")
+    persons = pd.Series(persons.to_numpy(), index=frame.index)
+    person_level = frozenset(person_columns)
     names = list(frame.columns)
     keys = pd.DataFrame({n: class_keys(frame[n]) for n in names}, index=frame.index)
     steps = {n: ladder_for(n, types.get(n, "string"), frame[n]) for n in names}
     suppressed = {n: pd.Series(False, index=frame.index) for n in names}
-    outcomes = {n: VariableOutcome(classes_below_k_before=_univariate_below(keys[n], k))
+    outcomes = {n: VariableOutcome(classes_below_k_before=_univariate_below(keys[n], k, persons))
                 for n in names}
-    before = small_class_rows(keys, k)
+    before = small_class_rows(keys, k, persons)
     classes_before = _classes_below(keys, before)
     blocked = policy == "block" and bool(before.any())
     if before.any() and policy != "block":
         levels = dict.fromkeys(names, 0)
         if policy == "generalise":
-            keys = _generalise(frame, keys, steps, levels, k)
-        keys = _suppress(keys, suppressed, k)
+            keys = _generalise(frame, keys, steps, levels, k, persons)
+        keys = _suppress(keys, suppressed, k, persons, person_level)
         for name in names:
             outcome = outcomes[name]
             outcome.level = levels[name]
-            outcome.cells_suppressed = int(suppressed[name].sum())
+            # A person-level value is released once per person: count persons.
+            outcome.cells_suppressed = (_persons_in(suppressed[name], persons)
+                                        if name in person_level
+                                        else int(suppressed[name].sum()))
             rules = [steps[name][levels[name] - 1].rule] if levels[name] else []
             rules += ["local suppression"] if outcome.cells_suppressed else []
             outcome.rule = "; ".join(rules) or "none"
-    after = small_class_rows(keys, k)
+    after = small_class_rows(keys, k, persons)
     for name in names:
-        outcomes[name].classes_below_k_after = _univariate_below(keys[name], k)
+        outcomes[name].classes_below_k_after = _univariate_below(keys[name], k, persons)
     return KAnonymityResult(
         k=k, policy=policy, rows=len(frame), blocked=blocked,
         classes_below_k_before=classes_before, rows_below_k_before=int(before.sum()),
         classes_below_k_after=_classes_below(keys, after), rows_below_k_after=int(after.sum()),
-        variables=outcomes, _original=frame, _steps=steps, _suppressed=suppressed,
+        variables=outcomes, persons=int(persons.nunique()),
+        persons_below_k_before=_persons_in(before, persons),
+        persons_below_k_after=_persons_in(after, persons),
+        _original=frame, _steps=steps, _suppressed=suppressed,
     )

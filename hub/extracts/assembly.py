@@ -11,7 +11,9 @@
 3. :mod:`hub.extracts.payloads` checks and opens what each node sends back.
 4. :func:`persons_table`, :func:`links_table` and :func:`apply_disclosure` — the tidy tables
    keyed by person id, with disclosure control applied to declared quasi-identifiers.
-   Rows are ordered by person id, so row order says nothing about pids or clusters.
+   Rows are ordered by person id (then period), so row order says nothing about pids or
+   clusters. An agency table may be person × period (several rows per person, a
+   ``period`` column): disclosure control then counts persons, not rows.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pandas as pd
 
 from hub.disclosure.kanon import KAnonymityResult, Policy, k_anonymise
 from hub.errors import ExtractBuildError
+from hub.extracts.periods import is_longitudinal
 from protocol.wire import MAX_ASSIGNMENTS, ExtractRequest, ExtractTermsOptions
 
 PERSON_ID_BYTES = 16
@@ -54,10 +57,17 @@ class PersonPlan:
 
 
 def plan_persons(clusters: Iterable[tuple[str, str, int]], *, agencies: Iterable[str],
-                 include_unmatched: bool) -> PersonPlan:
+                 include_unmatched: bool, deduplicated: Iterable[str] = ()) -> PersonPlan:
     """Person ids for the clusters (``agency, pid, cluster_id`` rows) of ``agencies`` —
-    linked clusters only, or singletons too when ``include_unmatched``."""
+    clusters of two or more agencies only, or the others too when ``include_unmatched``.
+
+    A cluster may hold several pids of an agency the run deduplicated (``deduplicated``,
+    the run's record of it): they are one person with duplicate ids, and all get the
+    cluster's person id, so that agency's node answers each one's rows under it. Two pids
+    of an agency the run linked one-to-one in one cluster cannot happen in a sound run:
+    ``run_inconsistent``."""
     wanted = set(agencies)
+    duplicates_allowed = set(deduplicated)
     members: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for agency, pid, cluster in clusters:
         if agency in wanted:
@@ -67,16 +77,18 @@ def plan_persons(clusters: Iterable[tuple[str, str, int]], *, agencies: Iterable
     for cluster in sorted(members):
         records = members[cluster]
         present = [agency for agency, _ in records]
-        if len(set(present)) != len(present):
+        repeated = {a for a in present if present.count(a) > 1} - duplicates_allowed
+        if repeated:
             raise ExtractBuildError(
                 f"cluster {cluster} of the run holds two records of one agency; the run "
                 "cannot be released", code="run_inconsistent")
-        if len(present) < 2 and not include_unmatched:
+        # Linked means across agencies: one agency's duplicates alone are not a link.
+        if len(set(present)) < 2 and not include_unmatched:
             continue
         person = new_person_id()
         while person in agencies_of:  # pragma: no cover - 2**-128
             person = new_person_id()
-        agencies_of[person] = tuple(sorted(present))
+        agencies_of[person] = tuple(sorted(set(present)))
         for record in records:
             person_of[record] = person
     return PersonPlan(person_of=person_of, agencies_of=agencies_of)
@@ -162,7 +174,19 @@ def apply_disclosure(tables: Mapping[str, pd.DataFrame], *,
     """k-anonymity over every agency's declared quasi-identifiers *joined on person id*
     (a researcher can join them too); returns the tables with the released values and the
     result (``None`` when no quasi-identifier is released). Column ``AGENCY.variable``
-    names a QI in the result."""
+    names a QI in the result.
+
+    When every table holding QIs has one row per person this is one row per person, as it
+    always was. When some are person × period (:func:`hub.extracts.periods.is_longitudinal`)
+    see :func:`_longitudinal_disclosure`: classes are then counted in distinct persons."""
+    person_level = {a: list(n) for a, n in quasi_identifiers.items()
+                    if n and not is_longitudinal(tables[a])}
+    long_level = {a: list(n) for a, n in quasi_identifiers.items()
+                  if n and is_longitudinal(tables[a])}
+    if long_level:
+        return _longitudinal_disclosure(tables, person_level=person_level,
+                                        long_level=long_level, types=types, k=k,
+                                        policy=policy)
     columns: dict[str, pd.Series] = {}
     qi_types: dict[str, str] = {}
     for agency, names in quasi_identifiers.items():
@@ -186,3 +210,90 @@ def apply_disclosure(tables: Mapping[str, pd.DataFrame], *,
                 table[name] = table[name].astype("string")
         released[agency] = table
     return released, result
+
+
+def _objects(values: pd.Series) -> list[object]:
+    """Python values, ``None`` for missing (one column may mix agencies' rows)."""
+    return [None if pd.isna(v) else v for v in values.astype(object)]
+
+
+def _longitudinal_disclosure(
+        tables: Mapping[str, pd.DataFrame], *, person_level: Mapping[str, list[str]],
+        long_level: Mapping[str, list[str]], types: Mapping[str, Mapping[str, str]], k: int,
+        policy: Policy) -> tuple[dict[str, pd.DataFrame], KAnonymityResult]:
+    """k-anonymity when some QI tables are person × period (docs/extracts.md,
+    "Longitudinal extracts").
+
+    One frame is checked, stacked from: every row of every long table (its own QIs, the
+    person's QIs of every one-row-per-person agency joined on, other long tables' QIs
+    missing), and one row for each person who is in no long table (the person-level QIs
+    only). Each row carries its person id, so a class's size is its number of distinct
+    persons; the person-level QIs are ``person_columns`` (one value per person: suppressed
+    in all of a person's rows at once). Generalisation is full-domain, one level per QI over
+    the whole frame, so every table shows a QI at one level. A long table's cell is released
+    as decided for its row; a person-level cell as decided for the person."""
+    person_columns = [f"{a}.{n}" for a in sorted(person_level) for n in person_level[a]]
+    long_columns = [f"{a}.{n}" for a in sorted(long_level) for n in long_level[a]]
+    qi_types = {f"{a}.{n}": types[a][n] for group in (person_level, long_level)
+                for a, names in group.items() for n in names}
+    persons_index: dict[str, pd.Series] = {}
+    for agency in sorted(person_level):
+        table = tables[agency].set_index("person_id")
+        for name in person_level[agency]:
+            persons_index[f"{agency}.{name}"] = table[name]
+    by_person = (pd.concat(persons_index, axis=1, join="outer") if persons_index
+                 else pd.DataFrame(index=pd.Index([], name="person_id")))
+    owners: list[str] = []
+    cells: dict[str, list[object]] = {c: [] for c in long_columns}
+    spans: dict[str, tuple[int, int]] = {}
+    for agency in sorted(long_level):
+        table = tables[agency]
+        spans[agency] = (len(owners), len(owners) + len(table))
+        owners += table["person_id"].tolist()
+        for column in long_columns:
+            source, name = column.split(".", 1)
+            cells[column] += (_objects(table[name]) if source == agency
+                              else [None] * len(table))
+    in_long = set(owners)
+    alone = sorted(p for p in by_person.index if p not in in_long)
+    owners += alone
+    for column in long_columns:
+        cells[column] += [None] * len(alone)
+    frame = pd.DataFrame(cells, index=pd.RangeIndex(len(owners)), dtype=object)
+    rows_of = by_person.reindex(owners)
+    for column in person_columns:
+        frame[column] = _objects(rows_of[column]) if len(owners) else []
+    frame = frame[[*person_columns, *long_columns]]
+    persons = pd.Series(owners, index=frame.index)
+    result = k_anonymise(frame, types=qi_types, k=k, policy=policy, persons=persons,
+                         person_columns=person_columns)
+    if result.blocked:
+        return dict(tables), result
+    released = {}
+    for agency, table in tables.items():
+        table = table.copy()
+        for name in long_level.get(agency, []):
+            first, last = spans[agency]
+            values = result.values(f"{agency}.{name}").iloc[first:last]
+            table[name] = _released_column(table[name], values, result, f"{agency}.{name}")
+        for name in person_level.get(agency, []):
+            values = result.values(f"{agency}.{name}")
+            # Every row of a person holds the same released value: take the first.
+            per_person = pd.Series(values.to_numpy(), index=owners)
+            per_person = per_person[~per_person.index.duplicated()]
+            mapped = table["person_id"].map(per_person)
+            table[name] = _released_column(table[name], mapped, result, f"{agency}.{name}")
+        released[agency] = table
+    return released, result
+
+
+def _released_column(original: pd.Series, values: pd.Series, result: KAnonymityResult,
+                     column: str) -> pd.Series:
+    """The released values in ``original``'s rows: strings when generalised, the original
+    column untouched when disclosure control changed nothing in it."""
+    outcome = result.variables[column]
+    if outcome.level:
+        return pd.Series(values.to_numpy(), index=original.index).astype("string")
+    if not outcome.cells_suppressed:
+        return original
+    return pd.Series(values.to_numpy(), index=original.index, dtype=object).infer_objects()

@@ -7,13 +7,16 @@ Layout (docs/extracts.md)::
                                 member its size and SHA-256
     terms.json                  allowable uses, term, expiry, disposition, personnel roles
     data_dictionary.json|.csv   per column: table, variable, source agency, description,
-                                classification, type, years, quasi-identifier, and the
-                                transformation disclosure control applied
+                                classification, type, years, quasi-identifier, the
+                                transformation disclosure control applied, and the
+                                table's grain (what one row is)
     quality_report.json         the linkage run's quality report
     disclosure_report.json      k, policy, classes below k before/after, per-variable rules
-    tables/agency_<CODE>.<fmt>  one table per agency, keyed by person_id
+    tables/agency_<CODE>.<fmt>  one table per agency, keyed by person_id: one row per
+                                person, or one per person and period (columns person_id,
+                                period, variables) when the agency's data are longitudinal
     tables/persons.<fmt>        person_id, which agencies matched
-    tables/links.<fmt>          person_id, each link's match weight and probability
+    tables/links.<fmt>          person_id, each link's coarse match band
 
 ``<fmt>`` is ``parquet`` and/or ``csv`` as the agreement asks.
 """
@@ -47,7 +50,7 @@ class Sink(Protocol):
 
 DICTIONARY_FIELDS = ("table", "variable", "source_agency", "description", "classification",
                      "type", "years", "quasi_identifier", "transformation",
-                     "cells_suppressed")
+                     "cells_suppressed", "grain")
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
@@ -75,7 +78,13 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, indent=2, sort_keys=True, default=str).encode("utf-8") + b"\n"
 
 
-def _readme(manifest: Mapping[str, Any], terms: Mapping[str, Any]) -> bytes:
+def _table_lines(manifest: Mapping[str, Any], grains: Mapping[str, str]) -> str:
+    return "\n".join(f"  tables/{name}: {rows} rows, {grains.get(name, 'one row per person')}"
+                     for name, rows in manifest["tables"].items())
+
+
+def _readme(manifest: Mapping[str, Any], terms: Mapping[str, Any],
+            grains: Mapping[str, str]) -> bytes:
     uses = "; ".join(terms.get("allowable_uses", []))
     text = f"""Fedlink linked extract {manifest['extract_id']}
 Project {manifest['project_id']}: {terms.get('title', '')}
@@ -88,6 +97,10 @@ personnel named in the agreement.
 
 Person ids are random and specific to this extract. data_dictionary.csv describes every
 column and what disclosure control did to it; manifest.json lists every file's SHA-256.
+
+Tables (what one row is). A table with one row per person and period holds several rows
+of one person; count people with distinct person_id, not rows.
+{_table_lines(manifest, grains)}
 """
     return text.encode("utf-8")
 
@@ -114,7 +127,8 @@ def write_bundle(sink: Sink, *, manifest: dict[str, Any],
                                  "sha256": hashlib.sha256(data).hexdigest()}
                           for name, data in members}}
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[call-overload]
-        archive.writestr("README.txt", _readme(manifest, terms))
+        grains = {row["table"]: row["grain"] for row in dictionary if row.get("grain")}
+        archive.writestr("README.txt", _readme(manifest, terms, grains))
         archive.writestr("manifest.json", _json(manifest))
         for name, data in members:
             archive.writestr(name, data)

@@ -16,9 +16,10 @@ for:
   (``payload_undecryptable``) and is an Arrow IPC stream (``bad_extract_payload``) with the
   header's row count;
 * columns ``person_id`` plus exactly the requested variables — no identity field, no pid,
-  no local record id column (``unexpected_variables``);
-* person ids all among those assigned in *this* request, none twice
-  (``unexpected_person_ids``);
+  no local record id column (``unexpected_variables``) — and, from an agency that maps a
+  period column, ``period``, which must be a string column (``bad_extract_payload``);
+* person ids all among those assigned in *this* request (``unexpected_person_ids``); a
+  person may have several rows (one per period: a longitudinal payload).
 * no string value that is a pid of the run (``pid_in_payload``): pids are hub-internal and
   must never reach an extract, even smuggled inside a variable.
 
@@ -39,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from hub.errors import ExtractBuildError
+from hub.extracts.periods import PERIOD_COLUMN
 from protocol.errors import (
     BadSignatureError,
     DecryptionError,
@@ -104,7 +106,8 @@ def _verified_response(answer: Any, sent: SentRequest) -> ExtractResponse:
 
 def read_payload(answer: Any, sent: SentRequest, hpke_key: X25519PrivateKey, *,
                  run_pids: Set[str]) -> pa.Table:
-    """The node's table for ``sent.request`` (``person_id`` + variables), or a refusal."""
+    """The node's table for ``sent.request`` (``person_id``, ``period`` when the node sent
+    one, then the variables), or a refusal."""
     request = sent.request
     response = _verified_response(answer, sent)
     header = response.header
@@ -129,6 +132,12 @@ def read_payload(answer: Any, sent: SentRequest, hpke_key: X25519PrivateKey, *,
                       "the payload is not an Arrow IPC stream") from None
     expected = {"person_id", *request.variables}
     names = table.column_names
+    # ``period`` is the one column beyond those asked for that a node may add: the
+    # normalised period of a longitudinal row (unless a variable of that name was asked
+    # for: the column is then that variable).
+    period = PERIOD_COLUMN in names and PERIOD_COLUMN not in expected
+    if period:
+        expected.add(PERIOD_COLUMN)
     if len(set(names)) != len(names) or set(names) != expected:
         extra = sorted(set(names) - expected)
         identity = [n for n in extra if n.lower() in DIRECT_IDENTIFIERS]
@@ -139,25 +148,31 @@ def read_payload(answer: Any, sent: SentRequest, hpke_key: X25519PrivateKey, *,
     if table.num_rows != header.rows:
         raise _refuse(request, "bad_extract_payload",
                       "the payload's row count differs from its header")
+    if period and not _is_text(table.column(PERIOD_COLUMN).type):
+        raise _refuse(request, "bad_extract_payload", "period is not a string column")
     _check_people(request, table, run_pids)
-    return table.select(["person_id", *request.variables])
+    return table.select(["person_id", *([PERIOD_COLUMN] if period else []),
+                         *request.variables])
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    return bool(pa.types.is_string(type_) or pa.types.is_large_string(type_))
 
 
 def _check_people(request: ExtractRequest, table: pa.Table, run_pids: Set[str]) -> None:
     column = table.column("person_id")
     if not pa.types.is_string(column.type) or column.null_count:
         raise _refuse(request, "bad_extract_payload", "person_id is not a non-null string")
-    people = column.to_pylist()
+    # Several rows of one person are a longitudinal payload (one per period), not an error.
+    people = set(column.to_pylist())
     assigned = {person for _, person in request.assignments}
-    if len(set(people)) != len(people):
-        raise _refuse(request, "unexpected_person_ids", "a person id appears twice")
-    unknown = set(people) - assigned
+    unknown = people - assigned
     if unknown:
         raise _refuse(request, "unexpected_person_ids",
                       f"{len(unknown)} person id(s) were not asked about")
     for name in table.column_names:
         values = table.column(name)
-        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        if not _is_text(values.type):
             continue
         found = set(pc.unique(values).to_pylist()) & run_pids
         if found:

@@ -8,7 +8,8 @@ Estimators (assumptions in ``ASSUMPTIONS``, reasoning in ``docs/linkage.md``):
   Σ_b min(1, Σ_a g))`` over the posteriors ``g`` of its candidate pairs: each record's
   expected number of true partners is capped at one, because one person has at most one
   record per agency (without the cap, a record with two plausible candidates would count
-  as two expected matches);
+  as two expected matches) — except partners in an agency that may hold duplicates
+  (``LinkageConfig.dedup``), where one person may have several records;
 - **estimated recall** = expected true matches among the final links (the sum of their
   posteriors) / expected true matches among candidates.
 
@@ -72,21 +73,29 @@ def _ratio(num: float, den: float) -> float | None:
     return _round(num / den) if den > 0 else None
 
 
-def expected_matches(out: PairOutcome) -> float:
-    """Expected number of true matches among one agency pair's candidates (capped at one
-    partner per record)."""
+def expected_matches(out: PairOutcome, dedup: frozenset[str] = frozenset()) -> float:
+    """Expected number of true matches among one agency pair's candidates: each record's
+    expected partners capped at one — except a record's partners in an agency that may
+    hold duplicates (``dedup``): a person's two K-12 ids both truly match their one
+    higher-education record, and capping that record at one partner counted one expected
+    match where the run rightly made two (estimated recall above 1)."""
     c, g = out.candidates, out.probability
     if out.left == out.right:  # within one agency: a record may have several duplicates
         return float(g.sum())
-    per_left = np.minimum(np.bincount(c.left_rows, weights=g, minlength=out.n_left), 1.0)
-    per_right = np.minimum(np.bincount(c.right_rows, weights=g, minlength=out.n_right), 1.0)
+    per_left = np.bincount(c.left_rows, weights=g, minlength=out.n_left)
+    per_right = np.bincount(c.right_rows, weights=g, minlength=out.n_right)
+    if out.right not in dedup:  # a left record has at most one partner on the right
+        per_left = np.minimum(per_left, 1.0)
+    if out.left not in dedup:
+        per_right = np.minimum(per_right, 1.0)
     return float(min(per_left.sum(), per_right.sum()))
 
 
-def _pair_entry(out: PairOutcome, co_clustered: int) -> dict[str, Any]:
+def _pair_entry(out: PairOutcome, co_clustered: int,
+                dedup: frozenset[str] = frozenset()) -> dict[str, Any]:
     g_links = out.probability[out.linked]
     links = int(out.linked.sum())
-    expected = expected_matches(out)
+    expected = expected_matches(out, dedup)
     true_links = float(g_links.sum())
     precision = _ratio(true_links, links)
     recall = _ratio(true_links, expected)
@@ -173,12 +182,13 @@ def build_report(
         _pair_entry(
             o,
             len(np.intersect1d(multi_sets[o.left], multi_sets[o.right], assume_unique=True)),
+            frozenset(config.dedup),
         )
         for o in outcomes
     ]
     links = sum(p["links"] for p in pairs)
     true_links = sum(float(o.probability[o.linked].sum()) for o in outcomes)
-    expected = sum(expected_matches(o) for o in outcomes)
+    expected = sum(expected_matches(o, frozenset(config.dedup)) for o in outcomes)
     precision, recall = _ratio(true_links, links), _ratio(true_links, expected)
     capped = [
         {"left": p["left"], "right": p["right"], **entry} for p in pairs for entry in p["capped"]

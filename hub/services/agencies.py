@@ -33,6 +33,8 @@ def agency_view(agency: Agency) -> dict[str, Any]:
         "enrolled": agency.enrolled_at is not None,
         "enrolled_at": agency.enrolled_at.isoformat() if agency.enrolled_at else None,
         "signing_kid": agency.signing_kid,
+        # "unique" or "may_duplicate": whether linkage runs deduplicate this agency.
+        "person_ids": agency.person_ids,
         # The node's key as a transparency-log witness (auditors should pin their own copy).
         "signing_public_key": agency.signing_public_key,
     }
@@ -71,8 +73,8 @@ def _new_enrollment_token(session: Session, ctx: HubContext, *, code: str) -> st
 def enroll(
     session: Session, ctx: HubContext, caller: Caller, *, request: EnrollmentRequest
 ) -> EnrollmentResponse:
-    """Check and burn the token, store the node's key and dictionary, answer the hub's keys
-    and a fresh node API token (docs/protocol.md)."""
+    """Check and burn the token, store the node's key, dictionary and person-id
+    declaration, answer the hub's keys and a fresh node API token (docs/protocol.md)."""
     row = store.find_enrollment_token(session, token_hash=hash_token(request.enrollment_token))
     fields = {"object_type": "agency", "object_id": request.agency, "agency": request.agency}
     if row is None or row.agency_code != request.agency:
@@ -101,6 +103,7 @@ def enroll(
     agency.signing_public_key = request.signing_public_key
     agency.signing_kid = request.signing_kid
     agency.enrolled_at = now
+    agency.person_ids = request.person_ids
     # Re-enrolment starts the dictionary sequence afresh with the new key.
     agency.dictionary_published_at = None
     store.replace_catalog(
@@ -115,7 +118,7 @@ def enroll(
             "old_signing_kid": previous_kid, "signing_kid": agency.signing_kid}, **fields)
     audit.record(session, ctx, caller, action="agency.enrolled", detail={
         "signing_kid": agency.signing_kid, "variables": len(request.dictionary),
-        "reenrolment": previous_kid is not None}, **fields)
+        "person_ids": request.person_ids, "reenrolment": previous_kid is not None}, **fields)
     session.commit()
     return EnrollmentResponse(
         agency=agency.code,

@@ -52,7 +52,8 @@ def catalog_rows(dictionary: Iterable[CatalogVariable], *,
 def publish_dictionary(session: Session, ctx: HubContext, caller: Caller, *,
                        body: bytes) -> dict[str, Any]:
     """Verify a node-signed dictionary update (this agency's enrolled key, fresh nonce,
-    newer than the last one) and replace the agency's catalog with it, audited."""
+    newer than the last one) and replace the agency's catalog and its person-id
+    declaration with it, audited."""
     principal = caller.principal
     assert principal is not None and principal.agency is not None
     fields = {"object_type": "agency", "object_id": principal.agency,
@@ -84,16 +85,20 @@ def publish_dictionary(session: Session, ctx: HubContext, caller: Caller, *,
                           variables=catalog_rows(update.dictionary,
                                                  min_cell=ctx.settings.disclosure_min_cell))
     agency.dictionary_published_at = update.published_at
+    # The declaration travels with every update; the next run follows the newest one.
+    previous_person_ids, agency.person_ids = agency.person_ids, update.person_ids
     changed_years = sorted(v.name for v in update.dictionary
                            if previous.get(v.name) != list(v.years))
     audit.record(session, ctx, caller, action="catalog.published", detail={
         "kid": envelope.kid, "variables": len(update.dictionary),
         "years_changed": changed_years[:50],
-        "placeholders": sum(v.description_placeholder for v in update.dictionary)},
+        "placeholders": sum(v.description_placeholder for v in update.dictionary),
+        "person_ids": update.person_ids,
+        "person_ids_changed": previous_person_ids != update.person_ids},
         **fields)
     session.commit()
     return {"agency": agency.code, "variables": len(update.dictionary),
-            "published_at": update.published_at.isoformat()}
+            "published_at": update.published_at.isoformat(), "person_ids": update.person_ids}
 
 
 def _row_view(row: CatalogRow) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.db.base import utcnow
 from hub.errors import ConfigError
 from hub.keys import HubKeys
+from hub.services.public_cache import PublicCache
 from hub.settings import HubSettings
 
 
@@ -24,6 +25,8 @@ class HubContext:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+    #: The anonymous public list's short-lived answers (hub.services.public_cache).
+    public_cache: PublicCache = field(default_factory=lambda: PublicCache(0))
 
     @property
     def keys(self) -> HubKeys:

@@ -59,6 +59,9 @@ class RunPlan:
     project_id: str
     attempt: int
     targets: list[NodeTarget]
+    #: The run's agencies that declared ``may_duplicate`` person ids when the attempt
+    #: began: the engine deduplicates them (``LinkageConfig.dedup``).
+    deduplicated: tuple[str, ...] = ()
 
 
 class RunRefusedError(HubError):
@@ -153,6 +156,18 @@ def _targets(session: Session, ctx: HubContext, request: Request,
     return targets
 
 
+def deduplicated_agencies(session: Session, agencies: list[str]) -> tuple[str, ...]:
+    """The agencies among ``agencies`` whose nodes declared that their person ids may hold
+    duplicates (``[mapping] person_ids = "may_duplicate"``, sent at enrollment and with
+    every dictionary update); the others are linked one-to-one."""
+    declared = []
+    for code in agencies:
+        agency = agency_store.get_agency(session, code=code)
+        if agency is not None and agency.person_ids == "may_duplicate":
+            declared.append(code)
+    return tuple(sorted(declared))
+
+
 def begin_attempt(session: Session, ctx: HubContext, job: ClaimedJob) -> RunPlan | None:
     """Start (or restart, after an interruption) the run of ``job``: discard any partial
     results of an earlier attempt, mark it running, audit, and return what to ask whom.
@@ -168,6 +183,7 @@ def begin_attempt(session: Session, ctx: HubContext, job: ClaimedJob) -> RunPlan
     request = request_store.get_request(session, request_id=run.project_id, lock=True)
     assert request is not None
     store.delete_results(session, run_id=run.id)
+    run.deduplicated = []
     resumed = run.attempt > 0
     run.status, run.attempt = "running", job.attempt
     run.started_at = run.started_at or now
@@ -180,8 +196,10 @@ def begin_attempt(session: Session, ctx: HubContext, job: ClaimedJob) -> RunPlan
         if request.status != S.LINKING:
             raise RunRefusedError(f"project {request.id} is {request.status}, not linking",
                                   code="project_not_linking")
+        targets = _targets(session, ctx, request, run.id)
         plan = RunPlan(run_id=run.id, project_id=run.project_id, attempt=job.attempt,
-                       targets=_targets(session, ctx, request, run.id))
+                       targets=targets, deduplicated=deduplicated_agencies(
+                           session, [t.agency for t in targets]))
     except RunRefusedError as exc:
         _fail(session, ctx, caller, job, run, request, code=exc.code, reason=str(exc),
               agency=exc.agency)
@@ -189,6 +207,8 @@ def begin_attempt(session: Session, ctx: HubContext, job: ClaimedJob) -> RunPlan
         return None
     run.steps = [{**s, "status": "running", "started_at": _iso(now)} if s["step"] == "node"
                  else s for s in run.steps]
+    # Decided once per attempt, from the declarations at its start; what the results mean.
+    run.deduplicated = list(plan.deduplicated)
     session.commit()
     return plan
 
@@ -229,8 +249,8 @@ def _linked_counts(result: LinkageResult) -> dict[str, Any]:
         "clusters": int((sizes > 0).sum()),
         "linked_clusters": int((sizes > 1).sum()),
         "records_in_linked_clusters": int(sizes[sizes > 1].sum()),
-        **{k: summary[k] for k in ("candidates", "estimated_precision", "estimated_recall")
-           if k in summary},
+        **{k: summary[k] for k in ("candidates", "estimated_precision", "estimated_recall",
+                                   "within_source_clusters") if k in summary},
     }
 
 
@@ -248,7 +268,8 @@ def finish_success(session: Session, ctx: HubContext, job: ClaimedJob, plan: Run
     run.steps = _with_step(run.steps, "link", status="succeeded", finished_at=_iso(now),
                            seconds=round(link_seconds, 3), counts=counts)
     audit.record(session, ctx, caller, action="linkage_run.linked", object_type="linkage_run",
-                 object_id=run.id, project=run.project_id, detail=counts)
+                 object_id=run.id, project=run.project_id,
+                 detail={**counts, "deduplicated": list(plan.deduplicated)})
     if request.status != S.LINKING:
         _fail(session, ctx, caller, job, run, request, code="project_not_linking",
               reason=f"project {request.id} became {request.status} during the run; "

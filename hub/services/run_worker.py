@@ -2,8 +2,10 @@
 
 One run: :func:`~hub.services.run_state.begin_attempt` (partial results of an earlier
 attempt discarded) → every agency node asked concurrently for its token batches
-(:mod:`hub.services.node_fetch`) → :func:`hub.linkage.link` → clusters, links and report
-stored with the project moved to ``ready`` (:func:`~hub.services.run_state.finish_success`).
+(:mod:`hub.services.node_fetch`) → :func:`hub.linkage.link` (deduplicating the agencies
+that declared ``may_duplicate`` person ids, ``RunPlan.deduplicated``) → clusters, links
+and report stored with the project moved to ``ready``
+(:func:`~hub.services.run_state.finish_success`).
 Any failure ends the run ``failed`` with its code and reason, naming the node when one
 caused it. Every step is audited in the transaction that records it.
 
@@ -21,6 +23,7 @@ database (claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -159,7 +162,10 @@ class LinkageWorker:
                 self.client, plan.targets, self.policy, stop=stop,
                 on_answer=lambda answer: self._tx(run_state.node_answered, job, plan, answer))
             linking = time.perf_counter()
-            result = link(tables, self.config, progress=self._progress(job, plan, stop))
+            # Agencies that declared duplicate-prone person ids are deduplicated in this run;
+            # every other agency stays one-to-one (docs/linkage-runs.md).
+            config = dataclasses.replace(self.config, dedup=plan.deduplicated)
+            result = link(tables, config, progress=self._progress(job, plan, stop))
             # A fresh lease before the store: on SQLite its commit holds the write lock
             # the heartbeat also needs, so the store gets a whole lease of time.
             self.queue.heartbeat(job, lease_seconds=self.ctx.settings.run_lease_seconds)

@@ -130,6 +130,8 @@ def run_view(run: LinkageRun, *, with_report: bool = True) -> dict[str, Any]:
         "status": run.status,
         "attempt": run.attempt,
         "agencies": list(run.agencies),
+        # The agencies whose duplicate-prone person ids this run deduplicated.
+        "deduplicated": list(run.deduplicated or []),
         "requested_by": run.requested_by,
         "requested_at": _ts(run.requested_at),
         "started_at": _ts(run.started_at),

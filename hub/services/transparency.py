@@ -17,10 +17,12 @@ statistics cover every request on every page.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hub.db.engine import read_session
 from hub.db.models import Request
 from hub.domain.lifecycle import APPROVED_ONCE, RequestStatus
 from hub.persistence import agencies as agency_store
@@ -71,6 +73,27 @@ PAGE_MAX = 500
 OFFSET_MAX = 1_000_000
 #: IRB statuses of the denied requests the list shows.
 _IRB_APPROVED = ("approved", "exempt")
+
+
+def cached_public_page(ctx: HubContext, *, limit: int, offset: int) -> dict[str, Any] | None:
+    """This process's kept answer for the page, if still fresh (no I/O: for the event
+    loop); ``None`` = compute it with :func:`public_page`."""
+    cached: dict[str, Any] | None = ctx.public_cache.get(("projects", limit, offset))
+    return cached
+
+
+def public_page(ctx: HubContext, *, limit: int, offset: int,
+                next_path: Callable[[int], str]) -> dict[str, Any]:
+    """:func:`public_projects` in a reader session of its own, with ``page.next`` (the
+    path of the following page, from ``next_path(offset)``), kept in the process's public
+    cache (:mod:`hub.services.public_cache`)."""
+    generation = ctx.public_cache.generation
+    with read_session(ctx.session_factory) as session:
+        body = public_projects(session, ctx, limit=limit, offset=offset)
+    following = body["page"]["next_offset"]
+    body["page"]["next"] = None if following is None else next_path(following)
+    ctx.public_cache.put(("projects", limit, offset), body, generation=generation)
+    return body
 
 
 def public_projects(session: Session, ctx: HubContext, *, limit: int = PAGE_DEFAULT,

@@ -27,6 +27,7 @@ from agency_node import keys as node_keys
 from agency_node.api.app import create_app
 from agency_node.config import SourceSection, update_hub_section
 from agency_node.ingest.loader import run_ingest
+from agency_node.ingest.plan import Choices
 from agency_node.runtime import NodeRuntime
 from agency_node.services.approvals import read_terms, record_decision
 from agency_node.services.governance import pin_roster
@@ -213,10 +214,17 @@ def unpinned_template(tmp_path_factory: pytest.TempPathFactory, hub: Hub) -> Pat
     """Built once per session: a node with a secret, its records loaded, enrolled to
     ``hub``, PROJECT approved by its steward — no governance roster pinned yet."""
     base = tmp_path_factory.mktemp("served-template")
-    source = write_csv(base / "k12.csv", PEOPLE)
+    return enrolled_node(base, write_csv(base / "k12.csv", PEOPLE), hub)
+
+
+def enrolled_node(base: Path, source: Path, hub: Hub, choices: Choices | None = None) -> Path:
+    """A node for agency K12 in ``base / "node"`` over the CSV ``source`` (mapped as
+    detected, or as ``choices`` say): a secret, its records loaded, enrolled to ``hub``,
+    PROJECT (make_terms()) approved by its steward; no governance roster pinned
+    (pin_genesis)."""
     node_dir = base / "node"
     init_node(node_dir, agency="K12", name="K12 agency",
-              source=SourceSection(kind="csv", path=str(source)))
+              source=SourceSection(kind="csv", path=str(source)), choices=choices)
     secret_file = base / "federation.secret"
     secret_file.write_text(secrets.token_hex(32))
     node_keys.import_federation_secret(node_dir, secret_file)

@@ -17,7 +17,7 @@ from agency_node.services.parallel_encoding import (
     normalize_and_encode_parallel,
 )
 from protocol.columns import IdentityColumns
-from protocol.encoding import encode_batches, encode_columns
+from protocol.encoding import encode_batches, encode_columns, encode_unit_columns
 from protocol.errors import EncodingError
 from protocol.identity import IDENTITY_FIELDS, NormalizedIdentity, Sex
 from protocol.keys import derive_project_keys, pseudonymous_id
@@ -311,6 +311,38 @@ def test_column_chunks_below_the_threshold_stay_in_this_process(monkeypatch) -> 
     chunks = column_chunks([10, 10, 9])
     got = list(encode_column_batches_parallel(chunks, KEYS, workers=2, threshold=30))
     assert all(g.equals(e) for g, e in zip(got, expected_batches(chunks), strict=True))
+
+
+def unit_chunks(sizes: list[int]) -> list[tuple[list[str], IdentityColumns, list[int]]]:
+    """Chunks of units (an agency person's identity versions): unit u of a chunk has
+    1 + u % 3 versions."""
+    records = identities(sum(sizes) * 3, seed=11)
+    out, lo = [], 0
+    for size in sizes:
+        owners = [u for u in range(size) for _ in range(1 + u % 3)]
+        part = records[lo : lo + len(owners)]
+        pids = [part[owners.index(u)][0] for u in range(size)]
+        out.append((pids, IdentityColumns.of([x for _, x in part]), owners))
+        lo += len(owners)
+    return out
+
+
+@pytest.mark.slow
+def test_unit_chunks_in_worker_processes_give_one_row_per_unit_in_order() -> None:
+    chunks = unit_chunks([200, 3, 150])
+    got = list(encode_column_batches_parallel(chunks, KEYS, workers=2, threshold=1))
+    assert [b.num_rows for b in got] == [200, 3, 150]
+    expected = [encode_unit_columns(p, o, c, KEYS) for p, c, o in chunks]
+    assert all(g.equals(e) for g, e in zip(got, expected, strict=True))
+
+
+def test_unit_and_record_chunks_mix_in_one_stream(monkeypatch) -> None:
+    monkeypatch.setattr(parallel_encoding, "_pool", lambda workers: _DeadPool())
+    units, records = unit_chunks([12]), column_chunks([7])
+    got = list(encode_column_batches_parallel([*units, *records], KEYS, workers=2, threshold=1))
+    (pids, columns, owners), (rpids, rcolumns) = units[0], records[0]
+    assert got[0].equals(encode_unit_columns(pids, owners, columns, KEYS))
+    assert got[1].equals(encode_columns(rpids, rcolumns, KEYS))
 
 
 def test_column_chunks_read_lazily_and_survive_dead_workers(monkeypatch) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fedlink.bench.datasets import agency_persons
 from fedlink.bench.metrics import link_scores, true_pair_count, within_link_scores
 from fedlink.bench.readme import END, START, replace_section
 from fedlink.bench.steps import MISSING, TIMEOUT, run_step
@@ -86,9 +87,28 @@ def test_bench_deduplicates_febrl3_and_febrl2_beside_linkage(smoke):
         score = runs["fedlink"]["result"]["clusters"]
         assert score["true_pairs"] == true_pairs and score["f1"] > 0.99
         assert runs["splink"]["status"] == MISSING  # not among --systems
+    for name in ("synth-k12", "synth-highered", "synth-workforce"):
+        data = results["dedup"][name]
+        assert data["runs"]["fedlink"]["status"] == "ok", data["runs"]["fedlink"]["detail"]
+        score = data["runs"]["fedlink"]["result"]["clusters"]
+        assert 0 <= score["f1"] <= 1 and data["runs"]["fedlink"]["result"]["records"] > 0
+    assert "| synthetic k12 persons" in markdown
     assert "## Deduplication: F1 (precision / recall) over all true pairs" in markdown
     assert "#### Deduplication" in readme
     assert "| FEBRL3 (one file" in markdown and "| FEBRL2 (one file" in markdown
+
+
+def test_agency_persons_one_record_per_person_id_with_the_identity_most_rows_hold():
+    rows = pd.DataFrame({
+        "sid": ["1", "1", "1", "2", "3"],
+        "first_name": ["ANA", "ANA", "ANNA", "BO", "BO"],
+        "last_name": ["LEE", "LEE", "LEE", "KIM", "KIM"],
+        "truth_id": ["p1", "p1", "p1", "p2", "p2"],  # 2 and 3: one person, two ids
+    })
+    persons = agency_persons(rows, "sid").set_index("record_id")
+    assert list(persons.index) == ["1", "2", "3"]
+    assert persons.loc["1", "first_name"] == "ANA"  # two rows against the latest one's typo
+    assert persons["truth_id"].tolist() == ["p1", "p2", "p2"]
 
 
 def test_within_link_scores_count_unordered_pairs_once():

@@ -20,6 +20,9 @@ def test_load_step_serves_a_real_hub_and_reports_codes_and_latency() -> None:
     assert step["codes"].get("200", 0) == step["ok"] > 0
     assert step["server_errors"] == 0
     assert 0 < step["p50_ms"] <= step["p99_ms"]
+    kinds = step["p99_ms_by_kind"]
+    assert set(kinds) == {"anonymous", "signed_in"}
+    assert all(kinds[k] > 0 for k in kinds)
     assert sqlite["empty_read_ms"] > 0
     assert result["databases"]["postgresql"]["status"] == "skipped"
     assert result["databases"]["postgresql_workers"]["status"] == "skipped"
@@ -72,3 +75,13 @@ def test_load_targets_not_met_on_a_500_or_a_slow_p99() -> None:
     assert rows[0][1:] == ["3 in 3 configurations", "**no**"]
     assert rows[1][2] == "**no**"
     assert target_rows({}) == []
+
+
+def test_load_target_judged_on_signed_in_reads_when_they_are_slower() -> None:
+    # The cached anonymous list must not carry the figure: all reads' p99 within a second
+    # but signed-in reads' p99 over it is not met.
+    result = _result(0, 700.0)
+    for step in result["load"]["result"]["databases"]["postgresql_workers"]["steps"]:
+        step["p99_ms_by_kind"] = {"anonymous": 20.0, "signed_in": 1100.0}
+    rows = target_rows(result)
+    assert rows[1][1:] == ["1,100 ms (2 hub processes)", "**no**"]

@@ -1,15 +1,18 @@
 """``fedlink demo`` end to end: one hub and three agency nodes as real processes on loopback.
 
-The main test runs the whole demo once (300 people) and checks what the issue asks: it
+The main test runs the whole demo once (300 people, longitudinal files: rows per school
+year, term and wage quarter under agency person ids) and checks what the issue asks: it
 finishes, prints P/R/F1, leaves the hub's and nodes' databases where the docs say, verifies
 every audit chain, stops every process — and the hub's directory and log hold no identity
 value from any agency's source (docs/trust-model.md, rule 1). The scanner itself is
-checked against planted values, so the trust-model test can fail.
+checked against planted values, so the trust-model test can fail. The researcher's
+downloaded extract holds a person × period table for each agency.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import socket
@@ -29,6 +32,11 @@ import pytest
 FEDLINK = Path(sys.executable).with_name("fedlink")
 AGENCY_DIRS = {"K12": ("k12", "k12.csv"), "HE": ("he", "highered.csv"),
                "WF": ("wf", "workforce.csv")}
+#: The agency person id column of each longitudinal file (an identity value too).
+PERSON_IDS = ("state_student_id", "student_id", "ui_claimant_id")
+#: How each agency's normalised period reads in the extract's ``period`` column.
+PERIODS = {"K12": (r"\d{4}-\d{2}", "school years"), "HE": (r"\d{4}(?:FA|SP)", "terms"),
+           "WF": (r"\d{4}Q[1-4]", "quarters")}
 NAME_FIELDS = ("first_name", "middle_name", "last_name", "name_suffix")
 # A word is a whole run of letters with no letter or digit either side: a name spelled by
 # the hex digits of a hash ("…3becca9f…") is not a name the hub holds.
@@ -58,7 +66,7 @@ class Identities:
 
     names: set[str] = field(default_factory=set)  # words of ≥ 4 letters, folded, lower case
     numbers: set[str] = field(default_factory=set)  # SSNs and dates, formatted and bare
-    record_ids: set[str] = field(default_factory=set)
+    record_ids: set[str] = field(default_factory=set)  # and agency person ids
     addresses: set[str] = field(default_factory=set)  # whole street addresses, upper case
 
     @classmethod
@@ -76,6 +84,9 @@ class Identities:
                 if dob:
                     found.numbers.update({dob, *_iso_forms(dob)})
             found.record_ids.update(frame["record_id"])
+            for column in PERSON_IDS:
+                if column in frame.columns:
+                    found.record_ids.update(v for v in frame[column] if v)
             found.addresses.update(a.upper() for a in frame["street_address"] if len(a) >= 8)
         return found
 
@@ -151,8 +162,9 @@ def scan(paths: list[Path], identities: Identities) -> dict[str, set[str]]:
 def test_identity_scanner_finds_planted_values(tmp_path: Path) -> None:
     source = tmp_path / "k12.csv"
     source.write_text(
-        "record_id,first_name,middle_name,last_name,name_suffix,dob,sex,ssn,street_address\n"
-        "K12-0000001,Zoë,,García-López,,03/07/2004,F,123-45-6789,12 Elm Street\n")
+        "record_id,state_student_id,first_name,middle_name,last_name,name_suffix,dob,sex,ssn,"
+        "street_address\n"
+        "K12-0000001,1000001234,Zoë,,García-López,,03/07/2004,F,123-45-6789,12 Elm Street\n")
     identities = Identities.from_sources([source])
     database = tmp_path / "leaky.db"
     with sqlite3.connect(database) as conn:
@@ -161,13 +173,14 @@ def test_identity_scanner_finds_planted_values(tmp_path: Path) -> None:
         conn.execute("INSERT INTO t VALUES (8, 'clean', ?)", (b"2004-03-07",))
     conn.close()
     log = tmp_path / "hub.log"
-    log.write_text('{"msg": "asked about 123456789 and K12-0000001 at 12 ELM STREET"}\n')
+    log.write_text('{"msg": "asked about 123456789 and K12-0000001 at 12 ELM STREET", '
+                   '"student": "1000001234"}\n')
     clean = tmp_path / "clean.log"
-    clean.write_text("garcias 1234567890 K12-00000012 2004-03-077 9f3garcia0e1\n")
+    clean.write_text("garcias 1234567890 K12-00000012 2004-03-077 9f3garcia0e1 10000012345\n")
     leaks = scan([database, log, clean], identities)
     assert leaks[f"{database}: t.note"] == {"garcia"}
     assert "2004-03-07" in leaks[str(database)]
-    assert leaks[str(log)] == {"123456789", "K12-0000001", "12 ELM STREET"}
+    assert leaks[str(log)] == {"123456789", "K12-0000001", "12 ELM STREET", "1000001234"}
     assert str(clean) not in leaks
 
 
@@ -312,6 +325,55 @@ def test_demo_researcher_extract_is_de_identified(demo) -> None:
         assert not forbidden & set(frame.columns), table
         cells = {str(v) for column in frame.columns for v in frame[column].dropna()}
         assert not cells & (identities.numbers | identities.record_ids | identities.addresses)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_demo_researcher_extract_is_person_by_period_for_every_agency(demo) -> None:
+    """The issue: a demo researcher receives a person × year extract spanning the three
+    agencies — read from the files `fedlink extract download` unpacked."""
+    workdir, done = demo.workdir, demo
+    assert done.returncode == 0, done.stderr[-2000:]
+    (extract,) = [d for d in (workdir / "researcher").glob("ext-*") if d.is_dir()]
+    persons = pd.read_parquet(extract / "tables" / "persons.parquet")
+    assert persons["person_id"].is_unique
+    grains = {row["table"]: row["grain"] for row in
+              json.loads((extract / "data_dictionary.json").read_text(encoding="utf-8"))}
+    shapes = {}
+    for code, (pattern, word) in PERIODS.items():
+        frame = pd.read_parquet(extract / "tables" / f"agency_{code}.parquet")
+        assert list(frame.columns[:2]) == ["person_id", "period"], (code, list(frame.columns))
+        assert frame["period"].str.fullmatch(pattern).all(), (code, frame["period"].head())
+        assert not frame.duplicated(["person_id", "period"]).any(), code
+        assert set(frame["person_id"]) <= set(persons["person_id"]), code
+        assert frame["period"].nunique() > 1, code  # the request's years span many periods
+        assert grains[f"agency_{code}"].startswith("one row per person and period"), code
+        shapes[code] = (frame["person_id"].nunique(), frame["period"].nunique(), len(frame))
+        # The summary's preview line says what the file holds.
+        people, periods, rows = shapes[code]
+        assert f"{code}: {people:,} persons × {periods:,} {word} ({rows:,} rows)" in done.stdout
+    for code in ("K12", "WF"):  # several school years and wage quarters per person
+        people, _periods, rows = shapes[code]
+        assert rows > people, code
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_demo_scores_linkage_per_agency_person(demo) -> None:
+    """A unit the nodes sent is an agency person: the score counts each person id once."""
+    workdir, done = demo.workdir, demo
+    assert done.returncode == 0, done.stderr[-2000:]
+    sent = re.search(r"sent for the project\s*│\s*((?:[A-Z0-9]+ [\d,]+(?:, )?)+) agency\b",
+                     done.stdout)
+    assert sent is not None, done.stdout[-3000:]
+    counts = dict(part.split(" ") for part in sent.group(1).split(", "))
+    assert set(counts) == set(AGENCY_DIRS)
+    for code, count in counts.items():
+        slug, source = AGENCY_DIRS[code]
+        frame = pd.read_csv(workdir / "nodes" / slug / source, dtype=str,
+                            keep_default_na=False)
+        person_id = next(c for c in PERSON_IDS if c in frame.columns)
+        assert 0 < int(count.replace(",", "")) <= frame[person_id].nunique() < len(frame), code
 
 
 @pytest.mark.e2e

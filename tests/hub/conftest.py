@@ -106,11 +106,20 @@ def _pg_engine(schema: str) -> Engine:
 
 
 def _truncate(engine: Engine) -> None:
+    """Empty every table and restart every sequence, as TRUNCATE … RESTART IDENTITY would.
+
+    DELETE, children first, and ALTER SEQUENCE in one round trip: 6 ms on a test's few
+    rows where TRUNCATE of the 34 tables took 90 ms (its per-table file work), about
+    two minutes over the PostgreSQL leg's hub tests."""
     from hub.db.base import Base
 
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        sequences = [row[0] for row in conn.execute(text(
+            "SELECT sequence_name FROM information_schema.sequences "
+            "WHERE sequence_schema = current_schema()"))]
+        statements = [f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)]
+        statements += [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+        conn.exec_driver_sql("; ".join(statements))
 
 
 def _no_fsync(dbapi_connection: Any, _record: Any) -> None:
@@ -249,7 +258,8 @@ class Hub:
         return self.user(role, **kwargs)[1]
 
     # --- agencies -------------------------------------------------------------------
-    def enroll(self, code: str, variables: list[dict[str, Any]] | None = None) -> Agency:
+    def enroll(self, code: str, variables: list[dict[str, Any]] | None = None, *,
+               person_ids: str = "unique") -> Agency:
         response = self.client.post(
             "/v1/agencies", headers=auth(self.admin_token),
             json={"code": code, "name": f"{code} agency", "url": f"http://{code.lower()}:8101"},
@@ -260,6 +270,7 @@ class Hub:
             agency=code, signing_public_key=public_key_to_b64(key.public_key()),
             enrollment_token=response.json()["enrollment_token"],
             dictionary=tuple(variables if variables is not None else CATALOG.get(code, [])),
+            person_ids=person_ids,  # type: ignore[arg-type]
         )
         enrolled = self.client.post("/v1/enrollment", content=request.model_dump_json(),
                                     headers={"Content-Type": "application/json"})

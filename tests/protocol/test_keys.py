@@ -21,6 +21,7 @@ from protocol.keys import (
     frame,
     generate_federation_secret,
     generate_project_salt,
+    person_pseudonymous_ids,
     pseudonymous_id,
     pseudonymous_ids,
 )
@@ -212,3 +213,29 @@ def test_batched_pseudonymous_ids_equal_one_by_one() -> None:
         pseudonymous_ids(NODE_KEY, "P1", ["S1", ""])
     with pytest.raises(EncodingError):
         pseudonymous_ids(NODE_KEY, "", ["S1"])
+
+
+def test_person_pseudonyms_are_domain_separated_from_record_pseudonyms() -> None:
+    # The same text as a person id and as a record id never gives the same pid, in either
+    # call shape, so a pid names a person or a record, never both.
+    ids = ["S123", "K12-0001", "0000000042"]
+    persons = person_pseudonymous_ids(NODE_KEY, "P-2026-001", ids)
+    records = pseudonymous_ids(NODE_KEY, "P-2026-001", ids)
+    assert not set(persons) & set(records)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", pid) for pid in persons)
+    assert persons == person_pseudonymous_ids(NODE_KEY, "P-2026-001", ids)
+    # The documented construction, so nodes of one release agree on it.
+    message = ("fedlink/1 person-pid|" + frame(("P-2026-001", "S123"))).encode()
+    assert persons[0] == hmac.digest(NODE_KEY, message, "sha256")[:16].hex()
+    assert person_pseudonymous_ids(NODE_KEY, "P-2", ids)[0] != persons[0]
+    assert person_pseudonymous_ids(b"\x08" * 32, "P-2026-001", ids)[0] != persons[0]
+
+
+def test_person_pseudonyms_refuse_short_node_key_and_empty_ids() -> None:
+    with pytest.raises(KeyDerivationError):
+        person_pseudonymous_ids(b"\x00" * 16, "P1", ["S1"])
+    with pytest.raises(EncodingError, match="person_id"):
+        person_pseudonymous_ids(NODE_KEY, "P1", ["S1", ""])
+    with pytest.raises(EncodingError):
+        person_pseudonymous_ids(NODE_KEY, "", ["S1"])
+    assert person_pseudonymous_ids(NODE_KEY, "P1", []) == []

@@ -586,3 +586,37 @@ def test_terms_digest_is_key_order_independent() -> None:
 def test_terms_digest_changes_with_terms() -> None:
     terms = {"project_id": "P-1", "variables": ["a", "b"]}
     assert terms_digest(terms) != terms_digest({**terms, "variables": ["b", "a"]})
+
+
+# --- person ids: an agency's declaration (enrollment and dictionary updates) ------------
+
+PERSON_ID_MESSAGES = {"enrollment_request": (EnrollmentRequest, enrollment_request_fields),
+                      "dictionary_update": (DictionaryUpdate, dictionary_update_fields)}
+
+
+@pytest.mark.parametrize("case", list(PERSON_ID_MESSAGES))
+def test_person_ids_declaration_round_trips_signed(case: str) -> None:
+    model, fields = PERSON_ID_MESSAGES[case]
+    message = model.model_validate(fields(person_ids="may_duplicate"))
+    envelope = sign(message, typ=model.TYP, private_key=NODE_SIGNING, now=NOW)
+    accepted = verify(envelope.to_json(),
+                      keyring={key_id(NODE_SIGNING.public_key()): NODE_SIGNING.public_key()},
+                      expected_typ=model.TYP, replay_guard=MemoryReplayGuard(), now=NOW)
+    assert accepted.body["person_ids"] == "may_duplicate"
+    assert body_as(accepted, model).person_ids == "may_duplicate"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("case", list(PERSON_ID_MESSAGES))
+def test_message_without_person_ids_from_an_older_node_means_unique(case: str) -> None:
+    model, fields = PERSON_ID_MESSAGES[case]
+    older = fields()
+    assert "person_ids" not in older
+    assert model.model_validate(older).person_ids == "unique"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("case", list(PERSON_ID_MESSAGES))
+@pytest.mark.parametrize("value", ["sometimes", "UNIQUE", "", None, True, 1])
+def test_unknown_person_ids_value_refused(case: str, value: object) -> None:
+    model, fields = PERSON_ID_MESSAGES[case]
+    with pytest.raises(ValidationError, match="person_ids"):
+        model.model_validate(fields(person_ids=value))

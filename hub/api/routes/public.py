@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 
 from hub.api.deps import ContextDep, SessionDep
 from hub.api.responses import PUBLIC
 from hub.services.catalog import public_summary
-from hub.services.transparency import OFFSET_MAX, PAGE_DEFAULT, PAGE_MAX, public_projects
+from hub.services.transparency import (
+    OFFSET_MAX,
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    cached_public_page,
+    public_page,
+)
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
@@ -26,12 +33,16 @@ PageOffset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description=(
             summary="Approved projects, denied IRB-approved requests and "
             "statistics (no personal data), a page at a time; `page.next` is the next "
             "page's path, null on the last [public]")
-def projects(session: SessionDep, ctx: ContextDep, limit: PageLimit = PAGE_DEFAULT,
-             offset: PageOffset = 0) -> dict[str, Any]:
-    body = public_projects(session, ctx, limit=limit, offset=offset)
-    following = body["page"]["next_offset"]
-    body["page"]["next"] = (None if following is None
-                            else f"{router.prefix}/projects?limit={limit}&offset={following}")
+async def projects(ctx: ContextDep, limit: PageLimit = PAGE_DEFAULT,
+                   offset: PageOffset = 0) -> dict[str, Any]:
+    # async: a page this process answered less than public_cache_seconds ago costs no
+    # thread and no connection (hub.services.public_cache; issue 20).
+    body = cached_public_page(ctx, limit=limit, offset=offset)
+    if body is None:
+        body = await run_in_threadpool(
+            public_page, ctx, limit=limit, offset=offset,
+            next_path=lambda following: f"{router.prefix}/projects?limit={limit}"
+                                        f"&offset={following}")
     return body
 
 

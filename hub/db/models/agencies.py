@@ -24,6 +24,10 @@ class Agency(Base):
     #: ``published_at`` of the last node-signed dictionary update accepted (later ones only).
     dictionary_published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(),
                                                                          nullable=True)
+    #: The node's declaration about its person ids (protocol.wire.PersonIds): ``unique`` or
+    #: ``may_duplicate`` (runs then deduplicate the agency); set at enrollment and by every
+    #: accepted dictionary update.
+    person_ids: Mapped[str] = mapped_column(String(16), default="unique")
 
 
 class EnrollmentToken(Base):

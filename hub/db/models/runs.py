@@ -49,6 +49,10 @@ class LinkageRun(Base):
     previous_status: Mapped[str] = mapped_column(String(32))
     requested_by: Mapped[str] = mapped_column(String(64))
     agencies: Mapped[list[str]] = mapped_column(JSON)
+    #: The agencies this run deduplicated (declared ``may_duplicate`` when the attempt
+    #: began): the engine's ``LinkageConfig.dedup``, and the agencies whose records one
+    #: cluster may hold several of (hub.extracts.assembly.plan_persons).
+    deduplicated: Mapped[list[str]] = mapped_column(JSON, default=list)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -10,10 +10,13 @@ import pyarrow as pa
 
 from agency_node.services.egress_rules import (
     Finding,
+    agency_id_forms,
     date_triples,
     dob_forms,
+    person_identities,
     record_identity,
     scan,
+    scan_agency_ids,
 )
 
 _PEOPLE = [
@@ -132,3 +135,51 @@ def test_scan_of_100k_rows_is_fast() -> None:
     assert _scan({"code": ("string", values), "n": ("integer", list(range(len(values))))},
                  people) == []
     assert time.perf_counter() - started < 30
+
+
+# --- agency identifiers: local record ids and agency person ids ---------------------------
+
+_OWN = [agency_id_forms("K12-0001") | agency_id_forms("0012345678"),
+        agency_id_forms("K12-0002") | agency_id_forms("0087654321"),
+        agency_id_forms("K12-0003")]  # a row without a person id
+
+
+def test_agency_id_equal_to_the_rows_own_id_refused() -> None:
+    columns = {"student_number": [12345678, 5, None],  # leading zeros lost as a number
+               "note": ["k12-0001 ", "ok", "fine"]}
+    assert scan_agency_ids(columns, _OWN, anywhere=()) == [
+        Finding("student_number", "agency_id", 1), Finding("note", "agency_id", 1)]
+
+
+def test_agency_id_of_another_row_refused_where_it_is_looked_for_anywhere() -> None:
+    # A sibling's student id in a text variable, an agency id as the hub's person id.
+    columns = {"sibling_id": [None, "0012345678", None],
+               "person_id": ["hub-00000001", "hub-00000002", "K12-0002"],
+               "score": [87654321, 1, 2]}  # a number: compared with its own row only
+    assert scan_agency_ids(columns, _OWN, anywhere={"sibling_id", "person_id"}) == [
+        Finding("sibling_id", "agency_id", 1), Finding("person_id", "agency_id", 1)]
+
+
+def test_short_agency_ids_and_other_values_pass() -> None:
+    own = [agency_id_forms("7") | agency_id_forms("0042"), agency_id_forms("K12-0002")]
+    assert agency_id_forms("0042") == frozenset()
+    columns = {"grade": [7, 42], "school": ["7", "K12-00021"], "flag": [True, False]}
+    assert scan_agency_ids(columns, own, anywhere={"school"}) == []
+
+
+def test_person_rows_are_compared_with_every_identity_version_of_the_person() -> None:
+    maiden = record_identity({"first_name": "MARIA", "last_name": "GARCIA",
+                              "dob": "2004-03-07"}, {})
+    married = record_identity({"first_name": "MARIA", "last_name": "WHITFIELD",
+                               "dob": "2004-03-07", "street_address": "5 BIRCH CT"}, {})
+    other = record_identity({"first_name": "JOSE", "last_name": "WHITE"}, {})
+    widened = person_identities([maiden, married, other], ["P1", "P1", None])
+    assert widened[0].names == widened[1].names >= {"GARCIA", "WHITFIELD", "MARIA"}
+    assert widened[0].addresses == married.addresses and widened[0].last == "GARCIA"
+    assert widened[2] == other
+    # A "previous surname" variable in the married row is the person's own maiden name.
+    table = pa.table({"maiden_name": pa.array(["X", "Garcia", None], type=pa.string())})
+    assert scan(table, widened, {"maiden_name": "string"}, ["maiden_name"]) == [
+        Finding("maiden_name", "name", 1)]
+    assert scan(table, [maiden, married, other], {"maiden_name": "string"},
+                ["maiden_name"]) == []

@@ -114,3 +114,89 @@ def test_bad_parameters_refused() -> None:
         k_anonymise(frame, types={}, k=1)
     with pytest.raises(ValueError, match="policy"):
         k_anonymise(frame, types={}, policy="ignore")  # type: ignore[arg-type]
+
+
+# --- Longitudinal frames: classes are counted in distinct persons, not rows ---------------
+
+
+def test_three_rows_of_one_person_are_a_class_of_one_and_block() -> None:
+    frame = pd.DataFrame({"school": ["Pine", "Pine", "Pine", "Oak", "Oak", "Oak"]})
+    persons = pd.Series(["p1", "p1", "p1", "p2", "p3", "p4"])
+    result = k_anonymise(frame, types={"school": "string"}, k=3, policy="block",
+                         persons=persons)
+    assert result.blocked
+    assert (result.classes_below_k_before, result.rows_below_k_before) == (1, 3)
+    assert (result.persons, result.persons_below_k_before) == (4, 1)
+    assert result.variables["school"].classes_below_k_before == 1
+    # The same rows as three people are a safe class.
+    alone = k_anonymise(frame, types={"school": "string"}, k=3, policy="block")
+    assert not alone.blocked and alone.persons_below_k_before == 0
+
+
+def test_three_distinct_persons_with_extra_rows_are_safe() -> None:
+    frame = pd.DataFrame({"school": ["Pine", "Pine", "Pine", "Pine", "Oak", "Oak", "Oak"]})
+    persons = pd.Series(["p1", "p1", "p2", "p3", "p4", "p5", "p6"])
+    result = k_anonymise(frame, types={"school": "string"}, k=3, policy="block",
+                         persons=persons)
+    assert not result.blocked
+    assert (result.rows_below_k_before, result.persons_below_k_before) == (0, 0)
+
+
+def test_suppress_counts_persons_and_blanks_every_row_of_the_small_class() -> None:
+    frame = pd.DataFrame({"school": ["Pine", "Pine", "Pine", "Oak", "Oak", "Oak"]})
+    persons = pd.Series(["p1", "p1", "p1", "p2", "p3", "p4"])
+    result = k_anonymise(frame, types={"school": "string"}, k=3, policy="suppress",
+                         persons=persons)
+    assert result.values("school").tolist() == [None, None, None, "Oak", "Oak", "Oak"]
+    assert result.variables["school"].cells_suppressed == 3  # a row-level QI: cells
+    assert (result.persons_below_k_after, result.rows_below_k_after) == (0, 0)
+
+
+def test_generalise_counts_persons_before_it_stops() -> None:
+    # Ages 30–34 are held by four persons but ten rows; k=3 by rows would call every
+    # single age safe for p1, counted in persons nothing is.
+    frame = pd.DataFrame({"age": [30, 30, 30, 31, 32, 33, 34, 50, 51, 52]})
+    persons = pd.Series(["p1", "p1", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"])
+    result = k_anonymise(frame, types={"age": "integer"}, k=3, persons=persons)
+    assert result.persons_below_k_before == 8
+    assert result.values("age").tolist() == ["30–34"] * 7 + ["50–54"] * 3
+    assert result.variables["age"].rule == "age→5-year band"
+    assert result.persons_below_k_after == 0
+
+
+def test_person_level_column_is_suppressed_in_all_of_a_persons_rows() -> None:
+    # county is the person's (repeated on each row); school changes by period. p1's
+    # (Pine, Henrico) row is alone: its county is blanked in p1's other rows too, so p1
+    # has one released county.
+    frame = pd.DataFrame({
+        "county": ["Henrico", "Henrico", "Fairfax", "Fairfax", "Fairfax", "Henrico",
+                   "Henrico"],
+        "school": ["Oak", "Pine", "Oak", "Oak", "Oak", "Oak", "Oak"],
+    })
+    persons = pd.Series(["p1", "p1", "p2", "p3", "p4", "p5", "p6"])
+    result = k_anonymise(frame, types={"county": "string", "school": "string"}, k=2,
+                         policy="suppress", persons=persons, person_columns=["county"])
+    county = result.values("county").tolist()
+    assert county[0] is None and county[1] is None
+    assert county[2:] == ["Fairfax", "Fairfax", "Fairfax", "Henrico", "Henrico"]
+    assert result.variables["county"].cells_suppressed == 1  # one person's value
+    assert result.persons_below_k_after == 0
+
+
+def test_persons_must_match_the_frame() -> None:
+    frame = _frame(sex=["F", "M"])
+    with pytest.raises(ValueError, match="one person per row"):
+        k_anonymise(frame, types={}, k=2, persons=pd.Series(["p1"]))
+
+
+@pytest.mark.parametrize("name", ["age", "age_at_entry", "K12.age", "HE.age_at_entry"])
+def test_age_ladder_found_for_extract_qi_names(name: str) -> None:
+    # An extract names a QI "AGENCY.variable": the age rule must still see the word "age".
+    steps = ladder_for(name, "integer", pd.Series([17, 23, 31, 45]))
+    assert [s.rule for s in steps] == ["age→5-year band", "age→10-year band",
+                                       "age→20-year band"]
+
+
+def test_age_ladder_not_taken_for_words_containing_age() -> None:
+    steps = ladder_for("K12.page_count", "integer", pd.Series([1, 200]))
+    assert not any(s.rule.startswith("age") for s in steps)

@@ -99,3 +99,15 @@ def test_pairwise_scores_treat_missing_truth_as_unmatched():
     (ab, _) = pairwise_scores(frame)
     assert (ab.true_pairs, ab.predicted_pairs, ab.true_positives) == (0, 1, 0)
     assert ab.precision == 0.0
+
+
+def test_expected_matches_no_cap_towards_an_agency_that_holds_duplicates():
+    # b0 truly matches a0 and a1: two ids of one person in agency "a", which may hold
+    # duplicates. Capping b0 at one partner would make two correct links exceed the
+    # expected matches (estimated recall above 1).
+    out = _outcome([0, 1], [0, 0], [0.9, 0.9])
+    assert expected_matches(out) == pytest.approx(1.0)
+    assert expected_matches(out, frozenset({"a"})) == pytest.approx(1.8)
+    # The other side still has one partner at most in a one-to-one agency.
+    out = _outcome([0, 0], [0, 1], [0.9, 0.9])
+    assert expected_matches(out, frozenset({"a"})) == pytest.approx(1.0)
