@@ -12,6 +12,9 @@ arrive meanwhile wait in that socket's queue and are served by the replacement.
 :func:`bind_group` binds the sockets (after checking, without ``SO_REUSEPORT``, that no
 one else holds the port — with it, another server of the same user could silently share
 the port); :class:`BalancedMultiprocess` is uvicorn's supervisor with one socket per slot.
+It leans on the supervisor's attributes (``processes``, ``sockets``) and on its methods
+starting workers with ``Process(config, self.sockets)`` — uvicorn 0.55 (pinned as the
+minimum); tests/hub/test_hub_workers_e2e.py runs it against real processes.
 """
 
 from __future__ import annotations
