@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from agency_node.api.app import create_app
 from agency_node.ingest.loader import run_ingest
@@ -39,6 +38,7 @@ from protocol.project import ProjectTerms, project_digest
 from protocol.tokens import match_keys
 from protocol.wire import EXTRACT_PURPOSE, ExtractResponse, extract_payload_context
 from tests.agency_node.conftest import enrolled_node, pin_genesis, write_csv
+from tests.agency_node.store_backends import STORE_BACKENDS, store_url_on
 
 HEADER = ["record_id", "state_student_id", "first_name", "middle_name", "last_name", "dob",
           "sex", "street_address", "postal_code", "school_year", "grade_level", "gpa"]
@@ -258,26 +258,10 @@ def test_extract_refused_when_the_hub_person_id_is_an_agency_person_id(
     assert MARIA_ID not in response.text
 
 
-PG_URL = os.environ.get("FEDLINK_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + ([pytest.param("postgresql", marks=pytest.mark.postgres)]
-                         if PG_URL else [])
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORE_BACKENDS)
 def store_url(request: pytest.FixtureRequest, node: Path) -> Any:
-    if request.param == "sqlite":
-        yield f"sqlite:///{node / 'backend.sqlite3'}"
-        return
-    assert PG_URL is not None
-    schema = f"node_persons_{secrets.token_hex(4)}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with store_url_on(request.param, node / "backend.sqlite3", prefix="node_persons") as url:
+        yield url
 
 
 def test_person_pages_and_extract_on_every_store_backend(

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import secrets
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from agency_node.api.app import create_app
 from agency_node.ingest.loader import run_ingest
@@ -33,6 +31,7 @@ from agency_node.store.models import AuditEvent, IssuedPid, Record
 from protocol.canonical import b64url_encode
 from protocol.keys import person_pseudonymous_ids, pseudonymous_ids
 from tests.agency_node.conftest import enrolled_node, pin_genesis, signed, write_csv
+from tests.agency_node.store_backends import STORE_BACKENDS, store_url_on
 
 HEADER = ["record_id", "state_student_id", "first_name", "middle_name", "last_name", "dob",
           "sex", "street_address", "postal_code", "school_year", "grade_level", "gpa"]
@@ -155,26 +154,10 @@ def test_match_streams_of_two_projects_order_units_unrelatedly(
     assert abs(_spearman(units_second, store)) < 0.3
 
 
-PG_URL = os.environ.get("FEDLINK_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + ([pytest.param("postgresql", marks=pytest.mark.postgres)]
-                         if PG_URL else [])
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORE_BACKENDS)
 def store_url(request: pytest.FixtureRequest, node: Path) -> Any:
-    if request.param == "sqlite":
-        yield f"sqlite:///{node / 'backend.sqlite3'}"
-        return
-    assert PG_URL is not None
-    schema = f"node_order_{secrets.token_hex(4)}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with store_url_on(request.param, node / "backend.sqlite3", prefix="node_order") as url:
+        yield url
 
 
 def test_unit_order_on_every_store_backend(

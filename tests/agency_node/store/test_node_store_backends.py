@@ -5,8 +5,6 @@ names one (`make test` sets it when a server answers). Ingest upserts, pid bookk
 from __future__ import annotations
 
 import io
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,33 +12,18 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from agency_node.api.app import create_app
 from agency_node.ingest.loader import run_ingest
 from agency_node.runtime import NodeRuntime
 from agency_node.settings import NodeSettings
-
-PG_URL = os.environ.get("FEDLINK_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + ([pytest.param("postgresql", marks=pytest.mark.postgres)]
-                         if PG_URL else [])
+from tests.agency_node.store_backends import STORE_BACKENDS, store_url_on
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORE_BACKENDS)
 def store_url(request: pytest.FixtureRequest, served_node: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{served_node / 'backend.sqlite3'}"
-        return
-    assert PG_URL is not None
-    schema = f"node_test_{secrets.token_hex(4)}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with store_url_on(request.param, served_node / "backend.sqlite3", prefix="node_test") as url:
+        yield url
 
 
 def test_node_store_serves_on_backend(

@@ -4,8 +4,6 @@ re-ingest an upsert, a reused id quarantined and counted on the run."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,27 +18,13 @@ from agency_node.store.ingest_runs import latest_run
 from agency_node.store.migrate import MIGRATIONS_DIR
 from agency_node.store.models import Record
 from tests.agency_node.ingest.test_persons import longitudinal_rows, write_rows
-
-PG_URL = os.environ.get("FEDLINK_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + ([pytest.param("postgresql", marks=pytest.mark.postgres)]
-                         if PG_URL else [])
+from tests.agency_node.store_backends import STORE_BACKENDS, store_url_on
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORE_BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'persons.sqlite3'}"
-        return
-    assert PG_URL is not None
-    schema = f"node_persons_{secrets.token_hex(4)}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with store_url_on(request.param, tmp_path / "persons.sqlite3", prefix="node_persons") as url:
+        yield url
 
 
 def test_node_store_keeps_persons_and_periods_on_backend(
