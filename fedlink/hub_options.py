@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 
 from fedlink.errors import CommandError
 from fedlink.secretfile import resolve_secret
+
+if TYPE_CHECKING:  # httpx (and its own CLI's imports) only when a command calls a hub
+    import httpx
 
 HubUrlOption = Annotated[
     str | None,

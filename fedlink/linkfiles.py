@@ -34,6 +34,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from agency_node.services.parallel_encoding import normalize_and_encode_parallel
 from fedlink.errors import CommandError
+from fedlink.maps import RECORD_ID, parse_maps
 from hub.linkage import LinkageConfig, LinkageError, link, render_html
 from hub.linkage.evaluate import format_scores, pairwise_scores
 from protocol.identity import IDENTITY_FIELDS
@@ -45,23 +46,7 @@ from protocol.keys import (
 )
 from protocol.normalize import NormalizationOptions
 
-RECORD_ID = "record_id"
 OFFLINE_PROJECT = "offline-link"
-
-
-def parse_maps(maps: list[str]) -> dict[str, str]:
-    """``local=canonical`` options → rename mapping, refusing unknown canonical names."""
-    out: dict[str, str] = {}
-    allowed = (*IDENTITY_FIELDS, RECORD_ID)
-    for item in maps:
-        local, sep, canonical = item.partition("=")
-        local, canonical = local.strip(), canonical.strip()
-        if not sep or not local or not canonical:
-            raise CommandError(f"--map takes local=canonical, got {item!r}")
-        if canonical not in allowed:
-            raise CommandError(f"--map {item}: {canonical!r} is not one of {', '.join(allowed)}")
-        out[local] = canonical
-    return out
 
 
 def read_source(path: Path, renames: dict[str, str]) -> pd.DataFrame:

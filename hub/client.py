@@ -1,9 +1,12 @@
-"""A Python client for the hub API (httpx, injectable transport).
+"""The server CLI's client for the hub API, on :mod:`fedlink_client`'s transport.
 
-Used by ``fedlink request|review|audit``; tests hand it ``httpx.ASGITransport`` or a
-``fastapi.testclient.TestClient``-style transport, end-to-end tests a real URL. Every
-refusal becomes a :class:`~hub.errors.HubClientError` carrying the hub's ``error`` code and
-HTTP status; network failures one sentence naming the hub.
+Used by ``fedlink request|review|audit|extract|catalog``; tests hand it
+``httpx.ASGITransport`` or a ``TestClient``-style transport, end-to-end tests a real URL.
+Sending, retries (idempotent requests only), TLS and scheme-mismatch messages and the
+mapping of statuses to errors are :class:`fedlink_client.Client`'s; this class keeps the
+server's dict-returning methods and turns every client error into a
+:class:`~hub.errors.HubClientError` carrying the hub's ``error`` code, the HTTP status and
+the CLI ``exit_code`` (docs/client.md).
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from fedlink_client import Client, Downloaded, FedlinkClientError, HubRefused
+from fedlink_client.client import Progress
 
 from hub.errors import ConfigError, HubClientError
-
-_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 def trust(ca_file: str | None) -> ssl.SSLContext | bool:
@@ -32,11 +36,30 @@ def trust(ca_file: str | None) -> ssl.SSLContext | bool:
         raise ConfigError(f"CA file {ca_file} cannot be used: {exc}") from None
 
 
+def as_hub_error(exc: FedlinkClientError) -> HubClientError:
+    """The :class:`HubClientError` for a client error: same message, code, status and
+    exit code."""
+    if isinstance(exc, HubRefused):
+        return HubClientError(str(exc), code=exc.code, status=exc.status,
+                              exit_code=exc.exit_code)
+    return HubClientError(str(exc), exit_code=exc.exit_code)
+
+
+@contextmanager
+def _converted() -> Iterator[None]:
+    try:
+        yield
+    except FedlinkClientError as exc:
+        raise as_hub_error(exc) from None
+
+
 def _q(value: str) -> str:
     return quote(value, safe="")
 
 
 class HubClient:
+    """The hub API for the server's own commands (dicts in, dicts out)."""
+
     def __init__(
         self,
         base_url: str,
@@ -46,12 +69,13 @@ class HubClient:
         ca_file: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise HubClientError(f"hub URL {base_url!r} must start with http:// or https://")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+            raise HubClientError(f"hub URL {base_url!r} must start with http:// or https://",
+                                 exit_code=2)
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, headers=headers,
-                                    transport=transport, timeout=_TIMEOUT,
-                                    verify=trust(ca_file))
+        with _converted():
+            #: The typed client underneath (``fedlink_client.Client``).
+            self.api = Client(self.base_url, token=token, transport=transport,
+                              verify=trust(ca_file), from_env=False)
 
     def __enter__(self) -> HubClient:
         return self
@@ -60,45 +84,17 @@ class HubClient:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        self.api.close()
 
     # --- plumbing ---------------------------------------------------------------------
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            raise HubClientError(f"the hub at {self.base_url} did not answer in time") from None
-        except httpx.HTTPError as exc:
-            raise HubClientError(
-                f"the hub at {self.base_url} cannot be reached ({type(exc).__name__})"
-            ) from None
-        self._check(method, path, response)
-        return response
-
-    @staticmethod
-    def _check(method: str, path: str, response: httpx.Response) -> None:
-        if response.is_error:
-            code, detail = "hub_error", response.reason_phrase
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict):
-                code = str(body.get("error", code))
-                detail = str(body.get("detail", detail))
-            raise HubClientError(
-                f"the hub refused {method} {path}: {code} ({response.status_code}): {detail}",
-                code=code, status=response.status_code,
-            )
+        with _converted():
+            return self.api.send(method, path, **kwargs)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._send(method, path, **kwargs)
-        try:
-            return response.json()
-        except ValueError:
-            raise HubClientError(f"the hub answered {method} {path} with something not "
-                                 "JSON") from None
+        with _converted():
+            return self.api.request_json(method, path, **kwargs)
 
     # --- public and identity ------------------------------------------------------------
 
@@ -305,20 +301,17 @@ class HubClient:
     @contextmanager
     def download_extract(self, extract_id: str) -> Iterator[httpx.Response]:
         """The download response, streaming (``iter_bytes()``); refusals raise."""
-        path = f"/v1/extracts/{_q(extract_id)}/download"
-        try:
-            response = self._client.send(self._client.build_request("GET", path), stream=True)
-        except httpx.HTTPError as exc:
-            raise HubClientError(
-                f"the hub at {self.base_url} cannot be reached ({type(exc).__name__})"
-            ) from None
-        try:
-            if response.is_error:
-                response.read()
-                self._check("GET", path, response)
+        with _converted(), self.api.stream("GET", f"/v1/extracts/{_q(extract_id)}/download") \
+                as response:
             yield response
-        finally:
-            response.close()
+
+    def receive_extract(self, extract_id: str, out: Path, *, key_file: Path | None = None,
+                        progress: Progress | None = None) -> Downloaded:
+        """Download, verify (SHA-256), decrypt (when sealed to ``key_file``) and unpack the
+        extract into ``out/<id>/`` (:meth:`fedlink_client.Client.download_extract`)."""
+        with _converted():
+            return self.api.download_extract(extract_id, out, key_file=key_file,
+                                             progress=progress)
 
     def submit_output(self, **fields: Any) -> dict[str, Any]:
         return dict(self._json("POST", "/v1/outputs", json=fields))

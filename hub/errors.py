@@ -20,6 +20,7 @@ Subclasses are added beside the services that raise them and listed here::
     ├── AuditChainError             the audit chain does not verify; ``seq`` names the first
     │                               broken event
     ├── HubClientError        502   the hub API refused a client call or could not be reached
+    │                               (``exit_code`` for the CLI by the hub's status: docs/client.md)
     ├── NodeRequestError      502   an agency node refused a linkage run's match request, could
     │                               not be reached, or sent a stream that is not token batches
     │                               (``agency`` names the node; hub.services.node_fetch)
@@ -122,13 +123,23 @@ class AuditChainError(HubError):
         self.seq = seq
 
 
+#: The CLI exit code of a hub refusal by HTTP status (docs/client.md, "Exit codes").
+_EXIT_BY_STATUS = {400: 2, 422: 2, 401: 3, 403: 3, 404: 4, 409: 5}
+
+
 class HubClientError(HubError):
+    """A hub API call refused (``status``, the hub's ``code``) or failed; ``exit_code`` is
+    what the CLI exits with: 2 invalid, 3 auth, 4 not found, 5 conflict, 6 unreachable,
+    1 otherwise (by ``status`` unless given)."""
+
     code = "hub_error"
     status = 502
 
-    def __init__(self, message: str, *, code: str | None = None, status: int = 502) -> None:
+    def __init__(self, message: str, *, code: str | None = None, status: int = 502,
+                 exit_code: int | None = None) -> None:
         super().__init__(message, code=code)
         self.status = status
+        self.exit_code = exit_code if exit_code is not None else _EXIT_BY_STATUS.get(status, 1)
 
 
 class NodeRequestError(HubError):

@@ -18,6 +18,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib import resources
 
 from agency_node.ingest.columns import is_missing
 from protocol.identity import MissingReason
@@ -57,26 +58,39 @@ _DECIMAL = re.compile(r"[+-]?\$?[\d,]*\.\d+")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./#-]*")
 
 
+#: Faker's en_US and es_MX given names and surnames, folded, shipped as package data so a
+#: node needs no Faker (tests/agency_node/ingest/test_name_lists.py keeps them equal).
+_NAME_LISTS = "name_lists.txt"
+
+
+@functools.cache
+def _shipped_names() -> dict[str, frozenset[str]]:
+    sections: dict[str, set[str]] = {}
+    current: set[str] | None = None
+    text = resources.files(__package__).joinpath(_NAME_LISTS).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], set())
+        elif current is not None:
+            current.add(line)
+    return {name: frozenset(values) for name, values in sections.items()}
+
+
 @functools.cache
 def given_names() -> frozenset[str]:
     """Given names the project ships: SSA-ranked names, Faker's en_US and es_MX lists."""
-    from faker.providers.person.en_US import Provider as UsPersonProvider
-    from faker.providers.person.es_MX import Provider as MxPersonProvider
-
     from protocol.normalize._name_ranks import POPULAR_GIVEN_NAMES
 
-    names = {*POPULAR_GIVEN_NAMES, *UsPersonProvider.first_names, *MxPersonProvider.first_names}
-    return frozenset(_letters(n) for n in names) - {""}
+    ssa = frozenset(_letters(n) for n in POPULAR_GIVEN_NAMES) - {""}
+    return ssa | _shipped_names()["given"]
 
 
 @functools.cache
 def surnames() -> frozenset[str]:
     """Surnames the project ships: Faker's frequency-ranked en_US and es_MX lists."""
-    from faker.providers.person.en_US import Provider as UsPersonProvider
-    from faker.providers.person.es_MX import Provider as MxPersonProvider
-
-    names = {*UsPersonProvider.last_names, *MxPersonProvider.last_names}
-    return frozenset(_letters(n) for n in names) - {""}
+    return _shipped_names()["surname"]
 
 
 def _letters(text: str) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ from protocol.normalize import NormalizationOptions, normalize_identity
 
 _BATCH = 1000
 _RECORD_ID_MAX = 255
+#: Rows between two calls of the ``progress`` callback of :func:`run_ingest`.
+PROGRESS_EVERY = 200
 
 
 @dataclass
@@ -175,6 +178,7 @@ def run_ingest(
     max_quarantine_pct: float | None = None,
     lock_dir: Path | None = None,
     now: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> IngestSummary:
     """Load the configured source.
 
@@ -183,11 +187,14 @@ def run_ingest(
     and audited). A run that loads nothing or quarantines more than ``max_quarantine_pct``
     (default: ``source.max_quarantine_pct``) of its data lines returns with ``failure``
     set — call :meth:`IngestSummary.raise_for_failure`. ``lock_dir`` holds the lock that
-    keeps two ingests of one node apart (the CLI passes the node directory)."""
+    keeps two ingests of one node apart (the CLI passes the node directory). ``progress``
+    is called with the number of source rows read so far, every :data:`PROGRESS_EVERY`
+    rows and once at the end (the CLI's progress bar)."""
     limit = config.source.max_quarantine_pct if max_quarantine_pct is None else max_quarantine_pct
     with exclusive_ingest(lock_dir):
         interrupted = settle_unaudited(sessions, audit)
-        summary = _run(config, sessions, audit, strict=strict, limit=limit, now=now)
+        summary = _run(config, sessions, audit, strict=strict, limit=limit, now=now,
+                       progress=progress)
     summary.interrupted_runs = interrupted
     if summary.status == "failed_strict":
         raise IngestError(summary.failure, code="failed_strict")
@@ -196,7 +203,7 @@ def run_ingest(
 
 def _run(
     config: NodeConfig, sessions: sessionmaker[Session], audit: AuditLog, *, strict: bool,
-    limit: float, now: dt.datetime | None,
+    limit: float, now: dt.datetime | None, progress: Callable[[int], None] | None = None,
 ) -> IngestSummary:
     started = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     source_name = describe(config.source)
@@ -206,7 +213,7 @@ def _run(
         session.commit()
         summary = IngestSummary(run_id=run.id, source=source_name, status="running", strict=strict)
         try:
-            _load(config, session, run, summary, stats, strict=strict)
+            _load(config, session, run, summary, stats, strict=strict, progress=progress)
             _judge(summary, limit)
             _record(run, summary, stats)
             session.commit()
@@ -315,6 +322,7 @@ def _load(
     stats: SourceStats,
     *,
     strict: bool,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     loading = True
     pending: list[dict[str, Any]] = []
@@ -333,6 +341,8 @@ def _load(
         checker = _RowChecker(config, run.id, reused)
         for raw in rows:
             summary.rows += 1
+            if progress is not None and summary.rows % PROGRESS_EVERY == 0:
+                progress(summary.rows)
             record, problems = checker.check(raw)
             if problems:
                 summary.quarantined += 1
@@ -363,6 +373,8 @@ def _load(
             if len(quarantine) >= _BATCH:
                 add_quarantine(session, run_id=run.id, entries=quarantine)
                 quarantine.clear()
+    if progress is not None and (summary.rows == 0 or summary.rows % PROGRESS_EVERY):
+        progress(summary.rows)  # the tail since the last report
     if pending:
         upsert_records(session, rows=pending)
     add_quarantine(session, run_id=run.id, entries=quarantine)

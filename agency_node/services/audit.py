@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,8 @@ from protocol.tlog_note import Checkpoint, NoteError, open_checkpoint, sign_chec
 from protocol.witness import node_log_origin
 
 GENESIS_HASH = "0" * 64
+#: Events between two calls of the ``progress`` callback of :meth:`AuditLog.verify`.
+PROGRESS_EVERY = 100
 _CONTENT_FIELDS = ("seq", "at", "actor", "typ", "project_id", "outcome", "reason", "details")
 
 
@@ -99,12 +102,15 @@ class AuditLog:
                     return event
         raise AuditChainError("could not append to the audit log: too much contention")
 
-    def verify(self) -> ChainReport:
-        """Walk the chain; raise :class:`AuditChainError` naming the first broken event."""
+    def verify(self, progress: Callable[[int, int | None], None] | None = None) -> ChainReport:
+        """Walk the chain; raise :class:`AuditChainError` naming the first broken event.
+        ``progress(verified, total)`` is called as events are checked (the CLI's bar)."""
         prev = GENESIS_HASH
         expected_seq = 1
         count = 0
         with self._sessions() as session:
+            head = last_event(session) if progress is not None else None
+            total = head.seq if head is not None else 0
             for event in iter_events(session):
                 if event.seq != expected_seq:
                     raise AuditChainError(
@@ -123,6 +129,10 @@ class AuditLog:
                 prev = event.hash
                 expected_seq += 1
                 count += 1
+                if progress is not None and count % PROGRESS_EVERY == 0:
+                    progress(count, total)
+        if progress is not None and (count == 0 or count % PROGRESS_EVERY):
+            progress(count, total)  # the tail since the last report
         return ChainReport(events=count, head=prev)
 
     def checkpoint(self, *, agency: str, key: Ed25519PrivateKey) -> str:

@@ -132,12 +132,16 @@ def score_accuracy(data: AccuracyData, result: dict[str, Any]) -> dict[str, Any]
 def throughput_spec(clean: pd.DataFrame, workdir: Path) -> dict[str, Any]:
     """Encode the throughput records with clkhash in one process, then with its default
     (one process per core)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     fields = pair_fields(clean, clean, FIELDS)
     path = _write(workdir / "throughput-clk.json", rows(clean, fields))
     return {"records": path, "fields": fields, "workers": [1, os.cpu_count() or 1]}
 
 
 def scale_spec(left: pd.DataFrame, right: pd.DataFrame, workdir: Path) -> dict[str, Any]:
+    """The worker's spec for the scale pair (inputs written under ``workdir``, made here:
+    ``--only speed`` runs without the accuracy step that otherwise made it first)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     fields = pair_fields(left, right, FIELDS)
     return {
         "left": _write(workdir / "scale-left.json", rows(left, fields)),

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from fedlink.bench import anonlink_runner, datasets, recordlinkage_runner, splink_runner
 from fedlink.bench.machine import load_average, machine_info, package_version
 from fedlink.bench.steps import MISSING, OK, SKIPPED, record, run_step
+from fedlink.extras import DISTRIBUTION
 from protocol.normalize import NormalizationOptions
 
 SYSTEMS: tuple[str, ...] = ("fedlink", "splink", "recordlinkage", "anonlink")
@@ -139,7 +140,7 @@ class Bench:
         peers = anonlink_runner.versions(self.python) if "anonlink" in self.options.systems \
             else None
         return {
-            "fedlink": package_version("fedlink"),
+            "fedlink": package_version(DISTRIBUTION),
             "splink": splink_runner.version() if importlib.util.find_spec("splink") else None,
             "recordlinkage": recordlinkage_runner.version(),
             "anonlink": ", ".join(f"{k} {v}" for k, v in peers.items()) if peers else None,

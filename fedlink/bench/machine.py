@@ -10,6 +10,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from fedlink.extras import DISTRIBUTION
+
 
 def _cpu_model() -> str:
     try:
@@ -69,7 +71,7 @@ def machine_info() -> dict[str, Any]:
         "memory_bytes": _memory_bytes(),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
-        "fedlink": package_version("fedlink"),
+        "fedlink": package_version(DISTRIBUTION),
         "revision": _git_revision(),
         "load_before": load_average(),
     }

@@ -21,6 +21,7 @@ from fedlink.commands.hub import DirOption, hub_app
 assembler_app = typer.Typer(help="The assembly role: the only holder of the key that opens "
                                  "node extract payloads and of the key that signs extract "
                                  "requests.", no_args_is_help=True)
+hub_app.add_typer(assembler_app, name="assembler")
 
 AssemblyDirOption = Annotated[
     Path, typer.Option("--assembly-dir", envvar="FEDLINK_ASSEMBLY_DIR",
@@ -30,7 +31,7 @@ AssemblyDirOption = Annotated[
 
 
 def register(_app: typer.Typer) -> None:
-    hub_app.add_typer(assembler_app, name="assembler")
+    """Attached to ``fedlink hub`` at import (see ``assembler_app``)."""
 
 
 @assembler_app.command("init")

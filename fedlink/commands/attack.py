@@ -92,7 +92,8 @@ def attack(
     schemes = ("legacy", "current") if scheme == "both" else (scheme,)
     console = Console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True,
+                  disable=not console.is_terminal) as progress:  # docs/cli.md, Progress
         task = progress.add_task("start", total=None)
         results = run_privacy(
             people, seed, schemes, step=lambda s: progress.update(task, description=s)

@@ -14,11 +14,15 @@ says it co-signed. ``--node-dir DIR`` with ``--hub URL`` or ``--dir HUBDIR`` che
 node's log against the signed node checkpoints the hub holds. ``checkpoint`` has the hub
 sign a checkpoint and push it to the witnesses now.
 
-``search`` and ``export`` query the hub's log through its API (auditor token).
+``search`` and ``export`` query the hub's log through its API (auditor token). Time
+bounds are half-open, as in the API: ``--since`` inclusive, ``--until`` exclusive (an ISO
+time or a UTC day, meaning its midnight); ``--through DAY`` is inclusive of the whole UTC
+day, like the audit page's "Through" field, and is sent as ``until`` = the next midnight.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +33,7 @@ import typer
 from fedlink import hub_options
 from fedlink.errors import CommandError
 from fedlink.hub_options import HubUrlOption, TokenOption
+from fedlink.progress import progress_bar
 
 audit_app = typer.Typer(
     name="audit", help="Verify and search the audit logs of the hub and the nodes.",
@@ -70,17 +75,21 @@ def verify(
             held = _hub_verifier().held_node_checkpoints(hub_dir)
         typer.echo(_verify_node(node_dir, held))
     elif hub_dir is not None:
-        typer.echo(_hub_verifier().verify_offline(
-            hub_dir, witness_keys=witness_keys, ask_nodes=ask_nodes,
-            transport=hub_options.transport))
+        with progress_bar("audit verify", unit="events verified") as report:
+            summary = _hub_verifier().verify_offline(
+                hub_dir, witness_keys=witness_keys, ask_nodes=ask_nodes,
+                transport=hub_options.transport, progress=report)
+        typer.echo(summary)
     elif hub_url is not None:
         api_token = hub_options.api_token(token, required=False)
         if not api_token:
             raise CommandError("verifying a running hub needs an auditor token "
                                "(FEDLINK_TOKEN or --token-file FILE)")
-        typer.echo(_hub_verifier().verify_online(
-            hub_url, token=api_token, hub_key=hub_key, transport=hub_options.transport,
-            witness_keys=witness_keys, ask_nodes=ask_nodes))
+        with progress_bar("audit verify", unit="events fetched and verified") as report:
+            summary = _hub_verifier().verify_online(
+                hub_url, token=api_token, hub_key=hub_key, transport=hub_options.transport,
+                witness_keys=witness_keys, ask_nodes=ask_nodes, progress=report)
+        typer.echo(summary)
 
 
 @audit_app.command()
@@ -126,7 +135,8 @@ def _verify_node(node_dir: Path, held: tuple[list[Any], list[Any]] | None = None
 
     with NodeRuntime.open(node_dir) as runtime:
         agency = runtime.settings.agency
-        report = runtime.audit.verify()
+        with progress_bar(f"audit verify {agency}", unit="events verified") as progress:
+            report = runtime.audit.verify(progress=progress)
         own = runtime.audit.verify_checkpoints(
             runtime.audit.stored_checkpoints(), agency=agency,
             public_key=load_signing_key(runtime.settings.dir).public_key())
@@ -158,7 +168,16 @@ def _hub_verifier() -> ModuleType:
 
 
 def _filters(actor: str | None, project: str | None, agency: str | None,
-             action: str | None, since: str | None, until: str | None) -> dict[str, str | None]:
+             action: str | None, since: str | None, until: str | None,
+             through: str | None = None) -> dict[str, str | None]:
+    if through is not None:
+        if until is not None:
+            raise CommandError("give --until (exclusive) or --through (inclusive), not both")
+        try:
+            until = (dt.date.fromisoformat(through) + dt.timedelta(days=1)).isoformat()
+        except (ValueError, OverflowError):
+            raise CommandError(f"--through takes a UTC day as YYYY-MM-DD, not {through!r}"
+                               ) from None
     return {"actor": actor, "project": project, "agency": agency, "action": action,
             "since": since, "until": until}
 
@@ -168,8 +187,14 @@ ProjectOption = Annotated[str | None, typer.Option(help="A project (request) id.
 AgencyOption = Annotated[str | None, typer.Option(help="An agency code.")]
 ActionOption = Annotated[str | None, typer.Option(
     help="An action, or a prefix ending in '.' (request.).")]
-SinceOption = Annotated[str | None, typer.Option(help="From this ISO time (inclusive).")]
-UntilOption = Annotated[str | None, typer.Option(help="Before this ISO time.")]
+SinceOption = Annotated[str | None, typer.Option(
+    help="From this ISO time or UTC day, inclusive (2026-12-01: from 00:00 UTC).")]
+UntilOption = Annotated[str | None, typer.Option(
+    help="Before this ISO time or UTC day, exclusive (2026-12-07: up to the end of "
+    "2026-12-06 UTC).")]
+ThroughOption = Annotated[str | None, typer.Option(
+    help="Through this UTC day (YYYY-MM-DD), inclusive, like the audit page's 'Through'; "
+    "the same as --until the next day.", show_default=False)]
 
 
 @audit_app.command()
@@ -182,12 +207,13 @@ def search(
     action: ActionOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    through: ThroughOption = None,
     limit: Annotated[int, typer.Option(help="At most this many events.")] = 100,
 ) -> None:
     """Search the hub's audit log (auditor)."""
+    filters = _filters(actor, project, agency, action, since, until, through)
     with hub_options.client(hub, token) as client:
-        page = client.audit_events(limit=limit,
-                                   **_filters(actor, project, agency, action, since, until))
+        page = client.audit_events(limit=limit, **filters)
     for event in page["events"]:
         where = " ".join(f"{k}={event[k]}" for k in ("project", "agency") if event[k])
         typer.echo(f"{event['seq']:>6} {event['ts']} {event['actor']:<12} {event['action']:<26}"
@@ -207,12 +233,14 @@ def export(
     action: ActionOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    through: ThroughOption = None,
 ) -> None:
     """Export the hub's audit log as CSV or JSON Lines (auditor)."""
     if fmt not in ("csv", "jsonl"):
         raise CommandError("--format must be csv or jsonl")
+    filters = _filters(actor, project, agency, action, since, until, through)
     with hub_options.client(hub, token) as client:
-        text = client.audit_export(fmt, **_filters(actor, project, agency, action, since, until))
+        text = client.audit_export(fmt, **filters)
     if out is None:
         typer.echo(text, nl=False)
     else:

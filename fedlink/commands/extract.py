@@ -1,7 +1,8 @@
 """``fedlink extract …``: researchers build, list, download and certify destruction of
 their linked extracts (docs/extracts.md).
 
-``download`` streams the bundle with a progress bar into ``DIR/<id>.zip.part``, checks its
+``download`` is :meth:`fedlink_client.Client.download_extract` (the researcher client's
+own code, with a progress bar): it streams the bundle into ``DIR/<id>.part``, checks its
 SHA-256 against both the response header and the extract's metadata, and only then renames
 it and unpacks it into ``DIR/<id>/`` (refusing any member that would land outside). For an
 extract sealed to the researcher's key (``--key``, the X25519 private key in PEM) the
@@ -10,15 +11,12 @@ ciphertext is downloaded and decrypted here; the hub never sent the plaintext.
 
 from __future__ import annotations
 
-import hashlib
-import zipfile
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 import typer
 
 from fedlink import hub_options
-from fedlink.errors import CommandError
 from fedlink.hub_options import HubUrlOption, TokenOption
 
 extract_app = typer.Typer(name="extract", help="Linked extracts: list, download, certify.",
@@ -77,57 +75,26 @@ def certify(extract_id: Annotated[str, typer.Argument(help="The extract id.")],
     typer.echo(f"extract {result['id']} is {result['status']}; destruction certified")
 
 
-def _receive(response: Any, sink: BinaryIO, total: int | None) -> str:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TransferSpeedColumn,
-    )
+class _Bar:
+    """A rich progress bar on stderr fed by the client's ``progress`` callback."""
 
-    digest = hashlib.sha256()
-    columns = (TextColumn("downloading"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("download", total=total)
-        for block in response.iter_bytes():
-            sink.write(block)
-            digest.update(block)
-            progress.update(task, advance=len(block))
-    return digest.hexdigest()
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TransferSpeedColumn,
+        )
 
+        columns = (TextColumn("downloading"), BarColumn(), DownloadColumn(),
+                   TransferSpeedColumn())
+        self.progress = Progress(*columns, console=Console(stderr=True), transient=True)
+        self.task = self.progress.add_task("download", total=None)
 
-def _open_sealed(meta: dict[str, Any], key_file: Path, part: Path, plain: Path) -> str:
-    from hub.extracts.crypto import decrypt_chunks
-    from protocol.canonical import b64url_decode
-    from protocol.keyfiles import x25519_private_from_pem
-    from protocol.payload import open_sealed, payload_info
-
-    sealed = meta.get("recipient_key")
-    if not sealed:
-        raise CommandError("this extract is not sealed to a researcher key")
-    private = x25519_private_from_pem(key_file.read_bytes())
-    info = {k: v for k, v in sealed["info"].items() if k != "purpose"}
-    data_key = open_sealed(b64url_decode(sealed["ciphertext"]), private,
-                           info=payload_info("extract_key", **info))
-    digest = hashlib.sha256()
-    with part.open("rb") as source, plain.open("wb") as sink:
-        for chunk in decrypt_chunks(source, data_key, extract_id=meta["id"]):
-            sink.write(chunk)
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _unpack(bundle: Path, target: Path) -> int:
-    target.mkdir(parents=True, exist_ok=True)
-    root = target.resolve()
-    with zipfile.ZipFile(bundle) as archive:
-        for member in archive.namelist():
-            if not (root / member).resolve().is_relative_to(root):
-                raise CommandError(f"the bundle member {member!r} would land outside {target}")
-        archive.extractall(target)
-        return len(archive.namelist())
+    def __call__(self, advance: int, total: int | None) -> None:
+        self.progress.update(self.task, advance=advance, total=total)
 
 
 @extract_app.command()
@@ -139,34 +106,10 @@ def download(
     key: Annotated[Path | None, typer.Option(
         help="Your X25519 private key (PEM), for an extract sealed to you.")] = None,
 ) -> None:
-    """Download, verify (SHA-256) and unpack an extract."""
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
-    part, bundle = out / f"{extract_id}.part", out / f"{extract_id}.zip"
-    with hub_options.client(hub, token) as client:
-        meta = client.get_extract(extract_id)
-        sealed = meta["encryption"] == "researcher"
-        if sealed and key is None:
-            raise CommandError("this extract is sealed to your key; give it with --key FILE")
-        try:
-            with client.download_extract(extract_id) as response, part.open("wb") as sink:
-                announced = response.headers.get("X-Fedlink-SHA256", "")
-                length = response.headers.get("Content-Length")
-                received = _receive(response, sink, int(length) if length else None)
-            expected = meta["ciphertext_sha256"] if sealed else meta["sha256"]
-            if received != announced or received != expected:
-                raise CommandError(f"extract {extract_id} failed its integrity check "
-                                   "(SHA-256 mismatch); nothing was kept")
-            if sealed:
-                assert key is not None
-                if _open_sealed(meta, key, part, bundle) != meta["sha256"]:
-                    raise CommandError(f"extract {extract_id} decrypted to the wrong content")
-                part.unlink()
-            else:
-                part.replace(bundle)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            bundle.unlink(missing_ok=True)
-            raise
-    members = _unpack(bundle, out / extract_id)
-    typer.echo(f"extract {extract_id}: sha256 {meta['sha256']} verified; {members} files in "
-               f"{out / extract_id}")
+    """Download, verify (SHA-256), decrypt (when sealed to your key) and unpack an
+    extract (fedlink_client's download: the same code researchers run)."""
+    bar = _Bar()
+    with hub_options.client(hub, token) as client, bar.progress:
+        got = client.receive_extract(extract_id, out, key_file=key, progress=bar)
+    typer.echo(f"extract {extract_id}: sha256 {got.extract.sha256} verified; {got.files} files "
+               f"in {got.folder}")

@@ -12,19 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
-from agency_node.config import SourceSection
 from agency_node.errors import ConfigError
-from protocol.signing import describe_validation_error
 
 if TYPE_CHECKING:
-    # The runtime pulls in SQLAlchemy and Alembic: imported when a command runs, so
-    # `fedlink --help` and every other command start without them.
+    # The runtime pulls in SQLAlchemy and Alembic, the config pydantic and the protocol's
+    # crypto: imported when a command runs, so `fedlink node --help` starts without them.
+    import httpx
+
     from agency_node.hub_client import HubClient
     from agency_node.runtime import NodeRuntime
     from agency_node.services.approvals import Decision, Terms
@@ -77,7 +74,11 @@ def init(
 ) -> None:
     """Create the node directory, its keys, node.toml and mapping.toml: every column mapped
     from its name and its values; identifying columns are never offered as variables."""
+    from pydantic import ValidationError
+
+    from agency_node.config import SourceSection
     from fedlink.commands.node_init import build_choices, run_init
+    from protocol.signing import describe_validation_error
 
     if (source is None) == (source_url is None):
         raise ConfigError("give exactly one of --source FILE.csv or --source-url URL --table T")
@@ -132,11 +133,12 @@ def ingest(
     Exits non-zero when nothing loads or the quarantined share is over the limit."""
     from agency_node.ingest.loader import run_ingest
     from agency_node.profile import lines_text
+    from fedlink.progress import progress_bar
 
-    with _open(node_dir) as runtime:
+    with _open(node_dir) as runtime, progress_bar("ingest", unit="rows read") as report:
         summary = run_ingest(runtime.settings.node, runtime.sessions, runtime.audit,
                              strict=strict, max_quarantine_pct=max_quarantine_pct,
-                             lock_dir=runtime.settings.dir)
+                             lock_dir=runtime.settings.dir, progress=report)
     _out.print(f"ingest #{summary.run_id} from {summary.source}: {summary.rows} rows, "
                f"{summary.loaded} loaded, {summary.quarantined} quarantined; "
                f"{summary.records_in_store} records in the store")
@@ -296,6 +298,8 @@ def serve(
 
 
 def _show_terms(terms: Terms) -> None:
+    from rich.table import Table
+
     raw = terms.raw
     table = Table(title=f"Project {terms.project_id}: {raw.get('title', '')}", show_header=False)
     table.add_column(style="bold")

@@ -36,7 +36,7 @@ def build_choices(*, mapping: Path | None, maps: list[str], record_id: str | Non
                   offers: list[str]) -> Choices:
     """The steward's choices: the mapping file first, options on top of it."""
     from agency_node.ingest.mapping_file import read_mapping_file
-    from fedlink.linkfiles import RECORD_ID, parse_maps
+    from fedlink.maps import RECORD_ID, parse_maps
 
     choices = read_mapping_file(mapping) if mapping else Choices()
     # The two longitudinal roles are not identity fields (fedlink link has no use for them).

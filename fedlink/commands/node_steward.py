@@ -15,15 +15,14 @@ from typing import Annotated
 import typer
 
 from fedlink.commands.node import DirOption, _open, _out, node_app
-from fedlink.governance_keys import create_key_file
-from protocol.keyfiles import key_id, public_key_to_b64
 
 steward_app = typer.Typer(name="steward", help="Data stewards' own signing keys.",
                           no_args_is_help=True)
+node_app.add_typer(steward_app, name="steward")
 
 
 def register(_app: typer.Typer) -> None:
-    node_app.add_typer(steward_app, name="steward")
+    """The commands are attached to ``fedlink node`` at import (see ``steward_app``)."""
 
 
 @steward_app.command()
@@ -31,6 +30,9 @@ def keygen(key_file: Annotated[Path, typer.Option(
         "--key-file", help="Where to create your steward key (PEM, 0600).",
         show_default=False)]) -> None:
     """Create your steward signing key (a new 0600 file); prints its public key."""
+    from fedlink.governance_keys import create_key_file
+    from protocol.keyfiles import key_id, public_key_to_b64
+
     key = create_key_file(key_file)
     _out.print(f"created {key_file} (mode 0600)\n  kid:        {key_id(key.public_key())}\n"
                f"  public key: {public_key_to_b64(key.public_key())}\n"

@@ -36,6 +36,7 @@ from protocol.signing import SignedEnvelope
 
 roster_app = typer.Typer(name="roster", help="The governance roster (members' keys, quorum).",
                          no_args_is_help=True)
+review_app.add_typer(roster_app, name="roster")
 
 KeyFile = Annotated[Path, typer.Option("--key-file", help="Your governance key (PEM, 0600).",
                                        show_default=False)]
@@ -43,7 +44,7 @@ RosterFile = Annotated[Path, typer.Argument(help="The roster proposal file (JSON
 
 
 def register(_app: typer.Typer) -> None:
-    review_app.add_typer(roster_app, name="roster")
+    """The commands are attached to ``fedlink review`` at import (see ``roster_app``)."""
 
 
 @review_app.command()

@@ -26,6 +26,7 @@ from fedlink import hub_options
 from fedlink.commands.hub import DirOption, hub_app
 from fedlink.errors import CommandError
 from fedlink.hub_options import HubUrlOption, TokenOption
+from fedlink.progress import progress_bar
 
 run_app = typer.Typer(name="run", help="Linkage runs of approved projects.",
                       no_args_is_help=True)
@@ -36,7 +37,12 @@ FINISHED = ("succeeded", "failed")
 
 def register(app: typer.Typer) -> None:
     app.add_typer(run_app, name="run")
-    hub_app.command("worker")(worker)
+
+
+def steps_done(run: dict[str, Any]) -> tuple[int, int]:
+    """How many of the run's steps (one per node, link, store) have succeeded, of all."""
+    steps = run.get("steps") or []
+    return sum(1 for step in steps if step.get("status") == "succeeded"), len(steps)
 
 
 def _counts(counts: dict[str, Any]) -> str:
@@ -104,11 +110,15 @@ def status(
                 raise CommandError(f"project {request_id} has no linkage run")
             run_id = str(runs[0]["id"])
         run = client.get_run(request_id, run_id)
-        while wait and run["status"] not in FINISHED:
-            if time.monotonic() > deadline:
-                raise CommandError(f"run {run_id} is still {run['status']} after {timeout} s")
-            time.sleep(1.0)
-            run = client.get_run(request_id, run_id)
+        if wait and run["status"] not in FINISHED:
+            with progress_bar(f"run {run_id}", unit="steps done") as report:
+                while run["status"] not in FINISHED:
+                    report(*steps_done(run))
+                    if time.monotonic() > deadline:
+                        raise CommandError(f"run {run_id} is still {run['status']} after "
+                                           f"{timeout} s")
+                    time.sleep(1.0)
+                    run = client.get_run(request_id, run_id)
         html = None
         if report is not None and run["status"] == "succeeded":
             html = client.run_report_html(request_id, run_id)
@@ -125,6 +135,8 @@ def status(
         report.write_text(html, encoding="utf-8")
         typer.echo(f"report written to {report}")
 
+
+@hub_app.command("worker")  # attached to ``fedlink hub`` at import (fedlink/cli.py COMMANDS)
 def worker(
     hub_dir: DirOption,
     threads: Annotated[int, typer.Option(min=1, max=32, help="Runs carried out at once.")] = 1,

@@ -77,7 +77,8 @@ def synth(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*columns, console=console, transient=True,
+                  disable=not console.is_terminal) as progress:  # docs/cli.md, Progress
         task = progress.add_task("synth", total=len(STEPS) + len(AGENCY_FILES))
         started = False
 

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from hub.api.admission import Admission
 from hub.api.body_limit import BodyLimit
+from hub.api.docs import install_docs
 from hub.api.errors import install_handlers
 from hub.api.public_cache import InvalidateOnWrite
 from hub.api.responses import install_openapi
@@ -108,10 +109,14 @@ def create_app(
             "audit log and public transparency. See docs/hub.md."
         ),
         lifespan=lifespan,
+        # Served by install_docs from the hub itself, not from a CDN (hub.api.docs).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.hub = context
     install_handlers(app)
     install_openapi(app)  # 422 as the hub sends it (hub.api.responses)
+    install_docs(app)  # /docs and /redoc with their assets, no CDN (hub.api.docs)
     for module in (health, public, users, agencies, requests, conflicts, runs, extracts,
                    outputs, node, audit, tlog, governance):
         app.include_router(module.router)

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 import httpx
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from hub.db.engine import is_reader, read_session
@@ -91,11 +92,30 @@ async def anonymous_caller(source: SourceDep) -> Caller:
 AnonymousCaller = Annotated[Caller, Depends(anonymous_caller)]
 
 
+#: The bearer scheme of the OpenAPI document (Swagger UI's Authorize button). It never
+#: refuses by itself (``auto_error=False``): :func:`authenticated_caller` reads the header
+#: and answers a missing or malformed one with the hub's own 401 ``missing_token``.
+BEARER = HTTPBearer(
+    auto_error=False, scheme_name="bearer", bearerFormat="opaque API token",
+    description="An API token: redeemed from an invitation (`POST /v1/invitations/redeem`) "
+                "or issued by `POST /v1/me/tokens`; node tokens come from enrollment. Sent "
+                "as `Authorization: Bearer <token>`.",
+)
+
+
+async def bearer_scheme(
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    request: Request,
+) -> str | None:
+    """The raw ``Authorization`` header (any scheme, so a wrong one gets the hub's 401)."""
+    return request.headers.get("authorization")
+
+
 def authenticated_caller(
     session: SessionDep,
     ctx: ContextDep,
     source: SourceDep,
-    authorization: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Depends(bearer_scheme)],
 ) -> Caller:
     if not authorization:
         raise AuthenticationError("this endpoint needs an API token (Authorization: Bearer …)",

@@ -43,7 +43,8 @@ DESCRIPTIONS: dict[int, str] = {
     409: "The object's state does not allow this change",
     410: "The extract expired, was destroyed, or its project ended",
     413: "The request body is larger than the hub's `max_request_bytes` (`payload_too_large`)",
-    422: "Malformed or invalid parameters or body (`invalid_request`, with where and why)",
+    422: "Malformed or invalid parameters or body (`invalid_request`, with where and why; "
+         "`malformed_message` for a signed statement that is not one)",
     429: "Too many bad tokens from this source (`too_many_auth_failures`)",
     502: "An agency node refused the hub or could not be reached",
     503: "The hub is at capacity (`overloaded`) or its database is busy or unavailable "
@@ -78,10 +79,11 @@ USER_CREATE = errors(*TOKEN, 409)
 #: Token routes that change an object by id (409 when its state forbids it).
 USER_CHANGE = errors(*TOKEN, 404, 409)
 #: Token routes taking a signed message (docs/protocol.md): 400 for a malformed or
-#: refused envelope, 401 for a bad signature or key.
-SIGNED = errors(*TOKEN, 400, 404, 409)
+#: refused envelope, 401 for a bad signature or key, 422 for a governance statement that
+#: is not JSON or not a signed statement (``malformed_message``).
+SIGNED = errors(*TOKEN, 400, 404, 409, 422)
 #: As :data:`SIGNED`, then pushed to agency nodes (502 when none answers).
-SIGNED_PUSHED = errors(*TOKEN, 400, 404, 409, 502)
+SIGNED_PUSHED = errors(*TOKEN, 400, 404, 409, 422, 502)
 #: Token routes on linked extracts (410 once an extract is gone).
 EXTRACT = errors(*TOKEN, 404, 409, 410)
 

@@ -23,58 +23,82 @@ class _Body(BaseModel):
 
 
 class UserCreate(_Body):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    role: Role
-    email: Email | None = None
-    agency: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] | None = None
-    institution: Annotated[str, Field(max_length=200)] | None = None
+    """An invitation: who, in which role (a steward's agency is required)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        examples=["Ada Researcher"])
+    role: Role = Field(description="Privileged roles (governance, steward, auditor, admin) "
+                       "wait for the governance quorum after redeeming")
+    email: Email | None = Field(default=None, description="Researchers: the email their "
+                                "agreements' personnel lists name", examples=["ada@uni.example"])
+    agency: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] | None = Field(
+        default=None, description="The steward's agency code", examples=["K12"])
+    institution: Annotated[str, Field(max_length=200)] | None = Field(
+        default=None, examples=["State University"])
 
 
 class TokenCreate(_Body):
-    label: Annotated[str, Field(max_length=200)] = ""
-    ttl_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    label: Annotated[str, Field(max_length=200)] = Field(
+        default="", description="Your name for the token", examples=["laptop"])
+    ttl_days: Annotated[int, Field(ge=1, le=3650)] | None = Field(
+        default=None, description="Lifetime in days (null: the hub's default)", examples=[90])
 
 
 class InvitationRedeem(_Body):
-    code: Annotated[str, Field(min_length=8, max_length=200)]
-    label: Annotated[str, Field(max_length=200)] = ""
+    code: Annotated[str, Field(min_length=8, max_length=200)] = Field(
+        description="The one-time invitation code you were given")
+    label: Annotated[str, Field(max_length=200)] = Field(
+        default="", description="A name for your first token", examples=["laptop"])
 
 
 class ConflictDeclare(_Body):
-    conflicted: bool
-    reason: Annotated[str, Field(max_length=2000)] = ""
+    conflicted: bool = Field(description="true: you have a conflict of interest (you take "
+                             "no part in the review); false: you declare none")
+    reason: Annotated[str, Field(max_length=2000)] = Field(
+        default="", examples=["I co-authored with the principal investigator in 2025."])
 
 
 class AgencyCreate(_Body):
-    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    url: Annotated[str, Field(min_length=8, max_length=500)]
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = Field(
+        description="Short code, used everywhere (agreements, catalog)", examples=["K12"])
+    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        examples=["Department of Education"])
+    url: Annotated[str, Field(min_length=8, max_length=500)] = Field(
+        description="The agency node's base URL (https://)",
+        examples=["https://k12.example:8101"])
 
 
 class AgencyUpdate(_Body):
     """``PATCH /v1/agencies/{code}``: any of a new name, node URL, or re-enrolment token."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    url: Annotated[str, Field(min_length=8, max_length=500)] | None = None
-    reenrol: bool = False
+    url: Annotated[str, Field(min_length=8, max_length=500)] | None = Field(
+        default=None, description="The node's new base URL")
+    reenrol: bool = Field(default=False, description="Issue a fresh one-time enrollment "
+                          "token (a node with a new key)")
 
 
 class ReviewCreate(_Body):
     decision: Literal["approve", "deny", "request_changes"]
-    reason: Annotated[str, Field(max_length=5000)] = ""
+    reason: Annotated[str, Field(max_length=5000)] = Field(
+        default="", description="Shown to the researcher",
+        examples=["Narrow the years to those the questions need."])
 
 
 class Reason(_Body):
-    reason: Annotated[str, Field(max_length=5000)] = ""
+    reason: Annotated[str, Field(max_length=5000)] = Field(
+        default="", examples=["The IRB approval was withdrawn."])
 
 
 def _patch_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
-        name: (field.annotation | None, None)
+        name: (field.annotation | None, Field(default=None, description=field.description))
         for name, field in DataSharingAgreement.model_fields.items()
     }
     return create_model(  # type: ignore[call-overload,no-any-return]
-        "DataSharingAgreementPatch", __config__=ConfigDict(extra="forbid"), **fields
+        "DataSharingAgreementPatch", __config__=ConfigDict(extra="forbid"),
+        __doc__="Any of the agreement's fields (`DataSharingAgreement`); the merged "
+                "agreement is validated in full, with all its rules.", **fields
     )
 
 
@@ -86,20 +110,26 @@ class ExtractCreate(_Body):
     """Build the project's extract from its newest succeeded run (or ``run_id``); optionally
     only some of the approved variables (``{agency: [variable, …]}``, never more)."""
 
-    project_id: Annotated[str, Field(min_length=1, max_length=32)]
-    run_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    project_id: Annotated[str, Field(min_length=1, max_length=32)] = Field(
+        description="The request (project) id", examples=["prj-0e14fc18607c"])
+    run_id: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        default=None, description="A succeeded run (null: the newest)")
     variables: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")],
                     list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]]] \
-        | None = None
+        | None = Field(default=None, description="Only these approved variables, per agency "
+                       "(null: all approved)", examples=[{"K12": ["test_score"]}])
 
 
 class DestructionCertification(_Body):
-    statement: Annotated[str, Field(min_length=1, max_length=2000)]
+    statement: Annotated[str, Field(min_length=1, max_length=2000)] = Field(
+        description="Your statement that every copy was destroyed",
+        examples=["All copies on the project workstation were securely erased on 2027-12-20."])
 
 
 class ExtractDecisionBody(_Body):
     decision: Literal["release", "withhold"]
-    reason: Annotated[str, Field(max_length=5000)] = ""
+    reason: Annotated[str, Field(max_length=5000)] = Field(default="", examples=[
+        "Small classes remain on school; withheld."])
 
 
 class OutputCreate(_Body):
@@ -107,14 +137,22 @@ class OutputCreate(_Body):
     byte (no whitespace stripping: its SHA-256 is published)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-    project_id: Annotated[str, Field(min_length=1, max_length=32)]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    project_id: Annotated[str, Field(min_length=1, max_length=32)] = Field(
+        examples=["prj-0e14fc18607c"])
+    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        examples=["Enrolment by third-grade score band"])
     description: Annotated[str, Field(max_length=5000)] = ""
-    kind: Literal["frequency", "means", "records"]
-    csv: Annotated[str, Field(min_length=1, max_length=2_000_000)]
-    count_column: Annotated[str, Field(min_length=1, max_length=100)] = "n"
+    kind: Literal["frequency", "means", "records"] = Field(
+        description="What the table is: counts, means, or record-level rows",
+        examples=["frequency"])
+    csv: Annotated[str, Field(min_length=1, max_length=2_000_000)] = Field(
+        description="The table as CSV text, header first",
+        examples=["score_band,enrolled,n\nlow,yes,40\nhigh,yes,85\n"])
+    count_column: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        default="n", description="The column holding cell counts (frequency tables)")
 
 
 class OutputReviewBody(_Body):
     decision: Literal["release", "return"]
-    comments: Annotated[str, Field(max_length=5000)] = ""
+    comments: Annotated[str, Field(max_length=5000)] = Field(
+        default="", description="For the researcher (with `return`)")

@@ -37,11 +37,22 @@ class _Model(BaseModel):
 class AgencyVariables(_Model):
     """The variables and inclusive range of years asked of one agency, and its cohort."""
 
-    agency: AgencyCode
-    variables: list[VariableName] = Field(min_length=1, max_length=500)
-    first_year: Year
-    last_year: Year
-    cohort: Cohort = Field(default_factory=Cohort)
+    agency: AgencyCode = Field(description="The agency's code, as in `GET /v1/catalog`",
+                               examples=["K12"])
+    variables: list[VariableName] = Field(
+        min_length=1, max_length=500,
+        description="Variables of that agency's catalog, each once; never an identifier "
+                    "(names, birth dates, ids…: refused with `identifier_variable`)",
+        examples=[["grade", "test_score"]])
+    first_year: Year = Field(description="First year asked (inclusive); every variable must "
+                             "cover every year from first_year to last_year", examples=[2018])
+    last_year: Year = Field(description="Last year asked (inclusive), not before first_year",
+                            examples=[2020])
+    cohort: Cohort = Field(
+        default_factory=Cohort,
+        description="Which of the agency's records are covered: those meeting every "
+                    "condition (`equals`, `in`, `range` on catalog variables); none means "
+                    "every record in the years")
 
     @model_validator(mode="after")
     def _checks(self) -> AgencyVariables:
@@ -58,28 +69,49 @@ class AgencyVariables(_Model):
 class Person(_Model):
     """Someone on the project team who will have access to the extract."""
 
-    name: Short
-    role: Short
-    institution: Short
-    email: Email | None = None
+    name: Short = Field(description="Full name", examples=["Dr Ada Researcher"])
+    role: Short = Field(description="Role on the project", examples=["Principal investigator"])
+    institution: Short = Field(examples=["State University"])
+    email: Email | None = Field(
+        default=None,
+        description="The email of their hub account: only listed emails may download the "
+                    "extract or submit outputs (the request's owner always may)",
+        examples=["ada@uni.example"])
 
 
 class AgencyContact(_Model):
-    agency: AgencyCode
-    name: Short
-    email: Email
+    """A point of contact at one of the agencies whose data is asked."""
+
+    agency: AgencyCode = Field(description="One of the agencies in `variables`",
+                               examples=["K12"])
+    name: Short = Field(examples=["Kay Twelve"])
+    email: Email = Field(examples=["kay@k12.example"])
 
 
 class Renewal(_Model):
+    """Whether and how the term may be renewed."""
+
     renewable: StrictBool = False
-    conditions: Annotated[str, Field(max_length=2000)] = ""
+    conditions: Annotated[str, Field(max_length=2000)] = Field(
+        default="", description="When and how a renewal may be asked",
+        examples=["One renewal of up to a year, on a written request before term_end."])
 
 
 class Irb(_Model):
-    status: Literal["approved", "exempt", "pending", "not_required"]
-    board: Annotated[str, Field(max_length=300)] = ""
-    protocol_number: Annotated[str, Field(max_length=100)] = ""
-    approval_date: WireDate | None = None
+    """The Institutional Review Board's decision. `approved` and `exempt` need `board`,
+    `protocol_number` and `approval_date`."""
+
+    status: Literal["approved", "exempt", "pending", "not_required"] = Field(
+        examples=["approved"])
+    board: Annotated[str, Field(max_length=300)] = Field(
+        default="", description="Required when status is approved or exempt",
+        examples=["State University IRB"])
+    protocol_number: Annotated[str, Field(max_length=100)] = Field(
+        default="", description="Required when status is approved or exempt",
+        examples=["IRB-2025-042"])
+    approval_date: WireDate | None = Field(
+        default=None, description="YYYY-MM-DD; required when status is approved or exempt",
+        examples=["2025-06-01"])
 
     @model_validator(mode="after")
     def _approved_is_complete(self) -> Irb:
@@ -109,12 +141,19 @@ class ExtractOptions(_Model):
     given, the extract key is also sealed to it (HPKE) and downloads are the ciphertext.
     """
 
-    include_unmatched: StrictBool = False
+    include_unmatched: StrictBool = Field(
+        default=False, description="Also release people found in one agency only")
     formats: list[ExtractFormat] = Field(default_factory=lambda: list[ExtractFormat](
-        ["parquet"]), min_length=1, max_length=2)
-    k_anonymity: Annotated[int, Field(ge=2, le=100)] | None = None
-    quasi_identifier_policy: Literal["generalise", "suppress", "block"] = "generalise"
-    recipient_public_key: X25519Key | None = None
+        ["parquet"]), min_length=1, max_length=2,
+        description="Table formats of the bundle, each once", examples=[["parquet", "csv"]])
+    k_anonymity: Annotated[int, Field(ge=2, le=100)] | None = Field(
+        default=None, description="k checked on declared quasi-identifiers (null: the "
+                                  "hub's disclosure_k, default 5)", examples=[5])
+    quasi_identifier_policy: Literal["generalise", "suppress", "block"] = Field(
+        default="generalise", description="What happens to classes smaller than k")
+    recipient_public_key: X25519Key | None = Field(
+        default=None, description="Your X25519 public key (32 bytes, base64url, no padding): "
+                                  "the extract is then sealed to it and only you can open it")
 
     @model_validator(mode="after")
     def _distinct_formats(self) -> ExtractOptions:
@@ -124,24 +163,72 @@ class ExtractOptions(_Model):
 
 
 class DataSharingAgreement(_Model):
-    title: Short
-    institution: Short
-    research_questions: list[Long] = Field(min_length=1, max_length=50)
-    public_summary: Annotated[str, Field(min_length=1, max_length=2000)]
-    scope_and_deliverables: Long
-    allowable_uses: list[Short] = Field(min_length=1, max_length=50)
-    variables: list[AgencyVariables] = Field(min_length=1, max_length=50)
-    cohort_description: Long
-    personnel: list[Person] = Field(min_length=1, max_length=100)
+    """A research request: the data sharing agreement every agency's steward and the
+    governance quorum approve. A complete example: docs/sample-agreement.json.
+
+    Besides each field's own limits, an agreement is refused (422 `invalid_request`)
+    unless:
+
+    * `term_end` is after `term_start`;
+    * `variables` names each agency once, each with distinct variables and `first_year`
+      not after `last_year`;
+    * every agency in `variables` exists and has enrolled its node, every variable (and
+      every variable a cohort condition names) is in that agency's catalog and covers
+      every year from `first_year` to `last_year` (`GET /v1/catalog`);
+    * no variable name or cohort value looks like a person's identifier
+      (`identifier_variable`, `identifier_value`);
+    * `agency_contacts` names only agencies in `variables`;
+    * an `irb.status` of `approved` or `exempt` has `board`, `protocol_number` and
+      `approval_date`;
+    * `extract.formats` repeats no format.
+
+    A linkage run needs `matching_authorised: true`. Only personnel listed with the email
+    of their hub account (and the request's owner) may download the extract. Unknown
+    fields are refused everywhere.
+    """
+
+    title: Short = Field(description="Short title, shown on the public page once approved",
+                         examples=["Early grades and college enrolment"])
+    institution: Short = Field(description="The research institution",
+                               examples=["State University"])
+    research_questions: list[Long] = Field(
+        min_length=1, max_length=50, description="The questions the data will answer",
+        examples=[["Do third-grade reading scores predict enrolling in college?"]])
+    public_summary: Annotated[str, Field(min_length=1, max_length=2000)] = Field(
+        description="Plain-language summary, published on the public transparency page",
+        examples=["How achievement in the early grades relates to enrolling in college."])
+    scope_and_deliverables: Long = Field(
+        description="What will be produced, for whom",
+        examples=["A report to the agencies and a public research brief."])
+    allowable_uses: list[Short] = Field(
+        min_length=1, max_length=50, description="The only uses the data may be put to",
+        examples=[["statistical analysis for the research questions"]])
+    variables: list[AgencyVariables] = Field(
+        min_length=1, max_length=50, description="What is asked of each agency (one entry "
+                                                 "per agency)")
+    cohort_description: Long = Field(description="The population studied, in words",
+                                     examples=["Students in grade 3 in 2018."])
+    personnel: list[Person] = Field(min_length=1, max_length=100,
+                                    description="Everyone who will have access to the data")
     agency_contacts: list[AgencyContact] = Field(min_length=1, max_length=50)
-    security_plan: Long
-    term_start: WireDate
-    term_end: WireDate
+    security_plan: Long = Field(
+        description="How the data will be stored and protected",
+        examples=["Encrypted workstation in a locked office; no copies."])
+    term_start: WireDate = Field(description="YYYY-MM-DD", examples=["2026-01-01"])
+    term_end: WireDate = Field(
+        description="YYYY-MM-DD, after term_start: the extract expires the day after",
+        examples=["2027-12-31"])
     renewal: Renewal = Field(default_factory=Renewal)
-    refresh_frequency: Literal["once", "annual", "semiannual", "quarterly", "monthly"]
-    matching_authorised: StrictBool
-    disposition: Literal["destroy", "return"]
-    interim_findings_plan: Long
+    refresh_frequency: Literal["once", "annual", "semiannual", "quarterly", "monthly"] = \
+        Field(description="How often the data is refreshed", examples=["once"])
+    matching_authorised: StrictBool = Field(
+        description="The agencies authorise linking their records (a run needs true)",
+        examples=[True])
+    disposition: Literal["destroy", "return"] = Field(
+        description="What happens to the data at the end of the term", examples=["destroy"])
+    interim_findings_plan: Long = Field(
+        description="How interim findings are shared before publication",
+        examples=["Shared with the agencies 30 days before any publication."])
     irb: Irb
     extract: ExtractOptions = Field(default_factory=ExtractOptions)
 

@@ -8,9 +8,10 @@ transaction already holds the write lock (``BEGIN IMMEDIATE``, :mod:`hub.db.engi
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from hub.db.models import AuditCheckpoint, AuditEvent, AuditHead
@@ -95,6 +96,63 @@ def search_events(
     page = list(session.scalars(query.order_by(AuditEvent.seq).limit(limit)))
     total = session.scalar(_filtered(select(func.count(AuditEvent.seq)), **filters)) or 0
     return page, int(total)
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """A page of matching events in sequence order, how many events match in all, and how
+    many matching events come before the page (its position in the filtered result)."""
+
+    events: list[AuditEvent]
+    total: int
+    earlier: int
+
+
+def page_events(
+    session: Session,
+    *,
+    filters: dict[str, str | None],
+    after_seq: int = 0,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> EventPage:
+    """Keyset paging over ``seq`` in both directions: the first ``limit`` matching events
+    after ``after_seq``, or (with ``before_seq``) the last ``limit`` before it. A backward
+    page that reaches the start is the first page instead, so pages stay full and aligned.
+    No OFFSET: each page reads its own rows through the primary key plus one count."""
+    query = _filtered(select(AuditEvent), **filters)
+    rows: list[AuditEvent] = []
+    if before_seq is not None:
+        rows = list(session.scalars(query.where(AuditEvent.seq < before_seq)
+                                    .order_by(AuditEvent.seq.desc()).limit(limit)))[::-1]
+    if before_seq is None or len(rows) < limit:
+        start = after_seq if before_seq is None else 0
+        rows = list(session.scalars(query.where(AuditEvent.seq > start)
+                                    .order_by(AuditEvent.seq).limit(limit)))
+        boundary = rows[0].seq if rows else start + 1
+    else:
+        boundary = rows[0].seq
+    counts = _filtered(select(
+        func.count(AuditEvent.seq),
+        func.coalesce(func.sum(case((AuditEvent.seq < boundary, 1), else_=0)), 0),
+    ), **filters)
+    total, earlier = session.execute(counts).one()
+    return EventPage(events=rows, total=int(total), earlier=int(earlier))
+
+
+def iter_matching(
+    session: Session, *, filters: dict[str, str | None], batch: int = 1000
+) -> Iterator[AuditEvent]:
+    """Every matching event in sequence order, read in keyset batches (no counting)."""
+    query = _filtered(select(AuditEvent), **filters)
+    after = 0
+    while True:
+        rows = list(session.scalars(query.where(AuditEvent.seq > after)
+                                    .order_by(AuditEvent.seq).limit(batch)))
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
 
 
 def iter_events(session: Session, *, batch: int = 1000) -> Iterator[AuditEvent]:

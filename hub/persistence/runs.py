@@ -123,6 +123,19 @@ def links(session: Session, *, run_id: str) -> list[RunLink]:
     return list(session.scalars(query))
 
 
+def releases_anyone(session: Session, *, run_id: str, agencies: Sequence[str],
+                    include_unmatched: bool) -> bool:
+    """Whether an extract of ``agencies`` from the run would hold anybody: a cluster with
+    records of two of them (a link), or — ``include_unmatched`` — any of their records
+    (:func:`hub.extracts.assembly.plan_persons` decides who, from the same rows)."""
+    query = select(RunCluster.cluster_id).where(RunCluster.run_id == run_id,
+                                                RunCluster.agency.in_(list(agencies)))
+    if not include_unmatched:
+        query = (query.group_by(RunCluster.cluster_id)
+                 .having(func.count(func.distinct(RunCluster.agency)) >= 2))
+    return session.scalar(query.limit(1)) is not None
+
+
 def result_counts(session: Session, *, run_id: str) -> dict[str, int]:
     """Stored rows of a run (clusters rows, distinct clusters, links)."""
     rows = session.scalar(select(func.count()).where(RunCluster.run_id == run_id)) or 0

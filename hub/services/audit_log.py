@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -14,10 +15,14 @@ from hub.db.models import AuditCheckpoint, AuditEvent
 from hub.domain.audit_chain import ChainReport, verify_chain
 from hub.domain.csv_cells import safe_row
 from hub.domain.roles import Caller
+from hub.errors import InvalidInputError
 from hub.persistence import audit as store
 from hub.services import audit
 from hub.services.context import HubContext
 
+#: The export formats, with their media types (the API and the audit page both answer
+#: with these).
+EXPORT_MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 EVENT_FIELDS = ("seq", "ts", "actor", "role", "action", "object_type", "object_id", "project",
                 "agency", "outcome", "source", "detail", "prev_hash", "hash")
 
@@ -31,35 +36,68 @@ def checkpoint_view(checkpoint: AuditCheckpoint) -> dict[str, Any]:
             "kid": checkpoint.kid, "signature": checkpoint.signature}
 
 
+def time_bound(name: str, text: str | None) -> str | None:
+    """``since``/``until`` as the stored timestamps' fixed-width UTC text, so comparing
+    text compares times. A date is that UTC day's midnight; a time without an offset is
+    UTC. ``since`` is inclusive, ``until`` exclusive (``until=2026-12-07`` ends with the
+    last event of 2026-12-06)."""
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        moment = moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInputError(f"{name}: {text[:40]!r} is not an ISO date or time, for "
+                                "example 2026-12-07 or 2026-12-07T09:30:00Z") from None
+    # isoformat pads the year to four digits (strftime's %Y does not, below 1000).
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _checked(filters: dict[str, Any]) -> dict[str, Any]:
+    return {**filters, "since": time_bound("since", filters.get("since")),
+            "until": time_bound("until", filters.get("until"))}
+
+
 def search(session: Session, ctx: HubContext, caller: Caller, *, filters: dict[str, Any],
-           after_seq: int, limit: int) -> dict[str, Any]:
-    """One page of events; the search itself is audited *after* the page is read, so an
-    auditor paging through the whole chain does not chase a moving end."""
-    events, total = store.search_events(session, after_seq=after_seq, limit=limit, **filters)
+           after_seq: int = 0, before_seq: int | None = None, limit: int) -> dict[str, Any]:
+    """One page of events: after ``after_seq`` (forward) or before ``before_seq``
+    (backward). ``position`` is the 1-based place of the page's first event among all
+    matching events; ``next_after_seq`` / ``prev_before_seq`` are the cursors of the next
+    and previous pages (``None`` at either end). The search itself is audited *after* the
+    page is read, so an auditor paging through the whole chain does not chase a moving end."""
+    filters = _checked(filters)
+    if after_seq and before_seq is not None:
+        raise InvalidInputError("give after_seq (next page) or before_seq (previous page), "
+                                "not both")
+    page = store.page_events(session, filters=filters, after_seq=after_seq,
+                             before_seq=before_seq, limit=limit)
     audit.record(session, ctx, caller, action="audit.searched", object_type="audit",
                  detail={k: v for k, v in filters.items() if v})
     session.commit()
+    events = [event_view(e) for e in page.events]
+    shown_to = page.earlier + len(events)
     return {
-        "events": [event_view(e) for e in events],
-        "total": total,
-        "next_after_seq": events[-1].seq if len(events) == limit else None,
+        "events": events,
+        "total": page.total,
+        "position": page.earlier + 1 if events else 0,
+        "next_after_seq": events[-1]["seq"] if events and shown_to < page.total else None,
+        "prev_before_seq": ((events[0]["seq"] if events else after_seq + 1)
+                            if page.earlier else None),
     }
 
 
 def export(session: Session, ctx: HubContext, caller: Caller, *, filters: dict[str, Any],
            fmt: str) -> Iterator[str]:
-    """Every matching event as CSV or JSON Lines; the export is audited before streaming."""
+    """Every matching event as CSV or JSON Lines; the export is audited before streaming.
+    The one implementation behind the API's ``format=csv|jsonl`` and the audit page's
+    export links."""
+    filters = _checked(filters)
     audit.record(session, ctx, caller, action="audit.exported", object_type="audit",
                  detail={"format": fmt, **{k: v for k, v in filters.items() if v}})
     session.commit()
-    rows: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        page, _ = store.search_events(session, after_seq=after, limit=1000, **filters)
-        if not page:
-            break
-        rows.extend(event_view(e) for e in page)
-        after = page[-1].seq
+    rows = [event_view(e) for e in store.iter_matching(session, filters=filters)]
     if fmt == "jsonl":
         for row in rows:
             yield json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n"
@@ -71,6 +109,10 @@ def export(session: Session, ctx: HubContext, caller: Caller, *, filters: dict[s
         # Actor names, reasons and details come from callers: no cell may run as a formula.
         writer.writerow(safe_row({**row, "detail": json.dumps(row["detail"], sort_keys=True)}))
     yield buffer.getvalue()
+
+
+def export_filename(fmt: str) -> str:
+    return f"hub-audit.{fmt}"
 
 
 def checkpoints(session: Session) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ naming the first broken event (the contract of :mod:`fedlink.commands.audit`).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,24 @@ from hub.settings import HubSettings
 from protocol.errors import KeyFormatError
 from protocol.keyfiles import ed25519_public_from_b64, ed25519_public_from_pem, key_id
 
+#: ``progress(events verified so far, events in the chain)``: the CLI's progress bar.
+Progress = Callable[[int, int | None], None]
+#: Events between two calls of ``progress``.
+PROGRESS_EVERY = 100
+
+
+def _counted(events: Iterable[dict[str, Any]], progress: Progress | None,
+             total: int | None) -> Iterator[dict[str, Any]]:
+    """``events`` unchanged, calling ``progress`` as they are consumed (verified)."""
+    done = 0
+    for event in events:
+        yield event
+        done += 1
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+    if progress is not None and (done == 0 or done % PROGRESS_EVERY):
+        progress(done, total)  # the tail since the last report
+
 
 def held_node_checkpoints(hub_dir: Path) -> tuple[list[Any], list[Any]]:
     """The node-log checkpoints the hub in ``hub_dir`` holds, and its agency directory."""
@@ -66,7 +85,8 @@ def held_node_checkpoints(hub_dir: Path) -> tuple[list[Any], list[Any]]:
 
 def verify_offline(hub_dir: Path, *, witness_keys: Path | None = None,
                    ask_nodes: bool = False,
-                   transport: httpx.BaseTransport | None = None) -> str:
+                   transport: httpx.BaseTransport | None = None,
+                   progress: Progress | None = None) -> str:
     settings = HubSettings.load(Path(hub_dir))
     keys = load_hub_keys(settings.dir)
     engine = make_engine(settings.database_url)
@@ -74,7 +94,8 @@ def verify_offline(hub_dir: Path, *, witness_keys: Path | None = None,
         with make_session_factory(engine)() as session:
             head = store.get_head(session)
             report = verify_chain(
-                (event_view(e) for e in store.iter_events(session)),
+                _counted((event_view(e) for e in store.iter_events(session)), progress,
+                         head.seq if head else 0),
                 checkpoints(session),
                 keyring={keys.signing_kid: keys.signing_public},
                 expected_head=(head.seq, head.hash) if head else (0, ""),
@@ -169,6 +190,7 @@ def verify_online(
     hub_key: Path | None = None,
     witness_keys: Path | None = None,
     ask_nodes: bool = False,
+    progress: Progress | None = None,
 ) -> str:
     from hub.client import HubClient
 
@@ -187,10 +209,17 @@ def verify_online(
         state = client.audit_checkpoints()
         logged = client.tlog_checkpoints()["checkpoints"]
         directory = client.agencies()
-        events = list(client.iter_audit_events())
         head = state["head"]
+        events: list[dict[str, Any]] = []
+
+        def fetched() -> Iterator[dict[str, Any]]:  # verified page by page, as it arrives
+            for event in client.iter_audit_events():
+                events.append(event)
+                yield event
+
         report = verify_chain(
-            events, state["checkpoints"], keyring={key_id(public): public},
+            _counted(fetched(), progress, int(head["seq"])), state["checkpoints"],
+            keyring={key_id(public): public},
             expected_head=(int(head["seq"]), str(head["hash"])), allow_longer=True,
         )
         leaves = leaves_of(str(e["hash"]) for e in events)

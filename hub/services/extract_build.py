@@ -1,7 +1,8 @@
 """Asking for a project's linked extract (docs/extracts.md), on the linkage role's side.
 
 :func:`start_extract` (one transaction) checks the request — the caller is the project's
-personnel or governance, the project is ``ready``, the run succeeded, the variables
+personnel or governance, the project is ``ready``, the run succeeded and linked
+somebody (else 409 ``empty_extract``), the variables
 (optionally a subset) are inside the approval, every node is enrolled — else a 4xx,
 audited. It then records the extract ``building`` and queues an ``extract_build`` job.
 
@@ -108,6 +109,15 @@ def start_extract(session: Session, ctx: HubContext, caller: Caller, *, project_
             raise ConflictError("the project has no such succeeded linkage run",
                                 code="no_succeeded_run")
         dsa = load_dsa(request)
+        if not run_store.releases_anyone(session, run_id=run.id, agencies=dsa.agencies,
+                                         include_unmatched=dsa.extract.include_unmatched):
+            # Refused here, not queued: the assembler could only fail it (issue 19: this
+            # surfaced as a 502 although nothing upstream failed).
+            raise ConflictError(
+                f"linkage run {run.id} linked nobody across the project's agencies"
+                + ("" if dsa.extract.include_unmatched else " (the agreement releases "
+                   "linked people only: extract.include_unmatched is false)")
+                + "; there is nobody to put in an extract", code="empty_extract")
         scopes = agency_scopes(dsa, variables)
         for agency in scopes:
             node_target(session, ctx, agency)

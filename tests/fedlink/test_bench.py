@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -235,3 +236,21 @@ def test_bench_refuses_bad_privacy_sizes(capsys, sizes):
         main(["bench", "--only", "privacy", "--privacy-sizes", sizes])
     assert exit_.value.code != 0
     assert "--privacy-sizes" in capsys.readouterr().err
+
+
+def test_speed_step_peer_inputs_make_their_own_folder_in_an_empty_work_dir(tmp_path):
+    """`make bench BENCH_ARGS="--only speed"` on a fresh clone: the scale step wrote
+    WORKDIR/anonlink/scale-left.json into a folder only the accuracy step made."""
+    from fedlink.bench import anonlink_runner
+
+    frame = pd.DataFrame({"first_name": ["ANA", "BO"], "last_name": ["DIAZ", "LI"],
+                          "dob": ["2001-02-03", None], "ssn": [None, None],
+                          "postal_code": ["23220", "23221"], "street_address": ["1 MAIN ST", ""],
+                          "city": ["RICHMOND", "RICHMOND"]})
+    workdir = tmp_path / "work"  # empty: nothing has run before this step
+    spec = anonlink_runner.scale_spec(frame, frame, workdir / "anonlink")
+    assert json.loads(Path(spec["left"]).read_text())[0][:3] == ["ANA", "DIAZ", "20010203"]
+    assert os.path.dirname(spec["right"]) == str(workdir / "anonlink")
+    assert "ssn" not in spec["fields"]
+    clk = anonlink_runner.throughput_spec(frame, tmp_path / "other" / "throughput")
+    assert len(json.loads(Path(clk["records"]).read_text())) == 2

@@ -171,3 +171,20 @@ def test_compose_restart_policy_is_bounded() -> None:
     text = (DEPLOY / "docker-compose.yml").read_text()
     fedlink = text.split("x-fedlink: &fedlink", 1)[1].split("\nx-", 1)[0]
     assert re.search(r"^\s+restart: on-failure:\d+$", fedlink, re.M), fedlink
+
+
+def test_nodes_run_the_node_image_and_the_hub_roles_the_hub_image() -> None:
+    """Two images from deploy/Dockerfile: a node's (ROLE=node, its lock holds no Faker,
+    recordlinkage or pandas: tests/test_packaging.py) and the hub's (ROLE=hub)."""
+    import yaml
+
+    services = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+    for name, service in services.items():
+        if name == "db":
+            continue
+        role = "node" if name.startswith("node-") else "hub"
+        assert service["image"] == f"fedlink-{role}:0.1.0", name
+        assert service["build"]["args"] == {"ROLE": role}, name
+        assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "ARG ROLE=node" in dockerfile and '"deploy/requirements-$ROLE.lock"' in dockerfile

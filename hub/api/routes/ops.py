@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.api.deps import ContextDep
 from hub.api.responses import PUBLIC
+from hub.api.schemas_public import ReadyView, ok
 from hub.db.migrate import head_revision
 from hub.db.probe import database_writable
 from hub.errors import AuthenticationError, ConfigError
@@ -65,9 +66,11 @@ def readiness(ctx: HubContext) -> dict[str, str]:
     return checks
 
 
-@router.get("/ready", tags=["health"], responses=PUBLIC,
+@router.get("/ready", tags=["health"], responses={**PUBLIC, **ok(ReadyView)},
             summary="Readiness: database, schema, keys (public)")
 def ready(ctx: ContextDep) -> JSONResponse:
+    """Readiness: the database answers and takes writes, the schema is current and the key
+    files are the ones in use. 200 `ready`, or 503 `not_ready` with what is wrong. No token."""
     checks = readiness(ctx)
     problems = [f"{name}: {verdict}" for name, verdict in checks.items() if verdict != "ok"]
     if problems:

@@ -9,6 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from hub.api.deps import ContextDep, SessionDep
 from hub.api.responses import PUBLIC
+from hub.api.schemas_public import PublicCatalog, PublicProjects, ok
+from hub.api.schemas_views import returns
 from hub.services.catalog import public_summary
 from hub.services.transparency import (
     OFFSET_MAX,
@@ -29,12 +31,18 @@ PageOffset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description=(
     "how many projects to skip: the previous page's `page.next_offset`"))]
 
 
-@router.get("/projects", responses=PUBLIC,
+# Documented, not validated: the page is answered from the process's cache on the event
+# loop (issue 20); tests check it against the model (tests/hub/api/test_openapi_*).
+@router.get("/projects", responses={**PUBLIC, **ok(PublicProjects)},
             summary="Approved projects, denied IRB-approved requests and "
             "statistics (no personal data), a page at a time; `page.next` is the next "
             "page's path, null on the last [public]")
 async def projects(ctx: ContextDep, limit: PageLimit = PAGE_DEFAULT,
                    offset: PageOffset = 0) -> dict[str, Any]:
+    """The public transparency list (no token, no personal data): approved projects with the
+    agencies and kinds of data they use and their released outputs, denied requests that had
+    IRB approval, and statistics over every submitted request. Page with `limit` and
+    `offset`; follow `page.next` until it is null."""
     # async: a page this process answered less than public_cache_seconds ago costs no
     # thread and no connection (hub.services.public_cache; issue 20).
     body = cached_public_page(ctx, limit=limit, offset=offset)
@@ -46,8 +54,11 @@ async def projects(ctx: ContextDep, limit: PageLimit = PAGE_DEFAULT,
     return body
 
 
-@router.get("/catalog", responses=PUBLIC,
+@router.get("/catalog", responses=PUBLIC, **returns(PublicCatalog),
             summary="What data each agency offers: variables, descriptions, "
             "years, classification (no counts) [public]")
 def catalog(session: SessionDep) -> dict[str, Any]:
+    """Per enrolled agency, the variables it offers with descriptions, years and
+    classification. Nothing derived from counting records (no completeness, no code counts).
+    No token."""
     return {"agencies": public_summary(session)}

@@ -43,6 +43,11 @@ from agency_node.settings import NodeSettings
 from protocol.errors import ProtocolError
 from tests.agency_node.conftest import PROJECT, TestClient, governed_match, signed
 
+#: Schemathesis gives this module's per-operation cases one shared test id, which
+#: pytest-xdist runs only once, and they keep state from case to case: `make test` runs the
+#: module in a serial pass of its own (-m fuzz).
+pytestmark = pytest.mark.fuzz
+
 #: Random cases per operation, on top of the coverage phase's deterministic ones.
 EXAMPLES = 3
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

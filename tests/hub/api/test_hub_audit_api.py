@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -63,3 +64,48 @@ def test_bad_audit_query_refused(hub) -> None:
     assert response.status_code == 422
     response = hub.client.get("/v1/audit/events?limit=0", headers=_auditor(hub))
     assert response.status_code == 422
+
+
+def test_pages_go_back_by_keyset_and_say_where_they_are(hub) -> None:
+    headers = _auditor(hub)
+    for _ in range(3):
+        hub.submitted_request(hub.token("researcher"))
+    query = "/v1/audit/events?action=request.&limit=2"
+    everything = [e["seq"] for e in hub.client.get("/v1/audit/events?action=request.",
+                                                   headers=headers).json()["events"]]
+    assert len(everything) == 6
+    first = hub.client.get(query, headers=headers).json()
+    assert (first["position"], first["total"], first["prev_before_seq"]) == (1, 6, None)
+    second = hub.client.get(f"{query}&after_seq={first['next_after_seq']}",
+                            headers=headers).json()
+    assert second["position"] == 3 and second["prev_before_seq"] == everything[2]
+    third = hub.client.get(f"{query}&after_seq={second['next_after_seq']}",
+                           headers=headers).json()
+    assert [e["seq"] for e in third["events"]] == everything[4:]
+    assert third["next_after_seq"] is None  # the last page says so; no empty page after it
+    back = hub.client.get(f"{query}&before_seq={third['prev_before_seq']}",
+                          headers=headers).json()
+    assert back["events"] == second["events"] and back["position"] == 3
+
+
+def test_time_bounds_are_checked_and_until_is_exclusive(hub) -> None:
+    headers = _auditor(hub)
+    events = hub.client.get("/v1/audit/events", headers=headers).json()["events"]
+    ts = events[1]["ts"]
+    # The same instant with an offset: bounds are compared as times, not as text.
+    shifted = (dt.datetime.fromisoformat(ts) + dt.timedelta(hours=2)).replace(
+        tzinfo=dt.timezone(dt.timedelta(hours=2))).isoformat()
+    until = hub.client.get("/v1/audit/events", params={"until": shifted},
+                           headers=headers).json()
+    assert [e["seq"] for e in until["events"]] == [events[0]["seq"]]
+    since = hub.client.get("/v1/audit/events", params={"since": shifted, "limit": 1},
+                           headers=headers).json()
+    assert since["events"][0]["seq"] == events[1]["seq"]
+    for params in ({"since": "yesterday"}, {"until": "2026-02-30"},
+                   {"after_seq": 2, "before_seq": 5}):
+        response = hub.client.get("/v1/audit/events", params=params, headers=headers)
+        assert response.status_code == 422, params
+        assert set(response.json()) == {"error", "detail"}, response.text
+    response = hub.client.get("/v1/audit/events", params={"until": "x", "format": "csv"},
+                              headers=headers)
+    assert response.status_code == 422 and response.json()["error"]

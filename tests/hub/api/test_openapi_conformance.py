@@ -9,6 +9,8 @@ random case as an anonymous caller, an admin, a researcher and the admitted call
 answer must be documented — no 5xx, a status the operation lists, a body matching the
 declared schema (errors are ``ErrorBody``), a declared content type, a 405 with ``Allow``.
 Bounded (:data:`EXAMPLES`) and derandomized, so CI sends the same requests every run.
+Answers are typed (``response_model`` on every JSON route, unknown fields forbidden), so
+the schema check compares each 2xx body field by field, as each authenticated caller.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ from hub.db.engine import make_engine
 from hub.db.models import ApiToken
 from hub.keys import create_hub_keys
 from hub.settings import HubSettings
+
+#: Schemathesis gives this module's per-operation cases one shared test id, which
+#: pytest-xdist runs only once, and they keep state from case to case: `make test` runs the
+#: module in a serial pass of its own (-m fuzz).
+pytestmark = pytest.mark.fuzz
 
 #: Random cases per operation, on top of the coverage phase's deterministic ones.
 EXAMPLES = 3

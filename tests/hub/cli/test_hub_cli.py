@@ -219,7 +219,7 @@ approval_date = 2025-01-02
     code, out, _ = run(capsys, "request", "status", request_id, "--token-file", researcher)
     assert out.startswith(f"{request_id}  approved")
     code, _, err = run(capsys, "request", "withdraw", request_id, "--token-file", researcher)
-    assert code == 2 and "illegal_transition (409)" in err
+    assert code == 5 and "illegal_transition (409)" in err  # conflict: exit 5
 
     auditor = tokens["auditor"][0]
     code, out, _ = run(capsys, "audit", "search", "--token-file", auditor, "--project", request_id)

@@ -63,4 +63,4 @@ def test_run_commands_start_list_and_follow_a_run(hub: Any, capsys: Any,
     code, out, err = run(capsys, "run", "status", request_id, "--report", "r.html")
     assert code == 2 and "only a succeeded run has a report" in err
     code, out, err = run(capsys, "run", "start", request_id, "--token-file", token_file(researcher))
-    assert code == 2 and "forbidden (403)" in err
+    assert code == 3 and "forbidden (403)" in err  # auth: exit 3 (issue 19)
