@@ -23,6 +23,7 @@ MODULE_EXTRAS: dict[str, tuple[str, ...]] = {
     "scipy": ("hub",),
     "jinja2": ("hub",),
     "multipart": ("hub",),
+    "fastapi_offline": ("hub",),
     "python_multipart": ("hub",),
     "psycopg": ("node", "hub"),
     "splink": ("bench",),

@@ -111,9 +111,9 @@ def status(
             run_id = str(runs[0]["id"])
         run = client.get_run(request_id, run_id)
         if wait and run["status"] not in FINISHED:
-            with progress_bar(f"run {run_id}", unit="steps done") as report:
+            with progress_bar(f"run {run_id}", unit="steps done") as advance:
                 while run["status"] not in FINISHED:
-                    report(*steps_done(run))
+                    advance(*steps_done(run))
                     if time.monotonic() > deadline:
                         raise CommandError(f"run {run_id} is still {run['status']} after "
                                            f"{timeout} s")
