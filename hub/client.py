@@ -143,6 +143,17 @@ class HubClient:
         return dict(self._json("POST", f"/v1/requests/{_q(request_id)}/conflicts",
                                json={"conflicted": conflicted, "reason": reason}))
 
+    def record_training(self, user_id: int, *, training: str, completed_on: str,
+                        expires_on: str) -> dict[str, Any]:
+        """Record a person's completion of a training (governance; never your own)."""
+        return dict(self._json("POST", f"/v1/users/{user_id}/training", json={
+            "training": training, "completed_on": completed_on, "expires_on": expires_on}))
+
+    def training(self, user_id: int) -> list[dict[str, Any]]:
+        """A person's training records (your own, or anyone's for governance, admins and
+        auditors), latest expiry first."""
+        return list(self._json("GET", f"/v1/users/{user_id}/training"))
+
     def revoke_token(self, token_id: int) -> dict[str, Any]:
         return dict(self._json("DELETE", f"/v1/tokens/{token_id}"))
 
@@ -176,9 +187,12 @@ class HubClient:
         return dict(self._json("POST", f"/v1/requests/{_q(request_id)}/revoke",
                                json={"reason": reason}))
 
-    def review(self, request_id: str, decision: str, reason: str = "") -> dict[str, Any]:
-        return dict(self._json("POST", f"/v1/requests/{_q(request_id)}/reviews",
-                               json={"decision": decision, "reason": reason}))
+    def review(self, request_id: str, decision: str, reason: str = "",
+               public_reason: str = "") -> dict[str, Any]:
+        body = {"decision": decision, "reason": reason}
+        if public_reason:
+            body["public_reason"] = public_reason
+        return dict(self._json("POST", f"/v1/requests/{_q(request_id)}/reviews", json=body))
 
     # --- governance keys (docs/hub.md, "Governance keys") -----------------------------
 

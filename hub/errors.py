@@ -8,6 +8,8 @@ Subclasses are added beside the services that raise them and listed here::
     ├── ConfigError                 hub.toml / settings / key files missing or unsafe
     ├── AuthenticationError   401   no, unknown, expired or revoked API token
     ├── PermissionDeniedError 403   a valid token of a role this endpoint does not admit
+    │   └── TrainingRequiredError   a person without current required training
+    │                               (``missing`` names it; hub.services.training)
     ├── NotFoundError         404   no such object, or one this caller may not see
     ├── ConflictError         409   the object's state does not allow the change
     │   ├── IllegalTransitionError  a lifecycle transition not in the table (names from/to)
@@ -67,6 +69,17 @@ class AuthenticationError(HubError):
 class PermissionDeniedError(HubError):
     code = "forbidden"
     status = 403
+
+
+class TrainingRequiredError(PermissionDeniedError):
+    """The caller lacks a current completion of a required training (safe people);
+    ``missing`` lists each training with its lapsed expiry, or ``None`` if never recorded."""
+
+    code = "training_required"
+
+    def __init__(self, message: str, *, missing: list[dict[str, str | None]]) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 class NotFoundError(HubError):

@@ -58,6 +58,10 @@ class HubSettings(BaseSettings):
     governance_quorum: int = Field(default=2, ge=1, le=50)
     #: Stricter quorums when a request includes a variable of that classification.
     quorum_by_classification: dict[str, int] = Field(default_factory=lambda: {"restricted": 3})
+    #: Governance policy (docs/hub.md, "IRB approval is a rule"): a governance member's
+    #: approval is refused (409 ``irb_not_approved``) while the agreement's ``irb.status``
+    #: is not ``approved`` or ``exempt``. Off only where no ethics board reviews requests.
+    require_irb_approval: bool = True
     user_token_ttl_days: int = Field(default=90, ge=1, le=3650)
     node_token_ttl_days: int = Field(default=365, ge=1, le=3650)
     enrollment_token_ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
@@ -98,6 +102,11 @@ class HubSettings(BaseSettings):
     #: The extract sweeper (expiry, revocation, destruction) runs this often inside the hub
     #: process; 0 = never in-process (run `fedlink hub sweep` from a timer instead).
     extract_sweep_seconds: int = Field(default=300, ge=0, le=86_400)
+    #: Safe people (docs/hub.md, "Training"): an extract download or an output submission is
+    #: refused (403 ``training_required``) unless the caller holds a current completion,
+    #: recorded by governance staff, of every training named here.
+    required_training: list[str] = Field(default_factory=lambda: ["data-privacy"])
+    require_training: bool = True
     #: The hub signs a transparency-log checkpoint and pushes it to every enrolled node (the
     #: witnesses) this often, when the audit log grew; 0 = only on `POST /v1/audit/tlog/
     #: checkpoints` (docs/hub.md, "Transparency log").
@@ -199,6 +208,14 @@ class HubSettings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown classification(s): {', '.join(unknown)}")
         return value
+
+    @field_validator("required_training")
+    @classmethod
+    def _training_names(cls, value: list[str]) -> list[str]:
+        names = [name.strip() for name in value]
+        if any(not name or len(name) > 100 for name in names):
+            raise ValueError("each required training is named with 1 to 100 characters")
+        return names
 
     @model_validator(mode="after")
     def _consistent(self) -> HubSettings:

@@ -260,6 +260,8 @@ class GovernanceDecision(Message):
     project_id: Identifier
     decision: Literal["approve", "deny"]
     reason: Text = ""
+    #: A denial's reason written for the public (the hub requires it with ``deny``).
+    public_reason: Text = ""
     project_terms: ProjectTerms
     project_digest: HexDigest
     decided_at: Timestamp

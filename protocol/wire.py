@@ -95,17 +95,23 @@ EXTRACT_PURPOSE: Final = "extract"
 class EqualsCondition(WireModel):
     """``variable == value``."""
 
-    kind: Literal["equals"]
-    variable: VariableName
-    value: StrictStr | StrictInt | StrictBool
+    kind: Literal["equals"] = Field(description="Always `equals`", examples=["equals"])
+    variable: VariableName = Field(description="A variable of the agency's catalog (need not "
+                                   "be released)", examples=["grade"])
+    value: StrictStr | StrictInt | StrictBool = Field(
+        description="The value a covered record holds (a code, number or true/false; never "
+                    "an identifier)", examples=[3])
 
 
 class InCondition(WireModel):
     """``variable`` is one of ``values``."""
 
-    kind: Literal["in"]
-    variable: VariableName
-    values: tuple[StrictStr | StrictInt, ...] = Field(min_length=1, max_length=MAX_IN_VALUES)
+    kind: Literal["in"] = Field(description="Always `in`", examples=["in"])
+    variable: VariableName = Field(description="A variable of the agency's catalog",
+                                   examples=["district"])
+    values: tuple[StrictStr | StrictInt, ...] = Field(
+        min_length=1, max_length=MAX_IN_VALUES, description="The allowed values, each once "
+        "(a covered record holds one of them)", examples=[["D01", "D07"]])
 
     @field_validator("values")
     @classmethod
@@ -116,10 +122,13 @@ class InCondition(WireModel):
 class RangeCondition(WireModel):
     """``minimum <= variable <= maximum`` on an integer variable; either bound may be open."""
 
-    kind: Literal["range"]
-    variable: VariableName
-    minimum: StrictInt | None = None
-    maximum: StrictInt | None = None
+    kind: Literal["range"] = Field(description="Always `range`", examples=["range"])
+    variable: VariableName = Field(description="An integer variable of the agency's catalog",
+                                   examples=["age"])
+    minimum: StrictInt | None = Field(default=None, description="Lowest value covered "
+                                      "(inclusive; null: no lower bound)", examples=[8])
+    maximum: StrictInt | None = Field(default=None, description="Highest value covered "
+                                      "(inclusive; null: no upper bound)", examples=[10])
 
     @model_validator(mode="after")
     def _bounded(self) -> RangeCondition:
@@ -144,7 +153,10 @@ class Cohort(WireModel):
     hub only ever sees the conditions, not the values of any record.
     """
 
-    conditions: tuple[CohortCondition, ...] = Field(default=(), max_length=MAX_COHORT_CONDITIONS)
+    conditions: tuple[CohortCondition, ...] = Field(
+        default=(), max_length=MAX_COHORT_CONDITIONS, description="Conditions a covered "
+        "record meets, all of them (none: every record in the years)",
+        examples=[[{"kind": "equals", "variable": "grade", "value": 3}]])
 
 
 # --- project scope and hub → node requests -----------------------------------------------
@@ -341,8 +353,10 @@ class YearCompleteness(WireModel):
     """Share of one year's records that have a value for a variable (whole percent, rounded
     down so that "100" always means every record)."""
 
-    year: Year
-    percent: Annotated[StrictInt, Field(ge=0, le=100)]
+    year: Year = Field(description="The year", examples=[2018])
+    percent: Annotated[StrictInt, Field(ge=0, le=100)] = Field(
+        description="Whole percent of that year's records with a value (rounded down)",
+        examples=[97])
 
 
 class CodeEntry(WireModel):
@@ -350,9 +364,14 @@ class CodeEntry(WireModel):
     hold it; ``count`` is ``None`` when below the node's disclosure threshold (small cells
     are never published)."""
 
-    code: Annotated[StrictStr, Field(min_length=1, max_length=MAX_CODE_CHARS)]
-    label: Annotated[StrictStr, Field(max_length=200)] = ""
-    count: Annotated[StrictInt, Field(ge=0, le=2**53 - 1)] | None = None
+    code: Annotated[StrictStr, Field(min_length=1, max_length=MAX_CODE_CHARS)] = Field(
+        description="The value as stored", examples=["FRL"])
+    label: Annotated[StrictStr, Field(max_length=200)] = Field(
+        default="", description="What it means, as the steward wrote it (may be empty)",
+        examples=["Free or reduced-price lunch"])
+    count: Annotated[StrictInt, Field(ge=0, le=2**53 - 1)] | None = Field(
+        default=None, description="Records holding it; null below the disclosure threshold",
+        examples=[412])
 
 
 class CatalogVariable(WireModel):
@@ -360,17 +379,26 @@ class CatalogVariable(WireModel):
     values. The living-dictionary fields (``completeness``, ``codes``,
     ``description_placeholder``) are computed from the node store (docs/agency-node.md)."""
 
-    name: VariableName
-    description: Text = ""
-    type: Literal["string", "integer", "number", "boolean", "date"] = "string"
-    years: tuple[Year, ...] = Field(default=(), max_length=201)
-    classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
-    quasi_identifier: StrictBool = False
-    completeness: tuple[YearCompleteness, ...] = Field(default=(), max_length=201)
-    codes: tuple[CodeEntry, ...] = Field(default=(), max_length=MAX_CODES)
-    #: The description is still empty or the one ``node init`` generated: the steward has
-    #: not written it yet (shown as such to researchers).
-    description_placeholder: StrictBool = False
+    name: VariableName = Field(description="The variable's name, as agreements name it",
+                               examples=["test_score"])
+    description: Text = Field(default="", description="What it holds, as the steward wrote it",
+                              examples=["Third-grade reading scale score"])
+    type: Literal["string", "integer", "number", "boolean", "date"] = Field(
+        default="string", description="Its value type", examples=["integer"])
+    years: tuple[Year, ...] = Field(default=(), max_length=201, description="Years the "
+                                    "agency holds it for", examples=[[2018, 2019, 2020]])
+    classification: Literal["public", "internal", "confidential", "restricted"] = Field(
+        default="confidential", description="Its sensitivity (restricted needs a larger "
+        "quorum)", examples=["confidential"])
+    quasi_identifier: StrictBool = Field(default=False, description="Declared a quasi-"
+                                         "identifier: extracts check k-anonymity on it")
+    completeness: tuple[YearCompleteness, ...] = Field(
+        default=(), max_length=201, description="Share of records with a value, by year")
+    codes: tuple[CodeEntry, ...] = Field(default=(), max_length=MAX_CODES,
+                                         description="Code list of a coded variable")
+    description_placeholder: StrictBool = Field(
+        default=False, description="The description is still empty or the one `node init` "
+        "generated: the steward has not written it yet (shown as such to researchers)")
 
     @field_validator("codes")
     @classmethod
@@ -404,12 +432,18 @@ class EnrollmentRequest(Message):
     its declaration about its person ids."""
 
     TYP: ClassVar[str] = "enrollment_request"
-    agency: AgencyCode
-    signing_public_key: Ed25519Key
-    enrollment_token: Token
-    dictionary: tuple[CatalogVariable, ...] = Field(default=(), max_length=MAX_CATALOG_VARIABLES)
-    #: As :attr:`DictionaryUpdate.person_ids`; absent (an older node) = ``"unique"``.
-    person_ids: PersonIds = "unique"
+    agency: AgencyCode = Field(description="The enrolling agency's code", examples=["K12"])
+    signing_public_key: Ed25519Key = Field(description="The node's Ed25519 public key (raw, "
+                                           "base64url): it signs all the node's messages")
+    enrollment_token: Token = Field(description="The one-time token the hub admin issued "
+                                    "with the agency (`fedlink node enroll`)")
+    dictionary: tuple[CatalogVariable, ...] = Field(
+        default=(), max_length=MAX_CATALOG_VARIABLES, description="The agency's data "
+        "dictionary: its catalog once enrolled")
+    person_ids: PersonIds = Field(default="unique", description="`unique`: one person holds "
+                                  "at most one of its ids; `may_duplicate`: runs deduplicate "
+                                  "its records (absent, an older node: `unique`)",
+                                  examples=["unique"])
 
     @field_validator("dictionary")
     @classmethod
@@ -427,20 +461,28 @@ class EnrollmentResponse(Message):
     """Hub → node: the hub's public keys with their kids, and the node's API token."""
 
     TYP: ClassVar[str] = "enrollment_response"
-    agency: AgencyCode
-    hub_signing_public_key: Ed25519Key
-    hub_signing_kid: Annotated[StrictStr, Field(pattern=ED25519_KID_PATTERN)]
-    hub_hpke_public_key: X25519Key
-    hub_hpke_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)]
-    node_token: Token
-    #: The assembly role's HPKE key: the only key a node seals extract payloads to (the
-    #: linkage role never holds it). Pinned by the node at enrollment.
-    assembly_hpke_public_key: X25519Key | None = None
-    assembly_hpke_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)] | None = None
-    #: The assembly role's Ed25519 key: the only key a node accepts on extract requests (and
-    #: never on match requests, which only the hub signing key may sign). Pinned likewise.
-    assembly_signing_public_key: Ed25519Key | None = None
-    assembly_signing_kid: Annotated[StrictStr, Field(pattern=ED25519_KID_PATTERN)] | None = None
+    agency: AgencyCode = Field(description="The enrolled agency's code", examples=["K12"])
+    hub_signing_public_key: Ed25519Key = Field(description="The hub's Ed25519 key (raw, "
+                                               "base64url), which the node pins")
+    hub_signing_kid: Annotated[StrictStr, Field(pattern=ED25519_KID_PATTERN)] = Field(
+        description="Its key id", examples=["ed25519:4f1c2a9e0b7d3c5a8e6f1029384756ab"])
+    hub_hpke_public_key: X25519Key = Field(description="The hub's X25519 HPKE key (raw, "
+                                           "base64url), which the node pins")
+    hub_hpke_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)] = Field(
+        description="Its key id", examples=["x25519:9a8b7c6d5e4f30211203f4e5d6c7b8a9"])
+    node_token: Token = Field(description="The node's API token for the hub: shown once")
+    assembly_hpke_public_key: X25519Key | None = Field(
+        default=None, description="The assembly role's HPKE key: the only key a node seals "
+        "extract payloads to (the linkage role never holds it); pinned at enrollment")
+    assembly_hpke_kid: Annotated[StrictStr, Field(pattern=X25519_KID_PATTERN)] | None = Field(
+        default=None, description="Its key id (with the key, or both null)",
+        examples=["x25519:0f1e2d3c4b5a69788796a5b4c3d2e1f0"])
+    assembly_signing_public_key: Ed25519Key | None = Field(
+        default=None, description="The assembly role's Ed25519 key: the only key a node "
+        "accepts on extract requests (never on match requests); pinned at enrollment")
+    assembly_signing_kid: Annotated[StrictStr, Field(pattern=ED25519_KID_PATTERN)] | None = \
+        Field(default=None, description="Its key id (with the key, or both null)",
+              examples=["ed25519:0f1e2d3c4b5a69788796a5b4c3d2e1f0"])
 
     @model_validator(mode="after")
     def _kids_match(self) -> EnrollmentResponse:

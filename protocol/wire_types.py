@@ -126,7 +126,9 @@ class Message(WireModel):
     """A top-level message: carries ``protocol_version``; ``TYP`` names its envelope type."""
 
     TYP: ClassVar[str] = ""
-    protocol_version: StrictStr = PROTOCOL_VERSION
+    protocol_version: StrictStr = Field(
+        default=PROTOCOL_VERSION, description="The wire protocol the message speaks; only "
+        f"`{PROTOCOL_VERSION}` is accepted", examples=[PROTOCOL_VERSION])
 
     @field_validator("protocol_version")
     @classmethod

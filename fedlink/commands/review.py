@@ -11,6 +11,10 @@ from fedlink import hub_options
 from fedlink.errors import CommandError
 from fedlink.hub_options import HubUrlOption, TokenOption
 
+#: As hub.domain.approval.PUBLIC_REASON_MAX (not imported: the CLI loads no hub modules
+#: to start).
+PUBLIC_REASON_MAX = 1000
+
 review_app = typer.Typer(name="review", help="Governance review of research requests.",
                          no_args_is_help=True)
 
@@ -45,14 +49,15 @@ KeyFileOption = Annotated[Path | None, typer.Option(
 
 
 def _review(request_id: str, decision: str, reason: str, hub: str | None,
-            token: Path | None, key_file: Path | None = None) -> None:
+            token: Path | None, key_file: Path | None = None, public_reason: str = "") -> None:
     with hub_options.client(hub, token) as client:
         if key_file is not None and decision != "request_changes":
             from fedlink.commands.review_keys import sign_review
 
-            result = sign_review(client, request_id, decision, reason, key_file)
+            result = sign_review(client, request_id, decision, reason, key_file,
+                                 public_reason=public_reason)
         else:
-            result = client.review(request_id, decision, reason)
+            result = client.review(request_id, decision, reason, public_reason)
     typer.echo(f"request {result['id']} is {result['status']}")
     if result["waiting_for"]:
         typer.echo("  waiting for: " + "; ".join(result["waiting_for"]))
@@ -68,12 +73,21 @@ def approve(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption 
 
 @review_app.command()
 def deny(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption = None,
-         reason: Annotated[str, typer.Option(help="Why (required).")] = "",
+         reason: Annotated[str, typer.Option(
+             help="Why (required; internal: the researcher and the hub's staff see it).")] = "",
+         public_reason: Annotated[str, typer.Option(
+             "--public-reason", help="The reason written for the public (required; shown "
+             f"on the public list, at most {PUBLIC_REASON_MAX} characters).")] = "",
          key_file: KeyFileOption = None) -> None:
-    """Deny a request, with a reason."""
+    """Deny a request, with an internal reason and a reason for the public."""
     if not reason.strip():
         raise CommandError("a denial needs --reason")
-    _review(request_id, "deny", reason, hub, token, key_file)
+    if not public_reason.strip():
+        raise CommandError("a denial needs --public-reason: the reason shown on the public "
+                           "list (--reason stays internal)")
+    if len(public_reason) > PUBLIC_REASON_MAX:
+        raise CommandError(f"--public-reason is longer than {PUBLIC_REASON_MAX} characters")
+    _review(request_id, "deny", reason, hub, token, key_file, public_reason)
 
 
 @review_app.command()

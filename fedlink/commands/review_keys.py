@@ -66,7 +66,7 @@ def register_key(key_file: KeyFile, hub: HubUrlOption = None, token: TokenOption
 
 
 def sign_review(client: Any, request_id: str, decision: str, reason: str,
-                key_file: Path) -> dict[str, Any]:
+                key_file: Path, public_reason: str = "") -> dict[str, Any]:
     """Fetch the project-wide terms, sign ``decision`` over them, send it; the request."""
     key = load_key_file(key_file)
     served = client.project_terms(request_id)
@@ -74,7 +74,8 @@ def sign_review(client: Any, request_id: str, decision: str, reason: str,
     if project_digest(terms) != served["project_digest"]:
         raise CommandError("the hub's project digest does not match the terms it sent")
     body = GovernanceDecision(project_id=request_id, decision=decision,  # type: ignore[arg-type]
-                              reason=reason, project_terms=terms,
+                              reason=reason, public_reason=public_reason,
+                              project_terms=terms,
                               project_digest=project_digest(terms),
                               decided_at=dt.datetime.now(dt.UTC))
     return dict(client.signed_review(request_id, sign_statement(body, key).to_json()))

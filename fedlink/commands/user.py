@@ -1,5 +1,6 @@
 """``fedlink user …``: your own hub account — redeem an invitation, issue yourself a token —
-and, for governance members, approving pending privileged accounts.
+and, for governance members, approving pending privileged accounts and recording people's
+training (``fedlink user training record``/``list``, docs/hub.md "Training").
 
 No command takes a token or an invitation code as a flag value (``ps``, shell history):
 the code comes from ``FEDLINK_INVITATION`` or ``--code-file FILE``, your token from
@@ -9,6 +10,7 @@ written to a new 0600 file with ``--token-out FILE``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +28,11 @@ user_app = typer.Typer(name="user", help="Your hub account: redeem an invitation
 TokenOutOption = Annotated[Path | None, typer.Option(
     "--token-out", help="Write the new token to this new file (mode 0600) instead of "
     "printing it.", show_default=False)]
+
+
+training_app = typer.Typer(name="training", help="Safe people: training records (governance "
+                           "records them; everyone reads their own).", no_args_is_help=True)
+user_app.add_typer(training_app, name="training")
 
 
 def register(app: typer.Typer) -> None:
@@ -155,3 +162,52 @@ def approve(
         result = client.approve_account(user_id)
     typer.echo(f"user {result['id']} ({result['role']}) is {result['status']}: "
                f"{len(result['approvals'])} of {result['quorum']} approvals")
+
+
+def _iso_date(value: str, option: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise CommandError(f"{option} takes a date as YYYY-MM-DD, not {value!r}") from None
+
+
+@training_app.command("record")
+def training_record(
+    user_id: Annotated[int, typer.Argument(metavar="USER", help="The person's user id.",
+                                           show_default=False)],
+    training: Annotated[str, typer.Option(help="The training's name, e.g. data-privacy.",
+                                          show_default=False)],
+    completed: Annotated[str, typer.Option(help="Completion date, YYYY-MM-DD.",
+                                           show_default=False)],
+    expires: Annotated[str, typer.Option(help="Last day it counts, YYYY-MM-DD (inclusive).",
+                                         show_default=False)],
+    hub: HubUrlOption = None,
+    token_file: TokenOption = None,
+) -> None:
+    """Record a person's completion of a training (governance; never your own)."""
+    completed_on = _iso_date(completed, "--completed")
+    expires_on = _iso_date(expires, "--expires")
+    with hub_options.client(hub, token_file) as client:
+        row = client.record_training(user_id, training=training, completed_on=completed_on,
+                                     expires_on=expires_on)
+    typer.echo(f"user {row['user_id']}: {row['training']} completed {row['completed_on']}, "
+               f"expires {row['expires_on']}" + ("" if row["current"] else " (not current)"))
+
+
+@training_app.command("list")
+def training_list(
+    user_id: Annotated[int, typer.Argument(metavar="USER", help="The person's user id.",
+                                           show_default=False)],
+    hub: HubUrlOption = None,
+    token_file: TokenOption = None,
+) -> None:
+    """A person's training records, latest expiry first (your own; governance, admins and
+    auditors anyone's)."""
+    with hub_options.client(hub, token_file) as client:
+        rows = client.training(user_id)
+    for row in rows:
+        state = "current" if row["current"] else "lapsed"
+        typer.echo(f"{row['training']}\tcompleted {row['completed_on']}\texpires "
+                   f"{row['expires_on']}\t{state}\trecorded by {row['recorded_by']}")
+    if not rows:
+        typer.echo(f"no training recorded for user {user_id}")

@@ -182,9 +182,10 @@ def create_people(demo: Demo) -> None:
         demo.tokens.update({p.key: t for p, (t, _) in zip(people, redeemed, strict=True)})
         pending = [p for p, (_, waiting) in zip(people, redeemed, strict=True) if waiting]
         approve_accounts(demo, pending)
+        record_training(demo)
         step.done(f"{len(PEOPLE)} people, each holding only their own token; "
                   f"{len(pending)} steward and auditor accounts approved by the 2 "
-                  "governance members")
+                  "governance members; the researcher's data-privacy training recorded")
 
 
 def approve_accounts(demo: Demo, people: list[Person]) -> None:
@@ -195,6 +196,18 @@ def approve_accounts(demo: Demo, people: list[Person]) -> None:
         for person in people:
             demo.fedlink("user", "approve", str(ids[person.email]), who=member,
                          env=demo.api_env(member))
+
+
+def record_training(demo: Demo) -> None:
+    """Governance records the researcher's data-privacy training (safe people): without a
+    current completion the hub refuses the extract download (docs/hub.md, "Training")."""
+    with demo.hub_client("researcher") as hub:
+        researcher_id = hub.me()["id"]
+    today = dt.date.today()
+    demo.fedlink("user", "training", "record", str(researcher_id), "--training",
+                 "data-privacy", "--completed", today.isoformat(), "--expires",
+                 (today + dt.timedelta(days=365)).isoformat(), who="governance_a",
+                 env=demo.api_env("governance_a"))
 
 
 def submit_request(demo: Demo) -> None:

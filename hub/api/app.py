@@ -34,6 +34,7 @@ from hub.api.routes import (
     requests,
     runs,
     tlog,
+    training,
     users,
 )
 from hub.db.base import utcnow
@@ -118,7 +119,7 @@ def create_app(
     install_openapi(app)  # 422 as the hub sends it (hub.api.responses)
     install_docs(app)  # /docs and /redoc with their assets, no CDN (hub.api.docs)
     for module in (health, public, users, agencies, requests, conflicts, runs, extracts,
-                   outputs, node, audit, tlog, governance):
+                   outputs, node, audit, tlog, governance, training):
         app.include_router(module.router)
     # Every route: bodies over max_request_bytes get 413 before they are read whole.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from hub.domain.approval import PUBLIC_REASON_MAX
 from hub.domain.dsa import DataSharingAgreement, Email
 from hub.domain.roles import Role
 
@@ -26,6 +27,7 @@ class UserCreate(_Body):
     """An invitation: who, in which role (a steward's agency is required)."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="The invitee's name, as the account will show it",
         examples=["Ada Researcher"])
     role: Role = Field(description="Privileged roles (governance, steward, auditor, admin) "
                        "wait for the governance quorum after redeeming")
@@ -34,7 +36,8 @@ class UserCreate(_Body):
     agency: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] | None = Field(
         default=None, description="The steward's agency code", examples=["K12"])
     institution: Annotated[str, Field(max_length=200)] | None = Field(
-        default=None, examples=["State University"])
+        default=None, description="The invitee's institution (researchers: as their "
+        "agreements name it)", examples=["State University"])
 
 
 class TokenCreate(_Body):
@@ -55,14 +58,15 @@ class ConflictDeclare(_Body):
     conflicted: bool = Field(description="true: you have a conflict of interest (you take "
                              "no part in the review); false: you declare none")
     reason: Annotated[str, Field(max_length=2000)] = Field(
-        default="", examples=["I co-authored with the principal investigator in 2025."])
+        default="", description="Your explanation, kept with the declaration (optional)",
+        examples=["I co-authored with the principal investigator in 2025."])
 
 
 class AgencyCreate(_Body):
     code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = Field(
         description="Short code, used everywhere (agreements, catalog)", examples=["K12"])
     name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        examples=["Department of Education"])
+        description="The agency's full name", examples=["Department of Education"])
     url: Annotated[str, Field(min_length=8, max_length=500)] = Field(
         description="The agency node's base URL (https://)",
         examples=["https://k12.example:8101"])
@@ -71,7 +75,8 @@ class AgencyCreate(_Body):
 class AgencyUpdate(_Body):
     """``PATCH /v1/agencies/{code}``: any of a new name, node URL, or re-enrolment token."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The agency's new full name (null: unchanged)")
     url: Annotated[str, Field(min_length=8, max_length=500)] | None = Field(
         default=None, description="The node's new base URL")
     reenrol: bool = Field(default=False, description="Issue a fresh one-time enrollment "
@@ -79,15 +84,23 @@ class AgencyUpdate(_Body):
 
 
 class ReviewCreate(_Body):
-    decision: Literal["approve", "deny", "request_changes"]
+    decision: Literal["approve", "deny", "request_changes"] = Field(
+        description="Your governance vote; `request_changes` sends the agreement back to "
+                    "the researcher", examples=["approve"])
     reason: Annotated[str, Field(max_length=5000)] = Field(
         default="", description="Shown to the researcher",
         examples=["Narrow the years to those the questions need."])
+    public_reason: Annotated[str, Field(max_length=PUBLIC_REASON_MAX)] = Field(
+        default="", description="Required with `deny` (422 `public_reason_required` "
+        "without it): the denial's reason written for the public, shown on the public "
+        "list; `reason` stays internal. Ignored with other decisions.",
+        examples=["The request asks for more years of data than its questions need."])
 
 
 class Reason(_Body):
     reason: Annotated[str, Field(max_length=5000)] = Field(
-        default="", examples=["The IRB approval was withdrawn."])
+        default="", description="Why (recorded in the audit log; optional)",
+        examples=["The IRB approval was withdrawn."])
 
 
 def _patch_model() -> type[BaseModel]:
@@ -127,8 +140,11 @@ class DestructionCertification(_Body):
 
 
 class ExtractDecisionBody(_Body):
-    decision: Literal["release", "withhold"]
-    reason: Annotated[str, Field(max_length=5000)] = Field(default="", examples=[
+    decision: Literal["release", "withhold"] = Field(
+        description="A steward's decision on a held extract: `release` it to the researcher "
+                    "or `withhold` it", examples=["withhold"])
+    reason: Annotated[str, Field(max_length=5000)] = Field(default="", description="Why "
+                                                           "(recorded with it)", examples=[
         "Small classes remain on school; withheld."])
 
 
@@ -138,10 +154,12 @@ class OutputCreate(_Body):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
     project_id: Annotated[str, Field(min_length=1, max_length=32)] = Field(
-        examples=["prj-0e14fc18607c"])
+        description="The ready project the table comes from", examples=["prj-0e14fc18607c"])
     name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="A name for the table (published once released)",
         examples=["Enrolment by third-grade score band"])
-    description: Annotated[str, Field(max_length=5000)] = ""
+    description: Annotated[str, Field(max_length=5000)] = Field(
+        default="", description="What the table shows, for the stewards and the public")
     kind: Literal["frequency", "means", "records"] = Field(
         description="What the table is: counts, means, or record-level rows",
         examples=["frequency"])
@@ -153,6 +171,8 @@ class OutputCreate(_Body):
 
 
 class OutputReviewBody(_Body):
-    decision: Literal["release", "return"]
+    decision: Literal["release", "return"] = Field(
+        description="`release` (publish it) or `return` it to the researcher",
+        examples=["release"])
     comments: Annotated[str, Field(max_length=5000)] = Field(
         default="", description="For the researcher (with `return`)")

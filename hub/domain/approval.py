@@ -18,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+#: Longest public reason of a denial (a sentence or two for the public list).
+PUBLIC_REASON_MAX = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class AgencyVote:
@@ -32,6 +35,8 @@ class GovernanceVote:
     reviewer_id: int
     decision: str  # "approve" | "deny" | "request_changes"
     reason: str = ""
+    #: A denial's reason written for the public (the transparency list shows it).
+    public_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,8 @@ class Outcome:
     status: str
     reason: str = ""
     denial_category: str | None = None
+    #: A denial's reason for the public; ``reason`` (internal) may name people or internals.
+    public_reason: str = ""
     waiting_for: tuple[str, ...] = field(default=())
 
 
@@ -62,11 +69,16 @@ def evaluate(
     for agency in sorted(latest):
         vote = latest[agency]
         if vote.decision == "deny":
-            return Outcome("denied", f"{agency}: {vote.reason}", denial_category="agency")
+            # A steward's signed decision carries only the internal reason (it may name
+            # agency internals): the public learns which agency declined, nothing more.
+            return Outcome("denied", f"{agency}: {vote.reason}", denial_category="agency",
+                           public_reason=f"The data steward of {agency} declined to provide "
+                           "the requested data.")
     governance = [v for v in governance_votes if v.reviewer_id != requester_id]
     for vote in governance:
         if vote.decision == "deny":
-            return Outcome("denied", vote.reason, denial_category="governance")
+            return Outcome("denied", vote.reason, denial_category="governance",
+                           public_reason=vote.public_reason)
     for vote in governance:
         if vote.decision == "request_changes":
             return Outcome("changes_requested", vote.reason)

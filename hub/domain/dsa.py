@@ -71,7 +71,8 @@ class Person(_Model):
 
     name: Short = Field(description="Full name", examples=["Dr Ada Researcher"])
     role: Short = Field(description="Role on the project", examples=["Principal investigator"])
-    institution: Short = Field(examples=["State University"])
+    institution: Short = Field(description="Their institution (may differ from the "
+                               "project's)", examples=["State University"])
     email: Email | None = Field(
         default=None,
         description="The email of their hub account: only listed emails may download the "
@@ -84,14 +85,16 @@ class AgencyContact(_Model):
 
     agency: AgencyCode = Field(description="One of the agencies in `variables`",
                                examples=["K12"])
-    name: Short = Field(examples=["Kay Twelve"])
-    email: Email = Field(examples=["kay@k12.example"])
+    name: Short = Field(description="The contact's full name", examples=["Kay Twelve"])
+    email: Email = Field(description="The contact's email at the agency",
+                         examples=["kay@k12.example"])
 
 
 class Renewal(_Model):
     """Whether and how the term may be renewed."""
 
-    renewable: StrictBool = False
+    renewable: StrictBool = Field(default=False, description="The term may be renewed "
+                                  "(as `conditions` says)", examples=[False])
     conditions: Annotated[str, Field(max_length=2000)] = Field(
         default="", description="When and how a renewal may be asked",
         examples=["One renewal of up to a year, on a written request before term_end."])
@@ -102,6 +105,7 @@ class Irb(_Model):
     `protocol_number` and `approval_date`."""
 
     status: Literal["approved", "exempt", "pending", "not_required"] = Field(
+        description="The board's decision: `approved`, `exempt`, `pending` or `not_required`",
         examples=["approved"])
     board: Annotated[str, Field(max_length=300)] = Field(
         default="", description="Required when status is approved or exempt",
@@ -210,7 +214,9 @@ class DataSharingAgreement(_Model):
                                      examples=["Students in grade 3 in 2018."])
     personnel: list[Person] = Field(min_length=1, max_length=100,
                                     description="Everyone who will have access to the data")
-    agency_contacts: list[AgencyContact] = Field(min_length=1, max_length=50)
+    agency_contacts: list[AgencyContact] = Field(
+        min_length=1, max_length=50, description="A point of contact at each agency asked "
+                                                 "(only agencies in `variables`)")
     security_plan: Long = Field(
         description="How the data will be stored and protected",
         examples=["Encrypted workstation in a locked office; no copies."])
@@ -218,7 +224,8 @@ class DataSharingAgreement(_Model):
     term_end: WireDate = Field(
         description="YYYY-MM-DD, after term_start: the extract expires the day after",
         examples=["2027-12-31"])
-    renewal: Renewal = Field(default_factory=Renewal)
+    renewal: Renewal = Field(default_factory=Renewal, description="Whether and how the term "
+                             "may be renewed (default: not renewable)")
     refresh_frequency: Literal["once", "annual", "semiannual", "quarterly", "monthly"] = \
         Field(description="How often the data is refreshed", examples=["once"])
     matching_authorised: StrictBool = Field(
@@ -229,8 +236,10 @@ class DataSharingAgreement(_Model):
     interim_findings_plan: Long = Field(
         description="How interim findings are shared before publication",
         examples=["Shared with the agencies 30 days before any publication."])
-    irb: Irb
-    extract: ExtractOptions = Field(default_factory=ExtractOptions)
+    irb: Irb = Field(description="The Institutional Review Board's decision on the study")
+    extract: ExtractOptions = Field(default_factory=ExtractOptions, description="How the "
+                                    "linked extract is prepared and protected (defaults: "
+                                    "Parquet, linked people only, k from the hub)")
 
     @model_validator(mode="after")
     def _consistent(self) -> DataSharingAgreement:

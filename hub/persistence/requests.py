@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hub.db.base import utcnow
@@ -65,11 +65,11 @@ def list_requests(
 
 def add_review(
     session: Session, *, request_id: str, reviewer_id: int, round_: int, decision: str,
-    reason: str,
+    reason: str, public_reason: str = "",
 ) -> Review:
     review = Review(
         request_id=request_id, reviewer_id=reviewer_id, round=round_, decision=decision,
-        reason=reason, created_at=utcnow(),
+        reason=reason, public_reason=public_reason, created_at=utcnow(),
     )
     session.add(review)
     session.flush()
@@ -110,20 +110,15 @@ def agency_decisions(
 
 
 def public_requests(
-    session: Session, *, listed_statuses: Iterable[str], denied_status: str,
-    denied_irb_statuses: Iterable[str], limit: int, offset: int = 0,
+    session: Session, *, statuses: Iterable[str], limit: int, offset: int = 0,
 ) -> list[Request]:
     """The requests the public list shows, oldest first, at most ``limit`` from ``offset``:
-    submitted ones in ``listed_statuses``, and those in ``denied_status`` whose agreement's
-    IRB status is one of ``denied_irb_statuses`` (read from the stored JSON in SQL, so a
-    page is exactly the rows it shows)."""
-    irb_status = Request.dsa[("irb", "status")].as_string()
+    submitted ones in ``statuses`` (filtered in SQL, so a page is exactly the rows it
+    shows)."""
     query = (
         select(Request)
         .where(Request.first_submitted_at.is_not(None))
-        .where(or_(Request.status.in_(list(listed_statuses)),
-                   and_(Request.status == denied_status,
-                        irb_status.in_(list(denied_irb_statuses)))))
+        .where(Request.status.in_(list(statuses)))
         .order_by(Request.created_at, Request.id)
         .offset(offset)
         .limit(limit)

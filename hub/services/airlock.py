@@ -37,6 +37,7 @@ from hub.services import audit
 from hub.services.context import HubContext
 from hub.services.extract_policy import is_personnel, may_see, visible_project
 from hub.services.terms import load_dsa
+from hub.services.training import refusal_detail, require_current_training
 
 S = RequestStatus
 
@@ -63,6 +64,7 @@ def submit_output(session: Session, ctx: HubContext, caller: Caller, *, project_
         if not is_personnel(request, caller.principal):
             raise PermissionDeniedError("only the project's personnel submit outputs",
                                         code="not_personnel")
+        require_current_training(session, ctx, caller.principal)
         if request.status not in (S.READY, S.EXPIRED):
             raise ConflictError(f"project {project_id} is {request.status}; outputs are "
                                 "checked for ready or ended projects", code="project_not_ready")
@@ -74,7 +76,8 @@ def submit_output(session: Session, ctx: HubContext, caller: Caller, *, project_
         except OutputFormatError as exc:
             raise InvalidInputError(str(exc), code="bad_output_table") from None
     except HubError as exc:
-        audit.refuse(session, ctx, caller, exc, action="output.refused", **fields)
+        audit.refuse(session, ctx, caller, exc, action="output.refused", **fields,
+                     detail=refusal_detail(exc))
     assert caller.principal is not None and caller.principal.id is not None
     output = store.create_output(session, values={
         "id": f"out-{secrets.token_hex(6)}", "project_id": project_id,

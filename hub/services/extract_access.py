@@ -4,9 +4,11 @@ A download is refused — 4xx, and audited as ``extract.download_refused`` — f
 on the project's personnel (404 if they cannot see the project, 403 ``not_personnel`` if
 they can), for a held, failed or building extract (409), after the extract's expiry, the
 project's expiry or revocation, or its destruction (410), and for a stored bundle whose key
-or ciphertext does not verify (409 ``extract_corrupted``). Before anything is streamed the
-whole file is decrypted once and its SHA-256 compared with the one recorded at build time,
-so a tampered file is refused cleanly instead of failing half-way through a response.
+or ciphertext does not verify (409 ``extract_corrupted``), and for personnel without a
+current completion of the hub's required training (403 ``training_required``,
+hub.services.training). Before anything is streamed the whole file is decrypted once and
+its SHA-256 compared with the one recorded at build time, so a tampered file is refused
+cleanly instead of failing half-way through a response.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from hub.services.context import HubContext
 from hub.services.extract_destruction import LIVE, destroy_extract
 from hub.services.extract_policy import is_personnel, may_see
 from hub.services.requests import move
+from hub.services.training import refusal_detail, require_current_training
 
 S = RequestStatus
 
@@ -138,6 +141,7 @@ def prepare_download(session: Session, ctx: HubContext, caller: Caller, *,
         if not is_personnel(request, caller.principal):
             raise PermissionDeniedError("only the project's named personnel may download its "
                                         "extract", code="not_personnel")
+        require_current_training(session, ctx, caller.principal)
         _check_available(ctx, extract, request)
         key = store.get_key(session, extract_id=extract_id)
         path = Path(ctx.settings.extracts_dir or ctx.settings.dir / "extracts") / str(
@@ -161,7 +165,8 @@ def prepare_download(session: Session, ctx: HubContext, caller: Caller, *,
                                 media_type="application/zip", filename=f"{extract_id}.zip",
                                 encryption="hub")
     except HubError as exc:
-        audit.refuse(session, ctx, caller, exc, action="extract.download_refused", **fields)
+        audit.refuse(session, ctx, caller, exc, action="extract.download_refused", **fields,
+                     detail=refusal_detail(exc))
     audit.record(session, ctx, caller, action="extract.downloaded", **fields,
                  detail={"sha256": download.sha256, "encryption": download.encryption})
     session.commit()

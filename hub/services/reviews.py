@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy.orm import Session
 
 from hub.db.models import Request
@@ -32,6 +34,31 @@ from protocol.wire import StewardDecision, body_as
 
 S = RequestStatus
 REVIEW_DECISIONS = ("approve", "deny", "request_changes")
+#: IRB statuses under which a request may be approved when the hub requires IRB approval.
+IRB_CLEARED = ("approved", "exempt")
+
+
+def irb_blocks_approval(ctx: HubContext, request: Request) -> str | None:
+    """Why the governance policy refuses to approve ``request`` now (its IRB status is not
+    approved or exempt and the hub setting ``require_irb_approval`` is on), else ``None``."""
+    status = load_dsa(request).irb.status
+    if not ctx.settings.require_irb_approval or status in IRB_CLEARED:
+        return None
+    return (f"the agreement's IRB status is {status!r}: this hub approves a request only "
+            "once its IRB approval (or exemption) is recorded; deny it or request changes")
+
+
+def _check_public_reason(decision: str, public_reason: str) -> None:
+    if decision != "deny":
+        return
+    if not public_reason.strip():
+        raise InvalidInputError(
+            "a deny decision needs a public_reason: a reason written for the public, shown "
+            "on the public list (the reason stays internal)", code="public_reason_required")
+    if len(public_reason) > approval.PUBLIC_REASON_MAX:
+        raise InvalidInputError(
+            f"public_reason is longer than {approval.PUBLIC_REASON_MAX} characters",
+            code="public_reason_too_long")
 
 
 def _require_under_review(request: Request) -> None:
@@ -54,11 +81,13 @@ def _conflicted(session: Session, caller: Caller, request: Request) -> bool:
 
 
 def review(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
-           decision: str, reason: str = "",
+           decision: str, reason: str = "", public_reason: str = "",
            signed: tuple[SignedEnvelope, GovernanceDecision] | None = None) -> Request:
     """A governance member's review in the current round. Once a governance roster exists
     an approval must come ``signed`` by the member's own key (:func:`signed_review`): the
-    web page and the unsigned API can deny or send back, never approve."""
+    web page and the unsigned API can deny or send back, never approve. A denial needs a
+    ``public_reason`` besides its internal ``reason``; an approval of a request without
+    IRB approval is refused while the hub requires it (:func:`irb_blocks_approval`)."""
     request = visible_request(session, caller, request_id=request_id, lock=True)
     fields = {"object_type": "request", "object_id": request.id, "project": request.id}
     if decision not in REVIEW_DECISIONS:
@@ -70,7 +99,12 @@ def review(session: Session, ctx: HubContext, caller: Caller, *, request_id: str
             action="request.review_refused", **fields)
     if decision != "approve" and not reason.strip():
         raise InvalidInputError(f"a {decision.replace('_', ' ')} decision needs a reason")
+    _check_public_reason(decision, public_reason)
     _require_under_review(request)
+    irb = irb_blocks_approval(ctx, request) if decision == "approve" else None
+    if irb is not None:
+        audit.refuse(session, ctx, caller, ConflictError(irb, code="irb_not_approved"),
+                     action="request.review_refused", **fields)
     assert caller.principal is not None and caller.principal.id is not None
     if _conflicted(session, caller, request):
         audit.refuse(session, ctx, caller, PermissionDeniedError(
@@ -83,7 +117,8 @@ def review(session: Session, ctx: HubContext, caller: Caller, *, request_id: str
     if request.status == S.SUBMITTED:
         move(session, ctx, caller, request, S.IN_REVIEW, action="request.in_review")
     store.add_review(session, request_id=request.id, reviewer_id=caller.principal.id,
-                     round_=request.round, decision=decision, reason=reason)
+                     round_=request.round, decision=decision, reason=reason,
+                     public_reason=public_reason if decision == "deny" else "")
     if signed is not None:
         governance.record_signed_review(session, request=request, round_=request.round,
                                         envelope=signed[0], decision=signed[1])
@@ -105,7 +140,8 @@ def signed_review(session: Session, ctx: HubContext, caller: Caller, *, request_
         audit.refuse(session, ctx, caller, exc, action="request.review_refused",
                      object_type="request", object_id=request.id, project=request.id)
     return review(session, ctx, caller, request_id=request_id, decision=decision.decision,
-                  reason=decision.reason, signed=(envelope, decision))
+                  reason=decision.reason, public_reason=decision.public_reason,
+                  signed=(envelope, decision))
 
 
 def steward_decision(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
@@ -161,7 +197,7 @@ def progress(session: Session, ctx: HubContext, request: Request) -> approval.Ou
     """Where the current round stands under the approval rule."""
     dsa = load_dsa(request)
     classifications = check_classifications(session, request)
-    return approval.evaluate(
+    outcome = approval.evaluate(
         required_agencies=dsa.agencies,
         current_digests=current_digests(request),
         agency_votes=[
@@ -169,12 +205,19 @@ def progress(session: Session, ctx: HubContext, request: Request) -> approval.Ou
             for d in store.agency_decisions(session, request_id=request.id, round_=request.round)
         ],
         governance_votes=[
-            approval.GovernanceVote(r.reviewer_id, r.decision, r.reason)
+            approval.GovernanceVote(r.reviewer_id, r.decision, r.reason, r.public_reason)
             for r in store.reviews(session, request_id=request.id, round_=request.round)
         ],
         quorum=ctx.settings.quorum_for(classifications),
         requester_id=request.researcher_id,
     )
+    if (request.status in UNDER_REVIEW and outcome.status in ("pending", "approved")
+            and irb_blocks_approval(ctx, request)):
+        # The policy's own wait: no approval counts until the IRB's is in the agreement
+        # (a request approved before the policy was switched on stays approved).
+        return dataclasses.replace(outcome, status="pending", waiting_for=(
+            *outcome.waiting_for, f"IRB approval (the agreement says {dsa.irb.status!r})"))
+    return outcome
 
 
 def check_classifications(session: Session, request: Request) -> set[str]:
@@ -204,6 +247,7 @@ def apply_rule(session: Session, ctx: HubContext, caller: Caller, request: Reque
         request.decided_at = now
         request.decision_reason = outcome.reason
         request.denial_category = outcome.denial_category
+        request.public_reason = outcome.public_reason
         move(session, ctx, caller, request, S.DENIED, reason=outcome.reason,
               action="request.denied")
     else:

@@ -2,9 +2,10 @@
 
 Shown: approved (and later closed or revoked) projects — id, title, public summary,
 research questions, the PI's institution, agencies, the *categories* (classifications) and
-number of variables per agency, term, status and released output tables; denied requests
-that had IRB approval — title, institution, agencies and who denied (agency or governance),
-without the free-text reason (it may name people or agency internals); counts by status and
+number of variables per agency, term, status and released output tables; every denied
+request — title, institution, agencies, who denied (agency or governance) and the reason
+written for the public (``public_reason``; the internal reason is never shown: it may name
+people or agency internals); counts by status and
 the median number of days from first submission to decision. Never shown: names or emails
 of researchers, personnel, reviewers or stewards, tokens, reviews' text, drafts or anything
 under review. The contact is the hub setting ``public_contact`` and, when the operator named
@@ -71,8 +72,6 @@ PAGE_DEFAULT = 100
 PAGE_MAX = 500
 #: The furthest offset accepted (far past any hub's list; keeps SQL integers in range).
 OFFSET_MAX = 1_000_000
-#: IRB statuses of the denied requests the list shows.
-_IRB_APPROVED = ("approved", "exempt")
 
 
 def cached_public_page(ctx: HubContext, *, limit: int, offset: int) -> dict[str, Any] | None:
@@ -103,12 +102,10 @@ def public_projects(session: Session, ctx: HubContext, *, limit: int = PAGE_DEFA
     statistics over every request."""
     # Filtered and paged in SQL (issue 20: this anonymous page parsed every submitted
     # agreement on every call): only the requests on the page are loaded — approved once,
-    # or denied with IRB approval — and the statistics are one GROUP BY and two timestamp
-    # columns (``status`` is indexed). One row more than the page says whether one follows.
+    # or denied — and the statistics are one GROUP BY and two timestamp columns (``status``
+    # is indexed). One row more than the page says whether one follows.
     decided = [*APPROVED_ONCE, S.DENIED]
-    rows = store.public_requests(session, listed_statuses=APPROVED_ONCE, denied_status=S.DENIED,
-                                 denied_irb_statuses=_IRB_APPROVED, limit=limit + 1,
-                                 offset=offset)
+    rows = store.public_requests(session, statuses=decided, limit=limit + 1, offset=offset)
     more, rows = len(rows) > limit, rows[:limit]
     counts = store.submitted_counts(session, exclude_statuses=[S.DRAFT])
     durations = [(decided_at - first).total_seconds() / 86_400
@@ -131,20 +128,23 @@ def public_projects(session: Session, ctx: HubContext, *, limit: int = PAGE_DEFA
                 # Output tables the agencies' stewards released (hub.services.airlock).
                 "released_outputs": released_outputs(session, project_id=request.id),
             })
-        elif request.status == S.DENIED and dsa.irb.status in _IRB_APPROVED:
+        elif request.status == S.DENIED:
             denied.append({
                 "id": request.id, "title": dsa.title, "institution": dsa.institution,
                 "agencies": [a["agency"] for a in _agencies(session, request, seen)],
                 "denied_by": request.denial_category,
                 "denied_at": request.decided_at.date().isoformat()
                 if request.decided_at else None,
+                # Written for the public by the member who denied it (an agency's denial:
+                # which agency declined); ``decision_reason`` stays internal.
+                "public_reason": request.public_reason,
             })
     return {
         "hub": ctx.settings.hub_name,
         "contact": ctx.settings.public_contact,
         "contact_person": contact_person(ctx),
         "approved_projects": approved,
-        "denied_irb_approved_requests": denied,
+        "denied_requests": denied,
         "page": {"limit": limit, "offset": offset,
                  "next_offset": offset + limit if more else None},
         "statistics": {

@@ -1,5 +1,5 @@
-"""Public transparency pages, no sign-in: approved and closed projects, denied requests that
-had IRB approval, how long decisions take, how data is protected, and whom to ask.
+"""Public transparency pages, no sign-in: approved and closed projects, denied requests with
+their public reasons, how long decisions take, how data is protected, and whom to ask.
 
 The content is :func:`hub.services.transparency.public_projects` — the same list as
 ``GET /v1/public/projects``, paged the same way (``?limit=&offset=``) — so the page can

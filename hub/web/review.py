@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.api.deps import ContextDep, SessionDep
+from hub.domain.approval import PUBLIC_REASON_MAX
 from hub.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from hub.services import reviews
 from hub.web.deps import CsrfChecked, GovernancePage, ReviewPage
@@ -40,8 +41,8 @@ def _request_page(request: Request, me: ReviewPage, session: SessionDep, ctx: Co
                   form: dict[str, str] | None = None, done: bool = False) -> HTMLResponse:
     page = request_page(session, ctx, me, request_id=request_id)
     return render(request, "review_request.html", status=status, errors=errors or {},
-                  form=form or {"decision": "", "reason": ""}, done=done,
-                  choices=_DECISION_CHOICES, **page)
+                  form=form or {"decision": "", "reason": "", "public_reason": ""}, done=done,
+                  choices=_DECISION_CHOICES, public_reason_max=PUBLIC_REASON_MAX, **page)
 
 
 @router.get("/{request_id}")
@@ -56,19 +57,23 @@ def decide(
     session: SessionDep, ctx: ContextDep,
     decision: Annotated[str, Form(max_length=32)] = "",
     reason: Annotated[str, Form(max_length=10_000)] = "",
+    public_reason: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
-    form = {"decision": decision, "reason": reason}
+    form = {"decision": decision, "reason": reason, "public_reason": public_reason}
     errors: dict[str, str] = {}
     if decision not in reviews.REVIEW_DECISIONS:
         errors["decision"] = "Choose approve, deny or request changes."
     else:
         try:
             reviews.review(session, ctx, me.caller, request_id=request_id,
-                           decision=decision, reason=reason)
+                           decision=decision, reason=reason, public_reason=public_reason)
         except InvalidInputError as exc:
-            # The service's rule: deny and request changes need a reason.
-            errors["reason"] = f"{str(exc).capitalize()}."
+            # The service's rules: deny and request changes need a reason, a denial a
+            # public reason (its own field, so the form points at the right box).
+            field = "public_reason" if exc.code.startswith("public_reason") else "reason"
+            errors[field] = f"{str(exc)[0].upper()}{str(exc)[1:]}."
         except (ConflictError, PermissionDeniedError) as exc:
+            # e.g. irb_not_approved: the policy's refusal, shown on the page (not a 500).
             return _request_page(request, me, session, ctx, request_id, form=form,
                                  status=exc.status, errors={"form": str(exc)})
     if errors:

@@ -28,6 +28,7 @@ from hub.assembly.worker import Assembler
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade_to_head
 from hub.keys import HubKeys, create_hub_keys
+from hub.persistence import training as training_store
 from hub.services.context import HubContext
 from hub.services.extract_build import start_extract
 from hub.settings import HubSettings
@@ -237,7 +238,23 @@ class Hub:
             self.approve_account(data["id"])
         if role == "governance":
             self.governance_tokens.append(data["token"])
+        if role == "researcher":
+            self.train(data["id"])
         return data["id"], data["token"]
+
+    def train(self, user_id: int, *, expires_on: dt.date | None = None) -> None:
+        """Record a current completion of every required training for ``user_id`` (safe
+        people: researchers download and submit outputs only with it), straight into the
+        store, so tests not about training keep their audit log and governance members."""
+        today = self.clock().date()
+        with self.ctx.session_factory() as session:
+            for name in self.ctx.settings.required_training:
+                training_store.add_record(
+                    session, user_id=user_id, training=name,
+                    completed_on=today - dt.timedelta(days=1),
+                    expires_on=expires_on or today + dt.timedelta(days=3650),
+                    recorded_by="operator", recorded_at=self.clock())
+            session.commit()
 
     def approve_account(self, user_id: int) -> None:
         """The governance quorum approves a pending privileged account, each member with
@@ -324,7 +341,9 @@ class Hub:
                reason: str = "") -> Any:
         return self.client.post(
             f"/v1/requests/{request_id}/reviews", headers=auth(token),
-            json={"decision": decision, "reason": reason or f"{decision} because"},
+            json={"decision": decision, "reason": reason or f"{decision} because",
+                  **({"public_reason": f"public: {decision} because"}
+                     if decision == "deny" else {})},
         )
 
     # --- governance members' own keys (docs/trust-model.md, "A compromised hub") ------
@@ -346,7 +365,7 @@ class Hub:
         return keys, roster
 
     def signed_review(self, request_id: str, token: str, key: Ed25519PrivateKey,
-                      decision: str = "approve") -> Any:
+                      decision: str = "approve", public_reason: str | None = None) -> Any:
         """A member's decision signed with their own key over the project terms the hub
         serves them (what `fedlink review approve --key-file` does)."""
         served = self.client.get(f"/v1/requests/{request_id}/project-terms",
@@ -356,6 +375,8 @@ class Hub:
         body = GovernanceDecision(
             project_id=request_id, decision=decision,  # type: ignore[arg-type]
             reason="" if decision == "approve" else f"{decision} because",
+            public_reason=(f"public: {decision} because" if public_reason is None
+                           and decision == "deny" else public_reason or ""),
             project_terms=terms, project_digest=project_digest(terms),
             decided_at=dt.datetime.now(dt.UTC))
         return self.client.post(f"/v1/requests/{request_id}/signed-reviews",

@@ -206,7 +206,9 @@ def test_hub_links_two_real_nodes_and_the_links_are_right(tmp_path: Path) -> Non
             "term_end": (today + dt.timedelta(days=365)).isoformat(),
             "refresh_frequency": "once", "matching_authorised": True,
             "disposition": "destroy", "interim_findings_plan": "None.",
-            "irb": {"status": "not_required"},
+            # Approved only with the IRB's approval or exemption (require_irb_approval).
+            "irb": {"status": "exempt", "board": "U IRB", "protocol_number": "X-1",
+                    "approval_date": "2025-01-02"},
         }
         created = httpx.post(f"{hub_url}/v1/requests", json=agreement, headers=auth, timeout=10)
         assert created.status_code == 201, created.text

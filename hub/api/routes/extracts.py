@@ -68,7 +68,9 @@ def download(extract_id: str, caller: RequestReaderCaller, session: SessionDep,
              ctx: ContextDep) -> StreamingResponse:
     """Stream the extract bundle (a zip), or its ciphertext when the agreement sealed it to the
     researcher's key (`X-Fedlink-Encryption: researcher`). Check the body against
-    `X-Fedlink-SHA256`. Only the project's personnel; 410 once it expired or was destroyed."""
+    `X-Fedlink-SHA256`. Only the project's personnel, each with a current completion of the
+    hub's required training (else 403 `training_required`); 410 once it expired or was
+    destroyed."""
     prepared = extract_access.prepare_download(session, ctx, caller, extract_id=extract_id)
     headers = {
         "X-Fedlink-SHA256": prepared.sha256,

@@ -29,7 +29,8 @@ router = APIRouter(tags=["outputs"])
 def submit(body: OutputCreate, caller: ResearcherCaller, session: SessionDep,
            ctx: ContextDep) -> dict[str, Any]:
     """Submit an output table (CSV, at most 2 MB) from an approved project for the automatic
-    disclosure checks and the stewards' release."""
+    disclosure checks and the stewards' release. Only the project's personnel, each with a
+    current completion of the hub's required training (else 403 `training_required`)."""
     output = airlock.submit_output(
         session, ctx, caller, project_id=body.project_id, name=body.name,
         description=body.description, kind=body.kind, csv=body.csv,

@@ -34,14 +34,15 @@ PageOffset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description=(
 # Documented, not validated: the page is answered from the process's cache on the event
 # loop (issue 20); tests check it against the model (tests/hub/api/test_openapi_*).
 @router.get("/projects", responses={**PUBLIC, **ok(PublicProjects)},
-            summary="Approved projects, denied IRB-approved requests and "
+            summary="Approved projects, denied requests with their public reasons and "
             "statistics (no personal data), a page at a time; `page.next` is the next "
             "page's path, null on the last [public]")
 async def projects(ctx: ContextDep, limit: PageLimit = PAGE_DEFAULT,
                    offset: PageOffset = 0) -> dict[str, Any]:
     """The public transparency list (no token, no personal data): approved projects with the
-    agencies and kinds of data they use and their released outputs, denied requests that had
-    IRB approval, and statistics over every submitted request. Page with `limit` and
+    agencies and kinds of data they use and their released outputs, denied requests with the
+    reason written for the public (never the internal one), and statistics over every
+    submitted request. Page with `limit` and
     `offset`; follow `page.next` until it is null."""
     # async: a page this process answered less than public_cache_seconds ago costs no
     # thread and no connection (hub.services.public_cache; issue 20).

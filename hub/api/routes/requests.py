@@ -109,8 +109,12 @@ def revoke(request_id: str, body: Reason, caller: GovernanceCaller, session: Ses
 def review(request_id: str, body: ReviewCreate, caller: GovernanceCaller, session: SessionDep,
            ctx: ContextDep) -> dict[str, Any]:
     """Record your governance decision on a submitted request: approve, deny, or request
-    changes (with a reason). Once a roster exists, decisions must be signed (`POST
+    changes (with a reason). A denial also needs a `public_reason`, written for the public
+    list (422 `public_reason_required`). An approval is refused with 409
+    `irb_not_approved` while the agreement's IRB status is not approved or exempt (the
+    hub's `require_irb_approval`). Once a roster exists, approvals must be signed (`POST
     /v1/requests/{request_id}/signed-reviews`)."""
     request = reviews.review(session, ctx, caller, request_id=request_id,
-                             decision=body.decision, reason=body.reason)
+                             decision=body.decision, reason=body.reason,
+                             public_reason=body.public_reason)
     return request_detail(session, ctx, caller, request)

@@ -23,6 +23,7 @@ from hub.db.models.requests import AgencyDecision, Request, RequestAgency, Revie
 from hub.db.models.runs import LinkageRun, RunCluster, RunLink
 from hub.db.models.security import SeenNonce
 from hub.db.models.tlog import NodeLogCheckpoint, TlogCheckpoint, TlogCosignature
+from hub.db.models.training import TrainingRecord
 from hub.db.models.web import WebSession
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "SeenNonce",
     "TlogCheckpoint",
     "TlogCosignature",
+    "TrainingRecord",
     "User",
     "WebSession",
 ]

@@ -34,6 +34,9 @@ class Request(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: Who decided a denial: ``agency`` or ``governance`` (public, no names).
     denial_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: A denial's reason written for the public (the transparency list shows it;
+    #: ``decision_reason`` stays internal). ``None`` on denials from before migration 0012.
+    public_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: Fixed at approval: the project's token salt (base64url) and the approved term.
     project_salt: Mapped[str | None] = mapped_column(String(64), nullable=True)
     approved_term_start: Mapped[dt.date | None] = mapped_column(nullable=True)
@@ -59,6 +62,8 @@ class Review(Base):
     round: Mapped[int] = mapped_column(Integer)
     decision: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")
+    #: A denial's reason for the public (required with ``deny``; '' otherwise).
+    public_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

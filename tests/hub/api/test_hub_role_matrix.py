@@ -102,6 +102,12 @@ CASES: list[tuple[str, str, tuple[str, ...], Builder]] = [
     ("POST", "issue own token", USERS,
      lambda h, r, t: ("/v1/me/tokens", {"json": {"label": "x"}})),
     ("GET", "own tokens", USERS, lambda h, r, t: ("/v1/me/tokens", {})),
+    ("POST", "record training", ("governance",),
+     lambda h, r, t: (f"/v1/users/{h.user('researcher')[0]}/training", {"json": {
+         "training": "data-privacy", "completed_on": "2026-01-05",
+         "expires_on": "2099-01-05"}})),
+    ("GET", "someone's training", ("admin", "governance", "auditor"),
+     lambda h, r, t: (f"/v1/users/{h.user('researcher')[0]}/training", {})),
     ("DELETE", "revoke token", ("admin",), lambda h, r, t: (f"/v1/tokens/{_token_id(h)}", {})),
     ("POST", "create agency", ("admin",), lambda h, r, t: ("/v1/agencies", {"json": {
         "code": f"B{secrets.token_hex(3)}", "name": "B", "url": "http://b.example"}})),

@@ -73,7 +73,10 @@ def test_node_enrolls_and_its_signed_approval_counts(tmp_path: Path, capsys,
             "agency_contacts": [{"agency": "K12", "name": "K", "email": "k@k12.example"}],
             "security_plan": "P", "term_start": "2026-01-01", "term_end": "2026-12-31",
             "refresh_frequency": "once", "matching_authorised": True, "disposition": "destroy",
-            "interim_findings_plan": "None", "irb": {"status": "not_required"},
+            "interim_findings_plan": "None",
+            # Approved only with the IRB's approval or exemption (require_irb_approval).
+            "irb": {"status": "exempt", "board": "U IRB", "protocol_number": "X-1",
+                    "approval_date": "2025-01-02"},
         }
         auth = {"Authorization": f"Bearer {researcher}"}
         request_id = client.post("/v1/requests", json=body, headers=auth).json()["id"]

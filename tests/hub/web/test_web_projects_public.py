@@ -84,12 +84,36 @@ def test_public_page_needs_no_signin_and_shows_approved_projects(make_hub, brows
     assert "is the median time from a request's first submission" in text
 
 
-def test_public_page_lists_denied_irb_requests_by_category_only(web_hub, browser) -> None:
+def test_public_page_lists_an_agency_denial_without_its_internal_reason(web_hub,
+                                                                        browser) -> None:
     rid = web_hub.submitted_request(web_hub.token("researcher"), title="Denied study")
     web_hub.decide(rid, "K12", "deny", reason="Steward Sam thinks no")
     text = browser().get("/public").text
     assert "Denied study" in text and "an agency whose data was asked for" in text
+    assert "The data steward of K12 declined to provide the requested data." in text
     assert "Steward Sam" not in text
+
+
+def test_denial_public_reason_appears_on_the_public_page(web_hub, browser) -> None:
+    researcher = web_hub.token("researcher")
+    rid = web_hub.submitted_request(researcher, title="Study denied in public")
+    response = web_hub.client.post(
+        f"/v1/requests/{rid}/reviews", headers={"Authorization":
+                                                f"Bearer {web_hub.token('governance')}"},
+        json={"decision": "deny", "reason": "Reviewer Rita: PI Ada is under investigation",
+              "public_reason": "The questions can be answered with published tables."})
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "denied"
+    public = "The questions can be answered with published tables."
+
+    body = web_hub.client.get("/v1/public/projects")
+    assert [(d["title"], d["denied_by"], d["public_reason"])
+            for d in body.json()["denied_requests"]] == [
+        ("Study denied in public", "governance", public)]
+    page = browser().get("/public").text
+    assert "Study denied in public" in page and public in page
+    for text in (body.text, page):  # the internal reason never reaches the public
+        assert "under investigation" not in text and "Rita" not in text
 
 
 def test_public_page_without_a_named_contact_says_so(web_hub, browser) -> None:

@@ -69,6 +69,37 @@ def test_deny_without_reason_shows_the_error_at_the_field(web_hub, browser) -> N
     assert web_hub.status(rid, researcher) == "submitted"  # nothing was recorded
 
 
+def test_deny_without_public_reason_shows_the_error_at_its_field(web_hub, browser) -> None:
+    researcher = _researcher(web_hub)
+    rid = web_hub.submitted_request(researcher)
+    b = browser(web_hub.token("governance"))
+    response = b.post(f"/review/{rid}", {"decision": "deny", "reason": "internal only"},
+                      csrf_from=f"/review/{rid}")
+    assert response.status_code == 422
+    assert 'id="public_reason-error"' in response.text
+    assert "A deny decision needs a public_reason" in response.text
+    assert 'href="#public_reason"' in response.text
+    assert "internal only" in response.text  # what was entered is kept
+    assert web_hub.status(rid, researcher) == "submitted"
+    response = b.post(f"/review/{rid}", {"decision": "deny", "reason": "internal only",
+                                         "public_reason": "Outside the agencies' mandate."},
+                      csrf_from=f"/review/{rid}")
+    assert response.status_code == 303
+    assert web_hub.status(rid, researcher) == "denied"
+    assert "Outside the agencies&#39; mandate." in browser().get("/public").text
+
+
+def test_approving_an_irb_pending_request_shows_the_refusal(web_hub, browser) -> None:
+    researcher = _researcher(web_hub)
+    rid = web_hub.submitted_request(researcher, irb={"status": "pending"})
+    b = browser(web_hub.token("governance"))
+    response = b.post(f"/review/{rid}", {"decision": "approve"}, csrf_from=f"/review/{rid}")
+    assert response.status_code == 409
+    assert "IRB status is &#39;pending&#39;" in response.text
+    assert "deny it or request changes" in response.text
+    assert web_hub.status(rid, researcher) == "submitted"  # nothing was recorded
+
+
 def test_missing_decision_is_a_field_error(web_hub, browser) -> None:
     rid = web_hub.submitted_request(_researcher(web_hub))
     b = browser(web_hub.token("governance"))
