@@ -38,6 +38,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from fedlink_client import extracts as client_extracts
+from fedlink_client.errors import IntegrityError as ClientIntegrityError
 
 from hub.errors import ConfigError, ExtractIntegrityError
 
@@ -180,41 +182,17 @@ class EncryptingWriter:
         return self._cipher.hexdigest()
 
 
-def _read_exactly(source: BinaryIO, size: int) -> bytes:
-    data = source.read(size)
-    if len(data) != size:
-        raise ExtractIntegrityError("the extract file is truncated")
-    return data
-
-
 def decrypt_chunks(source: BinaryIO, data_key: bytes, *, extract_id: str) -> Iterator[bytes]:
     """The plaintext of an extract file, chunk by chunk, each authenticated before it is
     yielded; :class:`ExtractIntegrityError` for a tampered, truncated, extended or
-    mismatched file."""
-    fixed = _read_exactly(source, len(_MAGIC) + 1 + 4 + _PREFIX + 1)
-    if fixed[:4] != _MAGIC or fixed[4] != _VERSION:
-        raise ExtractIntegrityError("not a Fedlink extract file")
-    (chunk_size,) = struct.unpack(">I", fixed[5:9])
-    prefix = fixed[9:16]
-    ident = _read_exactly(source, fixed[16])
-    if ident != extract_id.encode("ascii") or not 0 < chunk_size <= 64 * CHUNK_SIZE:
-        raise ExtractIntegrityError("the extract file belongs to another extract")
-    aad = fixed + ident
-    aead = AESGCM(data_key)
-    block = source.read(chunk_size + _TAG)
-    index = 0
-    while True:
-        following = source.read(chunk_size + _TAG)
-        last = not following
-        if len(block) < _TAG or (not last and len(block) != chunk_size + _TAG):
-            raise ExtractIntegrityError("the extract file is truncated")
-        try:
-            yield aead.decrypt(_nonce(prefix, index, last), block, aad)
-        except InvalidTag:
-            raise ExtractIntegrityError("the extract file does not verify") from None
-        if last:
-            return
-        block, index = following, index + 1
+    mismatched file.
+
+    The reader is the researcher client's (``fedlink_client.extracts``), so the hub checks
+    its files exactly as researchers open them; this module keeps the writer."""
+    try:
+        yield from client_extracts.decrypt_chunks(source, data_key, extract_id=extract_id)
+    except ClientIntegrityError as exc:
+        raise ExtractIntegrityError(str(exc)) from None
 
 
 def verify_file(path: Path, data_key: bytes, *, extract_id: str) -> str:

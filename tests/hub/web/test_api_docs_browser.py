@@ -16,16 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.hub.web.test_web_browser import chromium  # noqa: F401 - a fixture, used by name
 from tests.served import free_port, wait_until_serving
 
 pytestmark = pytest.mark.e2e
 
 FEDLINK = Path(sys.executable).with_name("fedlink")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screens"
 #: ReDoc's side menu always shows Redocly's logo from their CDN (redoc.standalone.js has
 #: no option against it): the pages' policy blocks it before any request is made, and
@@ -58,21 +56,8 @@ def hub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def offline_page(chromium: Any, hub_url: str) -> Iterator[tuple[Any, list[str], list[str]]]:
+def offline_page(chromium: Any, hub_url: str) -> Iterator[tuple[Any, list[str], list[str]]]:  # noqa: F811
     """A page that can reach the hub only; (page, requests aborted, console errors)."""
     hub_host = urlsplit(hub_url).netloc
     aborted: list[str] = []
