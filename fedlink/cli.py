@@ -41,6 +41,8 @@ class Lazy:
 #: Every top-level command. The help line is what ``fedlink --help`` shows without importing
 #: the command; tests/fedlink/test_cli_startup.py checks it against the command's own help.
 COMMANDS: dict[str, Lazy] = {
+    "agenda": Lazy("The research agenda: priority questions requests link to (governance "
+                   "adds and retires them).", "agenda"),
     "attack": Lazy("Play a curious hub: recover names from one synthetic project's token "
                    "tables with public knowledge only, and report recall and precision per "
                    "attack and field.", "attack"),
@@ -53,13 +55,20 @@ COMMANDS: dict[str, Lazy] = {
                  "three agency nodes, the request, approvals, linkage, extract, audit and "
                  "expiry.", "demo"),
     "extract": Lazy("Linked extracts: list, download, certify.", "extract"),
+    "findings": Lazy("Reports back to the agencies: upload, review window, objections, "
+                     "release.", "findings"),
     "hub": Lazy("The hub: governance, approvals, audit.", "hub", "assembler", "run"),
     "link": Lazy("Link several agencies' CSV files into people, or deduplicate one, offline.",
                  "link"),
     "node": Lazy("An agency node: its records stay home.", "node", "node_dictionary",
                  "node_egress", "node_roster", "node_steward"),
+    "output": Lazy("Output tables through the airlock: protect (automatic suppression), "
+                   "submit, list, show, and the stewards' release or return.", "output",
+                   "output_protect"),
     "pki": Lazy("TLS certificates for the hub and the nodes.", "pki"),
-    "request": Lazy("Research requests (data sharing agreements).", "request"),
+    "publication": Lazy("The publications register: add a project's publication, list the "
+                        "register.", "publication"),
+    "request": Lazy("Research requests (data sharing agreements).", "request", "amend"),
     "review": Lazy("Governance review of research requests.", "review", "review_keys"),
     "run": Lazy("Linkage runs of approved projects.", "run"),
     "synth": Lazy("Write k12.csv, highered.csv and workforce.csv: one synthetic population "

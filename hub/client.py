@@ -20,9 +20,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from fedlink_client import Client, Downloaded, FedlinkClientError, HubRefused
+from fedlink_client import Client, Downloaded
 from fedlink_client.client import Progress
 
+from hub.client_amendments import AmendmentCalls
+from hub.client_errors import converted
+from hub.client_findings import FindingsCalls
 from hub.errors import ConfigError, HubClientError
 
 
@@ -36,28 +39,11 @@ def trust(ca_file: str | None) -> ssl.SSLContext | bool:
         raise ConfigError(f"CA file {ca_file} cannot be used: {exc}") from None
 
 
-def as_hub_error(exc: FedlinkClientError) -> HubClientError:
-    """The :class:`HubClientError` for a client error: same message, code, status and
-    exit code."""
-    if isinstance(exc, HubRefused):
-        return HubClientError(str(exc), code=exc.code, status=exc.status,
-                              exit_code=exc.exit_code)
-    return HubClientError(str(exc), exit_code=exc.exit_code)
-
-
-@contextmanager
-def _converted() -> Iterator[None]:
-    try:
-        yield
-    except FedlinkClientError as exc:
-        raise as_hub_error(exc) from None
-
-
 def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-class HubClient:
+class HubClient(AmendmentCalls, FindingsCalls):
     """The hub API for the server's own commands (dicts in, dicts out)."""
 
     def __init__(
@@ -72,7 +58,7 @@ class HubClient:
             raise HubClientError(f"hub URL {base_url!r} must start with http:// or https://",
                                  exit_code=2)
         self.base_url = base_url.rstrip("/")
-        with _converted():
+        with converted():
             #: The typed client underneath (``fedlink_client.Client``).
             self.api = Client(self.base_url, token=token, transport=transport,
                               verify=trust(ca_file), from_env=False)
@@ -89,11 +75,11 @@ class HubClient:
     # --- plumbing ---------------------------------------------------------------------
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        with _converted():
+        with converted():
             return self.api.send(method, path, **kwargs)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        with _converted():
+        with converted():
             return self.api.request_json(method, path, **kwargs)
 
     # --- public and identity ------------------------------------------------------------
@@ -188,11 +174,33 @@ class HubClient:
                                json={"reason": reason}))
 
     def review(self, request_id: str, decision: str, reason: str = "",
-               public_reason: str = "") -> dict[str, Any]:
-        body = {"decision": decision, "reason": reason}
+               public_reason: str = "",
+               criteria: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A governance review; ``criteria`` answers the review checklist
+        ([{id, met, note}], every criterion met for an approval)."""
+        body: dict[str, Any] = {"decision": decision, "reason": reason}
         if public_reason:
             body["public_reason"] = public_reason
+        if criteria:
+            body["criteria"] = criteria
         return dict(self._json("POST", f"/v1/requests/{_q(request_id)}/reviews", json=body))
+
+    def review_policy(self) -> dict[str, Any]:
+        """The hub's review checklist, quorums and requester rules."""
+        return dict(self._json("GET", "/v1/review-policy"))
+
+    # --- the research agenda (docs/governance-policy.md) ---------------------------------
+
+    def agenda(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/v1/agenda"))
+
+    def add_agenda_item(self, question: str, description: str = "") -> dict[str, Any]:
+        return dict(self._json("POST", "/v1/agenda",
+                               json={"question": question, "description": description}))
+
+    def retire_agenda_item(self, item_id: int, reason: str = "") -> dict[str, Any]:
+        return dict(self._json("POST", f"/v1/agenda/{int(item_id)}/retire",
+                               json={"reason": reason}))
 
     # --- governance keys (docs/hub.md, "Governance keys") -----------------------------
 
@@ -229,6 +237,10 @@ class HubClient:
 
     def get_run(self, request_id: str, run_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/v1/requests/{_q(request_id)}/runs/{_q(run_id)}"))
+
+    def refresh_schedule(self, request_id: str) -> dict[str, Any]:
+        """When the next scheduled refresh run is due (docs/refresh.md)."""
+        return dict(self._json("GET", f"/v1/requests/{_q(request_id)}/refresh"))
 
     def run_report_html(self, request_id: str, run_id: str) -> str:
         return self._send(
@@ -315,7 +327,7 @@ class HubClient:
     @contextmanager
     def download_extract(self, extract_id: str) -> Iterator[httpx.Response]:
         """The download response, streaming (``iter_bytes()``); refusals raise."""
-        with _converted(), self.api.stream("GET", f"/v1/extracts/{_q(extract_id)}/download") \
+        with converted(), self.api.stream("GET", f"/v1/extracts/{_q(extract_id)}/download") \
                 as response:
             yield response
 
@@ -323,7 +335,7 @@ class HubClient:
                         progress: Progress | None = None) -> Downloaded:
         """Download, verify (SHA-256), decrypt (when sealed to ``key_file``) and unpack the
         extract into ``out/<id>/`` (:meth:`fedlink_client.Client.download_extract`)."""
-        with _converted():
+        with converted():
             return self.api.download_extract(extract_id, out, key_file=key_file,
                                              progress=progress)
 
@@ -332,3 +344,22 @@ class HubClient:
 
     def list_outputs(self) -> list[dict[str, Any]]:
         return list(self._json("GET", "/v1/outputs"))
+
+    def get_output(self, output_id: str) -> dict[str, Any]:
+        """One output with its CSV, checks and the stewards' reviews."""
+        return dict(self._json("GET", f"/v1/outputs/{_q(output_id)}"))
+
+    def protect_table(self, project_id: str, csv: str,
+                      group_by: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A table of counts back with suppression and rounding per the project's policy
+        (``POST /v1/projects/{id}/safe-tables``, docs/safe-outputs.md)."""
+        body: dict[str, Any] = {"csv": csv}
+        if group_by is not None:
+            body["group_by"] = group_by
+        return dict(self._json("POST", f"/v1/projects/{_q(project_id)}/safe-tables",
+                               json=body))
+
+    def review_output(self, output_id: str, decision: str, comments: str = "") -> dict[str, Any]:
+        """A steward's ``release`` or ``return`` (with comments) of an output."""
+        return dict(self._json("POST", f"/v1/outputs/{_q(output_id)}/reviews",
+                               json={"decision": decision, "comments": comments}))

@@ -23,6 +23,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hub.domain.approval import MIN_QUORUM
+from hub.domain.policy import (
+    DEFAULT_CRITERIA,
+    RequesterRule,
+    RequesterRules,
+    ReviewCriterion,
+)
 from hub.errors import ConfigError
 
 CONFIG_FILE: Final = "hub.toml"
@@ -37,6 +44,8 @@ _LOOPBACK_HOSTS: Final = ("127.0.0.1", "::1", "localhost")
 _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+#: No request is decided by one person (issue 16): the smallest governance quorum.
+MIN_GOVERNANCE_QUORUM: Final = MIN_QUORUM
 class HubSettings(BaseSettings):
     """Everything the hub process needs to know; build with :meth:`load`."""
 
@@ -54,14 +63,22 @@ class HubSettings(BaseSettings):
     #: Allows plain http: serving on a non-loopback address without TLS, and talking to an
     #: ``http://`` node. For a demo or tests on one machine, never a deployment.
     allow_insecure_http: bool = False
-    #: Distinct governance members (never the requester) whose approval a request needs.
-    governance_quorum: int = Field(default=2, ge=1, le=50)
+    #: Distinct governance members (never the requester) whose approval a request needs;
+    #: at least :data:`MIN_GOVERNANCE_QUORUM` (docs/governance-policy.md).
+    governance_quorum: int = Field(default=2, le=50)
     #: Stricter quorums when a request includes a variable of that classification.
     quorum_by_classification: dict[str, int] = Field(default_factory=lambda: {"restricted": 3})
     #: Governance policy (docs/hub.md, "IRB approval is a rule"): a governance member's
     #: approval is refused (409 ``irb_not_approved``) while the agreement's ``irb.status``
     #: is not ``approved`` or ``exempt``. Off only where no ethics board reviews requests.
     require_irb_approval: bool = True
+    #: The governance body's review checklist (docs/governance-policy.md): every approval
+    #: answers every criterion as met (422 ``criteria_incomplete`` otherwise).
+    review_criteria: list[ReviewCriterion] = Field(
+        default_factory=lambda: [ReviewCriterion(id=i, text=t) for i, t in DEFAULT_CRITERIA],
+        min_length=1, max_length=50)
+    #: Rules per requester type (the agreement's ``requester_type``).
+    requester_rules: RequesterRules = Field(default_factory=lambda: RequesterRules())
     user_token_ttl_days: int = Field(default=90, ge=1, le=3650)
     node_token_ttl_days: int = Field(default=365, ge=1, le=3650)
     enrollment_token_ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
@@ -99,9 +116,13 @@ class HubSettings(BaseSettings):
     node_retry_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
     #: Linked extracts (docs/extracts.md): encrypted bundles live here ('' = DIR/extracts).
     extracts_dir: str = ""
-    #: The extract sweeper (expiry, revocation, destruction) runs this often inside the hub
-    #: process; 0 = never in-process (run `fedlink hub sweep` from a timer instead).
+    #: The extract sweeper (expiry, revocation, destruction, and scheduled refresh runs)
+    #: runs this often inside the hub process; 0 = never in-process (run `fedlink hub sweep`
+    #: from a timer instead).
     extract_sweep_seconds: int = Field(default=300, ge=0, le=86_400)
+    #: Scheduled refreshes (docs/refresh.md): after a failed linkage run, the sweep starts
+    #: the next scheduled one no sooner than this many hours later.
+    refresh_retry_hours: int = Field(default=24, ge=1, le=24 * 31)
     #: Safe people (docs/hub.md, "Training"): an extract download or an output submission is
     #: refused (403 ``training_required``) unless the caller holds a current completion,
     #: recorded by governance staff, of every training named here.
@@ -115,6 +136,15 @@ class HubSettings(BaseSettings):
     #: own in its agreement) and the smallest count an aggregate output may show.
     disclosure_k: int = Field(default=5, ge=2, le=100)
     disclosure_min_cell: int = Field(default=10, ge=2, le=1000)
+    #: Automatic safe outputs (docs/safe-outputs.md): with ``disclosure_min_cell``, the
+    #: hub-wide floors of a project's ``outputs`` policy, which an agreement may only
+    #: tighten. Counts are rounded to a multiple of ``safe_output_rounding_base`` (1: not
+    #: rounded; a project's base must be a multiple of it); ``safe_output_suppress_zeros``
+    #: suppresses zero counts in every project. ``safe_output_max_cells``: the largest
+    #: table (cells, margins included) the hub protects.
+    safe_output_rounding_base: int = Field(default=1, ge=1, le=1000)
+    safe_output_suppress_zeros: bool = False
+    safe_output_max_cells: int = Field(default=10_000, ge=4, le=1_000_000)
     #: Largest request body any route accepts (413 ``payload_too_large`` above it, counted
     #: as the bytes arrive; docs/operations.md).
     max_request_bytes: int = Field(default=16 << 20, ge=1024, le=1 << 30)
@@ -200,6 +230,23 @@ class HubSettings(BaseSettings):
                         "must never hold the assembly keys; move it to the assembler's own "
                         "directory")
         return data
+
+    @field_validator("governance_quorum")
+    @classmethod
+    def _quorum_of_two(cls, value: int) -> int:
+        if value < MIN_GOVERNANCE_QUORUM:
+            raise ValueError(
+                f"governance_quorum is {value}: it must be at least {MIN_GOVERNANCE_QUORUM} "
+                "(no request is decided by one governance member)")
+        return value
+
+    @field_validator("review_criteria")
+    @classmethod
+    def _distinct_criteria(cls, value: list[ReviewCriterion]) -> list[ReviewCriterion]:
+        ids = [criterion.id for criterion in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("review_criteria repeats a criterion id")
+        return value
 
     @field_validator("quorum_by_classification")
     @classmethod
@@ -294,3 +341,8 @@ class HubSettings(BaseSettings):
             [self.governance_quorum]
             + [self.quorum_by_classification.get(c, 0) for c in classifications]
         )
+
+    def requester_rule(self, requester_type: str) -> RequesterRule:
+        """The rule of a requester type (``researcher``, ``agency_staff``, ``vendor``)."""
+        rule: RequesterRule = getattr(self.requester_rules, requester_type)
+        return rule

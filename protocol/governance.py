@@ -253,8 +253,24 @@ def follow_chain(pinned: Roster, updates: Iterable[Iterable[SignedEnvelope]]) ->
 # --- decisions and revocations ------------------------------------------------------------------
 
 
+class CriterionAnswer(WireModel):
+    """A member's answer to one criterion of the governance body's review checklist."""
+
+    id: Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] = Field(
+        description="The criterion's id in the hub's checklist (`review_criteria`)",
+        examples=["minimum_necessary"])
+    met: bool = Field(description="true: the request meets it; false: it does not (say why "
+                      "in `note`)", examples=[True])
+    note: Annotated[StrictStr, Field(max_length=2000)] = Field(
+        default="", description="The member's note (required when `met` is false)",
+        examples=["Only the three years the questions need."])
+
+
 class GovernanceDecision(Message):
-    """A member's approve/deny of the project-wide terms (``project_digest`` of them)."""
+    """A member's approve/deny of the project-wide terms (``project_digest`` of them).
+
+    ``criteria`` are the member's answers to the hub's review checklist, signed with the
+    decision; a statement made before checklists existed has none and still verifies."""
 
     TYP: ClassVar[str] = "governance_decision"
     project_id: Identifier
@@ -265,6 +281,7 @@ class GovernanceDecision(Message):
     project_terms: ProjectTerms
     project_digest: HexDigest
     decided_at: Timestamp
+    criteria: tuple[CriterionAnswer, ...] = Field(default=(), max_length=50)
 
     @model_validator(mode="after")
     def _consistent(self) -> GovernanceDecision:
@@ -274,6 +291,9 @@ class GovernanceDecision(Message):
             raise ValueError("project_digest is not the digest of project_terms")
         if self.decision == "deny" and not self.reason.strip():
             raise ValueError("a denial needs a reason")
+        ids = [answer.id for answer in self.criteria]
+        if len(set(ids)) != len(ids):
+            raise ValueError("criteria answer a criterion more than once")
         return self
 
 

@@ -223,16 +223,27 @@ def expire(hub_dir: DirOption) -> None:
 
 @hub_app.command()
 def sweep(hub_dir: DirOption) -> None:
-    """Once: expire projects past their term and destroy (crypto-shred) every extract that is
-    due — term over, project revoked or closed, extract expired (docs/extracts.md)."""
+    """Once: expire projects past their term, destroy (crypto-shred) every extract that is
+    due — term over, project revoked or closed, extract expired (docs/extracts.md) — and
+    start the refresh runs the agreements scheduled (docs/refresh.md)."""
     from hub.domain.roles import OPERATOR
     from hub.services.extract_destruction import sweep as run_sweep
+    from hub.services.refresh import upcoming_refreshes
     from hub.services.setup import open_hub
 
     with open_hub(hub_dir) as ctx:
         done = run_sweep(ctx, OPERATOR)
+        upcoming = upcoming_refreshes(ctx)
     typer.echo(f"{len(done['projects_expired'])} project(s) expired, "
                f"{len(done['extracts_destroyed'])} extract(s) destroyed, "
                f"{len(done['extracts_interrupted'])} interrupted build(s) failed, "
                f"{len(done['files_shredded'])} leftover file(s) shredded, "
-               f"{len(done['runs_purged'])} run(s) purged of their pid-level links")
+               f"{len(done['runs_purged'])} run(s) purged of their pid-level links, "
+               f"{len(done['refreshes_started'])} scheduled refresh run(s) started")
+    for run_id in done["refreshes_started"]:
+        typer.echo(f"  refresh started: {run_id} (the hub's worker runs it)")
+    for item in upcoming:
+        due = item.next_refresh_due.isoformat() if item.next_refresh_due else "-"
+        why = f" — {item.note}" if item.note else ""
+        typer.echo(f"  next refresh of {item.project_id} ({item.refresh_frequency}): "
+                   f"due {due}{why}")

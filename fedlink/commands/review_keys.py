@@ -23,6 +23,7 @@ from fedlink.governance_keys import create_key_file, load_key_file
 from fedlink.hub_options import HubUrlOption, TokenOption
 from protocol.errors import ProtocolError
 from protocol.governance import (
+    CriterionAnswer,
     GovernanceDecision,
     Revocation,
     Roster,
@@ -66,7 +67,8 @@ def register_key(key_file: KeyFile, hub: HubUrlOption = None, token: TokenOption
 
 
 def sign_review(client: Any, request_id: str, decision: str, reason: str,
-                key_file: Path, public_reason: str = "") -> dict[str, Any]:
+                key_file: Path, public_reason: str = "",
+                criteria: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Fetch the project-wide terms, sign ``decision`` over them, send it; the request."""
     key = load_key_file(key_file)
     served = client.project_terms(request_id)
@@ -77,7 +79,10 @@ def sign_review(client: Any, request_id: str, decision: str, reason: str,
                               reason=reason, public_reason=public_reason,
                               project_terms=terms,
                               project_digest=project_digest(terms),
-                              decided_at=dt.datetime.now(dt.UTC))
+                              decided_at=dt.datetime.now(dt.UTC),
+                              # The checklist answers are signed with the decision.
+                              criteria=tuple(CriterionAnswer.model_validate(c)
+                                             for c in criteria or ()))
     return dict(client.signed_review(request_id, sign_statement(body, key).to_json()))
 
 

@@ -77,9 +77,10 @@ def start(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption = 
 
 @run_app.command("list")
 def list_(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption = None) -> None:
-    """The project's runs, newest first."""
+    """The project's runs, newest first, and when the next scheduled refresh is due."""
     with hub_options.client(hub, token) as client:
         runs = client.list_runs(request_id)
+        schedule = client.refresh_schedule(request_id)
     for run in runs:
         failure = run.get("failure") or {}
         why = f"  {failure.get('agency') or '-'}: {failure.get('code')}" if failure else ""
@@ -87,6 +88,10 @@ def list_(request_id: RequestId, hub: HubUrlOption = None, token: TokenOption = 
                    f"  {run['counts'].get('links', '-')} links{why}")
     if not runs:
         typer.echo(f"no runs of {request_id} yet")
+    due = schedule.get("next_refresh_due")
+    typer.echo(f"refresh ({schedule['refresh_frequency']}): "
+               + (f"next due {due}" if due else "none scheduled")
+               + (f" — {schedule['note']}" if schedule.get("note") else ""))
 
 
 @run_app.command()

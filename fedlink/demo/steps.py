@@ -30,6 +30,7 @@ from fedlink.demo.governance import MEMBERS, governance_keys, key_file
 from fedlink.demo.processes import free_port
 from fedlink.demo.state import Demo, each_agency, parallel, token_in
 from fedlink.demo.ui import StepFailed
+from hub.settings import DEFAULT_CRITERIA
 
 #: Length of the demo project's term in days. Short on purpose: the demo then shows the
 #: project expiring (see fedlink.demo.later.expire_and_destroy).
@@ -262,6 +263,8 @@ def governance_quorum(demo: Demo) -> None:
         for key in MEMBERS:
             demo.fedlink("review", "approve", demo.request_id, "--key-file",
                          str(key_file(demo, key)), "--reason", "Meets the agreement's terms.",
+                         # The demo hub keeps the default review checklist: all met.
+                         *(arg for cid, _ in DEFAULT_CRITERIA for arg in ("--criterion", cid)),
                          who=key, env=demo.api_env(key))
         with demo.hub_client("researcher") as hub:
             result: dict[str, Any] = hub.get_request(demo.request_id)

@@ -22,17 +22,22 @@ from hub.api.public_cache import InvalidateOnWrite
 from hub.api.responses import install_openapi
 from hub.api.routes import (
     agencies,
+    agenda,
+    amendments,
     audit,
     conflicts,
     extracts,
+    findings,
     governance,
     health,
     node,
     ops,
     outputs,
     public,
+    refresh,
     requests,
     runs,
+    safe_outputs,
     tlog,
     training,
     users,
@@ -118,8 +123,10 @@ def create_app(
     install_handlers(app)
     install_openapi(app)  # 422 as the hub sends it (hub.api.responses)
     install_docs(app)  # /docs and /redoc with their assets, no CDN (hub.api.docs)
-    for module in (health, public, users, agencies, requests, conflicts, runs, extracts,
-                   outputs, node, audit, tlog, governance, training):
+    for module in (health, public, users, agencies, requests, amendments, conflicts, runs,
+                   refresh,
+                   extracts, agenda,
+                   outputs, safe_outputs, node, audit, tlog, governance, training, findings):
         app.include_router(module.router)
     # Every route: bodies over max_request_bytes get 413 before they are read whole.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from hub.domain.approval import PUBLIC_REASON_MAX
 from hub.domain.dsa import DataSharingAgreement, Email
 from hub.domain.roles import Role
+from protocol.governance import CriterionAnswer
 
 #: The largest value of a database INTEGER column (PostgreSQL's is 32-bit). Ids, sequence
 #: numbers and sizes in paths and queries stay within it, so an absurd number is a 422,
@@ -95,6 +96,12 @@ class ReviewCreate(_Body):
         "without it): the denial's reason written for the public, shown on the public "
         "list; `reason` stays internal. Ignored with other decisions.",
         examples=["The request asks for more years of data than its questions need."])
+    criteria: list[CriterionAnswer] = Field(
+        default_factory=list, max_length=50, description="Your answers to the hub's review "
+        "checklist (`GET /v1/review-policy`): an `approve` answers every criterion as met "
+        "(422 `criteria_incomplete`); a criterion not met needs a `note`; `deny` and "
+        "`request_changes` record whichever were assessed",
+        examples=[[{"id": "minimum_necessary", "met": True, "note": ""}]])
 
 
 class Reason(_Body):

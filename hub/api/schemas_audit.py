@@ -5,7 +5,56 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hub.api.schemas_views import Time, View
+from hub.api.schemas_views import Document, Time, View
+
+
+class AuditEventView(View):
+    """One event of the hash-chained audit log. Its hash covers the fields from `ts` to
+    `detail` with `seq` and `prev_hash`; `actor_name` and `actor_role` are not hashed."""
+
+    seq: int = Field(description="Its place in the chain (1, 2, …)", examples=[42])
+    ts: str = Field(description="When it happened (UTC, microseconds, `Z`)",
+                    examples=["2026-12-07T09:30:00.123456Z"])
+    actor: str = Field(description="Who acted, by id: `user:N`, `node:AGENCY`, `operator`, "
+                       "`worker`, `assembler` or `anonymous`", examples=["user:3"])
+    role: str = Field(description="The actor's role when it acted (empty: none)",
+                      examples=["governance"])
+    action: str = Field(description="What happened", examples=["request.reviewed"])
+    object_type: str = Field(description="The kind of object acted on (may be empty)",
+                             examples=["request"])
+    object_id: str = Field(description="The object's id (may be empty)",
+                           examples=["prj-0e14fc18607c"])
+    project: str = Field(description="The project (request) concerned (may be empty)",
+                         examples=["prj-0e14fc18607c"])
+    agency: str = Field(description="The agency concerned (may be empty)", examples=["K12"])
+    outcome: str = Field(description="`ok`, or `refused:CODE`", examples=["ok"])
+    source: str = Field(description="The caller's network address (may be empty)",
+                        examples=["127.0.0.1"])
+    detail: Document = Field(description="What else the action recorded (never an "
+                             "identity value)")
+    prev_hash: str = Field(description="The chain hash (hex) of the event before")
+    hash: str = Field(description="This event's chain hash (hex)")
+    actor_name: str | None = Field(default=None, description=(
+        "The account's current name for a `user:N` actor (null for other actors or a "
+        "removed account). Only for auditors and governance; absent for other callers"),
+        examples=["Gail Governance"])
+    actor_role: str | None = Field(default=None, description=(
+        "The account's role for a `user:N` actor (null as for `actor_name`). Only for "
+        "auditors and governance; absent for other callers"), examples=["governance"])
+
+
+class AuditEventPage(View):
+    """A page of matching events and the cursors of the pages around it."""
+
+    events: list[AuditEventView] = Field(description="The page's events, in chain order")
+    total: int = Field(description="Events matching the filters, on every page",
+                       examples=[142])
+    position: int = Field(description="1-based place of the page's first event among all "
+                          "matching events (0: an empty page)", examples=[1])
+    next_after_seq: int | None = Field(description="`after_seq` of the next page (null: "
+                                       "this is the last)", examples=[100])
+    prev_before_seq: int | None = Field(description="`before_seq` of the previous page "
+                                        "(null: this is the first)", examples=[None])
 
 
 class AuditCheckpoint(View):

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from hub.api.schemas_findings import PublicationView, ReleasedFinding
 from hub.api.schemas_views import Date, Document, Time, View
 
 
@@ -61,6 +62,13 @@ class ReleasedOutput(View):
                                      examples=["2027-03-15"])
 
 
+class AgendaLink(View):
+    """A priority question of the research agenda a project answers."""
+
+    id: int = Field(description="The agenda item's id", examples=[1])
+    question: str = Field(description="The priority question")
+
+
 class PublicProject(View):
     id: str = Field(description="The project (request) id", examples=["prj-0e14fc18607c"])
     title: str = Field(description="The agreement's title",
@@ -81,6 +89,17 @@ class PublicProject(View):
     released_outputs: list[ReleasedOutput] = Field(
         description="Output tables the agencies' stewards released "
                     "(`GET /v1/public/outputs/{output_id}`)")
+    released_findings: list[ReleasedFinding] = Field(
+        description="Reports released after the agencies' review window "
+                    "(`GET /v1/public/findings/{report_id}`)")
+    publications: list[PublicationView] = Field(
+        description="The project's entries in the publications register")
+    agenda_items: list[AgendaLink] = Field(
+        default_factory=list, description="The research agenda's priority questions the "
+        "project answers (`GET /v1/public/agenda`)")
+    pre_analysis_plan: str | None = Field(
+        default=None, description="The project's pre-analysis plan, when its agreement "
+        "publishes it (null: none, or not published)")
 
 
 class DeniedRequest(View):
@@ -240,7 +259,8 @@ class AgencyTerms(View):
     allowable_uses: list[str] = Field(description="The only uses the data may be put to")
     personnel: list[Document] = Field(description="Everyone with access (name, role, "
                                       "institution, email)")
-    disposition: str = Field(description="`destroy` or `return` at the end of the term",
+    disposition: str = Field(description="`destroy` at the end of the term (`return` only "
+                             "in agreements stored before it was refused; destroyed too)",
                              examples=["destroy"])
     extract: Document = Field(description="Extract options that bear on disclosure "
                               "(include_unmatched, k_anonymity, quasi_identifier_policy)")

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 
 #: Longest public reason of a denial (a sentence or two for the public list).
 PUBLIC_REASON_MAX = 1000
+#: The smallest governance quorum (docs/governance-policy.md): no request is decided by one
+#: member, whatever a caller passes (the hub's settings refuse less at load time).
+MIN_QUORUM = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +64,8 @@ def evaluate(
     requester_id: int,
 ) -> Outcome:
     """Apply the rule (module docstring) to the votes of the current round."""
-    if quorum < 1:
-        raise ValueError("quorum must be at least 1")
+    if quorum < MIN_QUORUM:
+        raise ValueError(f"quorum must be at least {MIN_QUORUM}")
     latest: dict[str, AgencyVote] = {}
     for vote in agency_votes:
         latest[vote.agency] = vote  # later votes of an agency replace earlier ones

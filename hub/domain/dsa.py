@@ -100,6 +100,19 @@ class Renewal(_Model):
         examples=["One renewal of up to a year, on a written request before term_end."])
 
 
+class Deliverable(_Model):
+    """One thing the project owes the agencies, by a date (docs/findings.md): reports are
+    uploaded against it by its title."""
+
+    title: Short = Field(description="What is delivered; unique within the agreement (reports "
+                         "name it)", examples=["Interim report to the agencies"])
+    kind: Literal["interim", "final", "other"] = Field(
+        description="`interim` (an interim report), `final` (the final paper) or `other`",
+        examples=["interim"])
+    due: WireDate = Field(description="YYYY-MM-DD: overdue after this day with no report",
+                          examples=["2026-09-30"])
+
+
 class Irb(_Model):
     """The Institutional Review Board's decision. `approved` and `exempt` need `board`,
     `protocol_number` and `approval_date`."""
@@ -129,6 +142,22 @@ class Irb(_Model):
                 raise ValueError(f"an IRB status of {self.status!r} needs {', '.join(missing)}")
         return self
 
+
+class PreAnalysisPlan(_Model):
+    """The analysis the researchers commit to before they see the data
+    (docs/governance-policy.md). Published on the public page once the project is
+    approved, and only when ``publish`` is true."""
+
+    text: Long = Field(description="The planned analyses, hypotheses and outcomes",
+                       examples=["Logistic regression of enrolment on grade-3 scores, "
+                                 "controlling for school; primary outcome: enrolment by 19."])
+    publish: StrictBool = Field(default=False, description="Publish the plan on the public "
+                                "page and `GET /v1/public/projects` once approved (never "
+                                "before)", examples=[True])
+
+
+#: Who asks (docs/governance-policy.md, "Requester types"); each type has its own rules.
+RequesterType = Literal["researcher", "agency_staff", "vendor"]
 
 ExtractFormat = Literal["parquet", "csv"]
 
@@ -164,6 +193,26 @@ class ExtractOptions(_Model):
         if len(set(self.formats)) != len(self.formats):
             raise ValueError("extract.formats repeats a format")
         return self
+
+
+class OutputPolicy(_Model):
+    """How the project's tables are protected before they leave through the airlock
+    (docs/safe-outputs.md, ``POST /v1/projects/{id}/safe-tables``). Each field left null
+    takes the hub's value; a set field may only be stricter than the hub's floor (422
+    ``output_policy_below_floor`` otherwise)."""
+
+    min_cell: Annotated[int, Field(ge=2, le=1000)] | None = Field(
+        default=None, description="Counts from 1 up to min_cell - 1 are suppressed (null: "
+        "the hub's `disclosure_min_cell`, default 10); never below the hub's",
+        examples=[20])
+    rounding_base: Annotated[int, Field(ge=1, le=1000)] | None = Field(
+        default=None, description="Published counts and totals are rounded to a multiple "
+        "of this (1: not rounded; null: the hub's `safe_output_rounding_base`, default 1); "
+        "a multiple of the hub's", examples=[5])
+    suppress_zeros: StrictBool | None = Field(
+        default=None, description="Also suppress zero counts (null: the hub's "
+        "`safe_output_suppress_zeros`, default false); cannot be false when the hub's is "
+        "true", examples=[False])
 
 
 class DataSharingAgreement(_Model):
@@ -231,15 +280,45 @@ class DataSharingAgreement(_Model):
     matching_authorised: StrictBool = Field(
         description="The agencies authorise linking their records (a run needs true)",
         examples=[True])
+    # "return" stays a known value only so agreements stored with it still load (and keep
+    # the terms digest their stewards signed); new ones are refused in hub.services.requests.
     disposition: Literal["destroy", "return"] = Field(
-        description="What happens to the data at the end of the term", examples=["destroy"])
+        description="What happens to the data at the end of the term: `destroy` (the "
+                    "extract is crypto-shredded and its destruction certified). `return` is "
+                    "refused (422 `disposition_return_unsupported`): a linked extract holds "
+                    "every agency's data on each person; agreements stored with it are "
+                    "destroyed like any other", examples=["destroy"])
     interim_findings_plan: Long = Field(
         description="How interim findings are shared before publication",
         examples=["Shared with the agencies 30 days before any publication."])
     irb: Irb = Field(description="The Institutional Review Board's decision on the study")
+    deliverables: list[Deliverable] = Field(
+        default_factory=list, max_length=50,
+        description="Reports owed to the agencies, each with a due date (default: none); "
+                    "titles distinct")
+    findings_review_days: Annotated[int, Field(ge=0, le=180)] = Field(
+        default=30, description="Days the agencies' stewards have to read (and object to) an "
+                                "uploaded report before it may be released publicly",
+        examples=[30])
     extract: ExtractOptions = Field(default_factory=ExtractOptions, description="How the "
                                     "linked extract is prepared and protected (defaults: "
                                     "Parquet, linked people only, k from the hub)")
+    requester_type: RequesterType = Field(
+        default="researcher", description="Who asks: `researcher`, `agency_staff` (the "
+        "requester's account institution must be an agency asked) or `vendor` (more "
+        "governance approvals; record-level extracts only if the hub's policy allows); "
+        "the hub's `requester_rules` say what each type must meet", examples=["researcher"])
+    agenda_items: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        default_factory=list, max_length=20, description="Ids of the research agenda's "
+        "priority questions this request answers (`GET /v1/agenda`); unknown or retired "
+        "ones are refused (422 `unknown_agenda_item`)", examples=[[1]])
+    pre_analysis_plan: PreAnalysisPlan | None = Field(
+        default=None, description="The pre-analysis plan, published after approval when "
+        "`publish` is true (null: none)")
+    outputs: OutputPolicy = Field(
+        default_factory=OutputPolicy, description="How the project's output tables are "
+        "protected (suppression threshold, rounding, zeros); defaults: the hub's "
+        "(docs/safe-outputs.md)")
 
     @model_validator(mode="after")
     def _consistent(self) -> DataSharingAgreement:
@@ -250,6 +329,15 @@ class DataSharingAgreement(_Model):
         agencies = [entry.agency for entry in self.variables]
         if len(set(agencies)) != len(agencies):
             raise ValueError("variables lists an agency more than once")
+        if len(set(self.agenda_items)) != len(self.agenda_items):
+            raise ValueError("agenda_items lists an agenda item more than once")
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_deliverables(self) -> DataSharingAgreement:
+        titles = [d.title for d in self.deliverables]
+        if len(set(titles)) != len(titles):
+            raise ValueError("deliverables repeat a title")
         return self
 
     @property

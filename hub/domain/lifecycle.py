@@ -13,6 +13,11 @@
 project to ``linking``, a finished run to ``ready`` (a failed one back to where it started:
 ``approved``, or ``ready`` for a refresh whose earlier results still stand), and a refresh
 from ``ready`` to ``linking`` again (docs/linkage-runs.md).
+
+An approved or ready project can be amended, extended or renewed (docs/amendments.md):
+``approved|ready ──propose──▶ amending ──decided──▶ approved|ready`` (back where it was,
+with the new version in force if approved, the old one if not). ``amending`` is under
+review; no linkage run starts in it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class RequestStatus(StrEnum):
     READY = "ready"
     REVOKED = "revoked"
     EXPIRED = "expired"
+    AMENDING = "amending"
 
 
 S = RequestStatus
@@ -44,9 +50,11 @@ TRANSITIONS: Final[dict[RequestStatus, frozenset[RequestStatus]]] = {
     S.SUBMITTED: frozenset({S.IN_REVIEW, S.WITHDRAWN}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.DENIED, S.CHANGES_REQUESTED, S.WITHDRAWN}),
     S.CHANGES_REQUESTED: frozenset({S.SUBMITTED, S.WITHDRAWN}),
-    S.APPROVED: frozenset({S.LINKING, S.REVOKED, S.EXPIRED}),
+    S.APPROVED: frozenset({S.LINKING, S.REVOKED, S.EXPIRED, S.AMENDING}),
     S.LINKING: frozenset({S.READY, S.APPROVED, S.REVOKED, S.EXPIRED}),
-    S.READY: frozenset({S.LINKING, S.REVOKED, S.EXPIRED}),
+    S.READY: frozenset({S.LINKING, S.REVOKED, S.EXPIRED, S.AMENDING}),
+    # Decided: back to where the amendment started (approved or ready).
+    S.AMENDING: frozenset({S.APPROVED, S.READY, S.REVOKED, S.EXPIRED}),
     S.DENIED: frozenset(),
     S.WITHDRAWN: frozenset(),
     S.REVOKED: frozenset(),
@@ -56,9 +64,10 @@ TRANSITIONS: Final[dict[RequestStatus, frozenset[RequestStatus]]] = {
 #: States in which the researcher may still edit the agreement.
 EDITABLE: Final = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 #: States in which reviews and steward decisions are accepted.
-UNDER_REVIEW: Final = frozenset({S.SUBMITTED, S.IN_REVIEW})
+UNDER_REVIEW: Final = frozenset({S.SUBMITTED, S.IN_REVIEW, S.AMENDING})
 #: States of a project that was approved at some point (public transparency).
-APPROVED_ONCE: Final = frozenset({S.APPROVED, S.LINKING, S.READY, S.REVOKED, S.EXPIRED})
+APPROVED_ONCE: Final = frozenset({S.APPROVED, S.LINKING, S.READY, S.REVOKED, S.EXPIRED,
+                                  S.AMENDING})
 #: States in which nothing can happen any more.
 TERMINAL: Final = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
 

@@ -46,6 +46,8 @@ class Principal:
             return "worker"  # the hub's linkage worker (hub.services.run_worker)
         if self.kind == "assembler":
             return "assembler"  # the assembly role (hub.assembly), never a linkage worker
+        if self.kind == "system":
+            return "system"  # the hub acting on a schedule an agreement set (refreshes)
         return f"user:{self.id}"
 
 
@@ -67,3 +69,5 @@ class Caller:
 
 #: The local operator running an offline ``fedlink hub …`` command on the database.
 OPERATOR = Caller(Principal(kind="operator", id=None, role="operator"), source="local")
+#: The hub itself, doing what an agreement scheduled (hub.services.refresh): not a person.
+SYSTEM = Caller(Principal(kind="system", id=None, role="system"), source="local")

@@ -90,8 +90,9 @@ def _readme(manifest: Mapping[str, Any], terms: Mapping[str, Any],
 Project {manifest['project_id']}: {terms.get('title', '')}
 
 This de-identified extract may be used only for: {uses}.
-It expires at {manifest['expires_at']}; by then it must be destroyed ({terms.get('disposition')})
-and the destruction certified (`POST /v1/extracts/{manifest['extract_id']}/certify-destruction`).
+It expires at {manifest['expires_at']}; by then every copy must be destroyed and the
+destruction certified (`POST /v1/extracts/{manifest['extract_id']}/certify-destruction`);
+the hub crypto-shreds its own copy then.
 Do not attempt to re-identify anyone, link it to other data, or share it beyond the
 personnel named in the agreement.
 

@@ -2,7 +2,8 @@
 
 1. The project's personnel submit an output table (CSV) of a ``ready`` or ended (not
    revoked) project. The automatic checks of :mod:`hub.disclosure.outputs` run at once
-   with the hub's ``disclosure_min_cell`` threshold and the project's k on the catalog's
+   with the hub's ``disclosure_min_cell`` threshold (or the project's stricter
+   ``outputs.min_cell``, docs/safe-outputs.md) and the project's k on the catalog's
    declared quasi-identifiers. Failing checks return it to the researcher straight away
    (``returned``, with the findings); passing ones wait for the stewards
    (``pending_review``).
@@ -36,7 +37,8 @@ from hub.persistence import requests as request_store
 from hub.services import audit
 from hub.services.context import HubContext
 from hub.services.extract_policy import is_personnel, may_see, visible_project
-from hub.services.terms import load_dsa
+from hub.services.output_policy import effective_rules
+from hub.services.terms import in_force_dsa
 from hub.services.training import refusal_detail, require_current_training
 
 S = RequestStatus
@@ -45,7 +47,7 @@ S = RequestStatus
 def _quasi_identifiers(session: Session, project_id: str) -> tuple[list[str], int | None]:
     request = request_store.get_request(session, request_id=project_id)
     assert request is not None
-    dsa = load_dsa(request)
+    dsa = in_force_dsa(request)
     names = []
     for entry in dsa.variables:
         flagged = {v.name for v in agency_store.catalog(session, agency_code=entry.agency)
@@ -70,7 +72,10 @@ def submit_output(session: Session, ctx: HubContext, caller: Caller, *, project_
                                 "checked for ready or ended projects", code="project_not_ready")
         qis, k = _quasi_identifiers(session, project_id)
         try:
-            result = check_output(csv, kind=kind, threshold=ctx.settings.disclosure_min_cell,
+            # The project's own threshold when its agreement tightens the hub's
+            # (docs/safe-outputs.md): a table sent here directly meets the same rule.
+            threshold = effective_rules(ctx.settings, in_force_dsa(request).outputs).min_cell
+            result = check_output(csv, kind=kind, threshold=threshold,
                                   k=k or ctx.settings.disclosure_k, quasi_identifiers=qis,
                                   count_column=count_column)
         except OutputFormatError as exc:
@@ -123,7 +128,7 @@ def review_output(session: Session, ctx: HubContext, caller: Caller, *, output_i
         fields["project"] = output.project_id
         request = request_store.get_request(session, request_id=output.project_id)
         assert request is not None
-        agencies = set(load_dsa(request).agencies)
+        agencies = set(in_force_dsa(request).agencies)
         agency = principal.agency if principal is not None else None
         if principal is None or principal.role != Role.STEWARD or agency not in agencies:
             raise PermissionDeniedError("only a steward of one of the project's agencies "

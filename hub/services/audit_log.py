@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from hub.db.models import AuditCheckpoint, AuditEvent
 from hub.domain.audit_chain import ChainReport, verify_chain
 from hub.domain.csv_cells import safe_row
-from hub.domain.roles import Caller
+from hub.domain.roles import Caller, Role
 from hub.errors import InvalidInputError
 from hub.persistence import audit as store
+from hub.persistence import identity as identity_store
 from hub.services import audit
 from hub.services.context import HubContext
 
@@ -25,10 +26,40 @@ from hub.services.context import HubContext
 EXPORT_MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 EVENT_FIELDS = ("seq", "ts", "actor", "role", "action", "object_type", "object_id", "project",
                 "agency", "outcome", "source", "detail", "prev_hash", "hash")
+#: Who may see who the actors are: the chain names a person by id only (``user:3``: it is
+#: permanent, a name is not); searches and exports for these roles add each user actor's
+#: current name and role (not part of the hashed event).
+NAME_READERS = frozenset({Role.AUDITOR, Role.GOVERNANCE})
+NAMED_FIELDS = ("actor_name", "actor_role")
 
 
 def event_view(event: AuditEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in EVENT_FIELDS}
+
+
+def shows_names(caller: Caller) -> bool:
+    """Whether ``caller`` is shown actors' names and roles (:data:`NAME_READERS`)."""
+    return caller.principal is not None and caller.principal.kind == "user" and (
+        caller.principal.role in NAME_READERS)
+
+
+def _user_id(actor: str) -> int | None:
+    number = actor.removeprefix("user:")
+    return int(number) if actor.startswith("user:") and number.isdigit() else None
+
+
+def with_actor_names(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` each with ``actor_name`` and ``actor_role``: the account's name and role
+    for a ``user:N`` actor, ``None`` for other actors (nodes, the operator, workers,
+    anonymous callers) and for accounts that no longer exist."""
+    ids = {uid for e in events if (uid := _user_id(str(e["actor"]))) is not None}
+    users = identity_store.users_by_ids(session, ids=ids) if ids else {}
+    named = []
+    for event in events:
+        user = users.get(_user_id(str(event["actor"])) or -1)
+        named.append({**event, "actor_name": user.name if user else None,
+                      "actor_role": user.role if user else None})
+    return named
 
 
 def checkpoint_view(checkpoint: AuditCheckpoint) -> dict[str, Any]:
@@ -77,6 +108,8 @@ def search(session: Session, ctx: HubContext, caller: Caller, *, filters: dict[s
                  detail={k: v for k, v in filters.items() if v})
     session.commit()
     events = [event_view(e) for e in page.events]
+    if shows_names(caller):
+        events = with_actor_names(session, events)
     shown_to = page.earlier + len(events)
     return {
         "events": events,
@@ -98,12 +131,15 @@ def export(session: Session, ctx: HubContext, caller: Caller, *, filters: dict[s
                  detail={"format": fmt, **{k: v for k, v in filters.items() if v}})
     session.commit()
     rows = [event_view(e) for e in store.iter_matching(session, filters=filters)]
+    fields: tuple[str, ...] = EVENT_FIELDS
+    if shows_names(caller):
+        rows, fields = with_actor_names(session, rows), (*EVENT_FIELDS, *NAMED_FIELDS)
     if fmt == "jsonl":
         for row in rows:
             yield json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n"
         return
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EVENT_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         # Actor names, reasons and details come from callers: no cell may run as a formula.

@@ -40,6 +40,7 @@ from hub.services import audit
 from hub.services.context import HubContext
 from hub.services.extract_destruction import LIVE, destroy_extract
 from hub.services.extract_policy import is_personnel, may_see
+from hub.services.policy import require_record_level
 from hub.services.requests import move
 from hub.services.training import refusal_detail, require_current_training
 
@@ -142,6 +143,7 @@ def prepare_download(session: Session, ctx: HubContext, caller: Caller, *,
             raise PermissionDeniedError("only the project's named personnel may download its "
                                         "extract", code="not_personnel")
         require_current_training(session, ctx, caller.principal)
+        require_record_level(ctx, request)
         _check_available(ctx, extract, request)
         key = store.get_key(session, extract_id=extract_id)
         path = Path(ctx.settings.extracts_dir or ctx.settings.dir / "extracts") / str(

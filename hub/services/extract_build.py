@@ -40,6 +40,7 @@ from hub.persistence import runs as run_store
 from hub.services import audit
 from hub.services.context import HubContext
 from hub.services.extract_policy import is_personnel, visible_project
+from hub.services.policy import require_record_level
 from hub.services.terms import load_dsa
 
 S = RequestStatus
@@ -80,7 +81,9 @@ def extract_terms(request: Request, dsa: DataSharingAgreement,
         "allowable_uses": list(dsa.allowable_uses),
         "term_start": str(request.approved_term_start or dsa.term_start),
         "term_end": str(request.approved_term_end or dsa.term_end),
-        "expires_at": expires_at.isoformat(), "disposition": dsa.disposition,
+        # Always destroy: an agreement stored with the removed "return" is destroyed too
+        # (docs/refresh.md, "Return of data").
+        "expires_at": expires_at.isoformat(), "disposition": "destroy",
         "personnel": [{"name": p.name, "role": p.role, "institution": p.institution}
                       for p in dsa.personnel],
         "security_plan": dsa.security_plan,
@@ -100,6 +103,8 @@ def start_extract(session: Session, ctx: HubContext, caller: Caller, *, project_
                 or (principal is not None and principal.role == Role.GOVERNANCE)):
             raise PermissionDeniedError("only the project's personnel or governance may "
                                         "build its extract", code="not_personnel")
+        # The requester type's rule (docs/governance-policy.md), whatever the project's state.
+        require_record_level(ctx, request)
         if request.status != S.READY:
             raise ConflictError(f"project {project_id} is {request.status}; an extract is "
                                 "built from a ready project", code="project_not_ready")

@@ -20,6 +20,8 @@ unreadable bytes — which the next sweep removes (``extract.file_shredded``).
 5. the pid-level linkage results of every expired, closed or revoked project are purged
    (:mod:`hub.services.linkage_purge`; also at revocation and at an extract's destruction
    for expiry, revocation or certified destruction).
+6. a refresh linkage run is started for every ready project whose agreement's
+   ``refresh_frequency`` makes one due (:mod:`hub.services.refresh`, docs/refresh.md).
 
 Running it twice does nothing the second time (and appends nothing to the audit chain).
 :class:`ExtractSweeper` runs it every ``extract_sweep_seconds`` in a daemon thread of the
@@ -137,7 +139,9 @@ def _leftover_files(ctx: HubContext, caller: Caller) -> list[str]:
 
 
 def sweep(ctx: HubContext, caller: Caller = SWEEPER) -> dict[str, list[str]]:
-    """Expire, destroy and clean up what is due (idempotent); what was done."""
+    """Expire, destroy and clean up what is due, then start the refresh runs agreements
+    scheduled (idempotent); what was done."""
+    from hub.services.refresh import start_due_refreshes
     from hub.services.requests import expire_due
 
     with ctx.session_factory() as session:
@@ -151,9 +155,12 @@ def sweep(ctx: HubContext, caller: Caller = SWEEPER) -> dict[str, list[str]]:
     with ctx.session_factory() as session:
         # Runs purged by this sweep: with a destroyed extract, or of an ended project.
         purged = sorted(purge_store.purged_run_ids(session) - purged_before)
+    # After expiry, so a project whose term just ended is not refreshed; always as the
+    # system (the agreement's schedule), whoever runs the sweep.
+    refreshed = start_due_refreshes(ctx)
     return {"projects_expired": expired, "extracts_destroyed": destroyed,
             "extracts_interrupted": interrupted, "files_shredded": shredded,
-            "runs_purged": purged}
+            "runs_purged": purged, "refreshes_started": refreshed}
 
 
 def _purge_ended(ctx: HubContext, caller: Caller) -> None:

@@ -18,11 +18,13 @@ from hub.db.models import Request
 from hub.domain.roles import Caller, Principal, Role
 from hub.errors import NotFoundError
 from hub.persistence import requests as request_store
-from hub.services.terms import load_dsa
+from hub.services.terms import in_force_dsa
 
 
 def personnel_emails(request: Request) -> set[str]:
-    return {p.email.lower() for p in load_dsa(request).personnel if p.email}
+    # The agreement in force: personnel an amendment under review would add get nothing
+    # until it is approved, those it would remove keep access until then (docs/amendments.md).
+    return {p.email.lower() for p in in_force_dsa(request).personnel if p.email}
 
 
 def is_personnel(request: Request, principal: Principal | None) -> bool:
@@ -40,7 +42,7 @@ def may_see(request: Request, principal: Principal | None) -> bool:
     if principal.role in (Role.GOVERNANCE, Role.AUDITOR):
         return True
     if principal.role == Role.STEWARD:
-        return principal.agency in load_dsa(request).agencies
+        return principal.agency in in_force_dsa(request).agencies
     return is_personnel(request, principal)
 
 

@@ -171,9 +171,11 @@ def record_signed_review(session: Session, *, request: Request, round_: int,
 
 
 def project_decisions(session: Session, request: Request) -> tuple[SignedEnvelope, ...]:
-    """The signed decisions of the request's current round, for match requests."""
+    """The signed decisions of the round that approved the agreement in force (never an
+    amendment's under review: docs/amendments.md), for match requests."""
+    round_ = request.approved_round if request.approved_round is not None else request.round
     return tuple(SignedEnvelope.model_validate(r.envelope)
-                 for r in store.decisions(session, request_id=request.id, round_=request.round))
+                 for r in store.decisions(session, request_id=request.id, round_=round_))
 
 
 def requires_signature(session: Session) -> bool:

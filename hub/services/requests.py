@@ -15,10 +15,11 @@ from hub.domain.roles import Caller, Role
 from hub.errors import ConflictError, InvalidInputError, NotFoundError
 from hub.persistence import agencies as agency_store
 from hub.persistence import requests as store
-from hub.services import audit
+from hub.services import audit, policy
 from hub.services.context import HubContext
 from hub.services.identifier_variables import refuse_identifier_requests
-from hub.services.terms import load_dsa
+from hub.services.output_policy import check_policy
+from hub.services.terms import in_force_dsa, load_dsa
 from protocol.signing import describe_validation_error
 
 S = RequestStatus
@@ -68,6 +69,22 @@ def check_against_catalog(session: Session, dsa: DataSharingAgreement) -> set[st
     return classifications
 
 
+#: Why ``disposition: "return"`` is refused (docs/refresh.md, "Return of data").
+RETURN_UNSUPPORTED = (
+    "disposition 'return' is not supported: a linked extract holds every agency's data on "
+    "each person, so returning it to one agency would hand that agency the others' data on "
+    "its people; in a federation each agency keeps its own records. Use 'destroy' (the "
+    "extract is crypto-shredded at the end of the term and its destruction certified)")
+
+
+def refuse_return_disposition(dsa: DataSharingAgreement) -> None:
+    """422 ``disposition_return_unsupported`` for an agreement that says ``return``. Checked
+    whenever an agreement is drafted, edited or submitted; agreements stored with it before
+    still load and are destroyed at the end of the term like any other."""
+    if dsa.disposition == "return":
+        raise InvalidInputError(RETURN_UNSUPPORTED, code="disposition_return_unsupported")
+
+
 def _validated(data: dict[str, Any]) -> DataSharingAgreement:
     try:
         return DataSharingAgreement.model_validate(data)
@@ -79,7 +96,10 @@ def create_request(
     session: Session, ctx: HubContext, caller: Caller, *, dsa: DataSharingAgreement
 ) -> Request:
     assert caller.principal is not None and caller.principal.id is not None
+    refuse_return_disposition(dsa)
+    check_policy(ctx.settings, dsa.outputs)
     check_against_catalog(session, dsa)
+    policy.check_agreement(session, ctx, requester_id=caller.principal.id, dsa=dsa)
     request = store.create_request(
         session, request_id=new_request_id(), researcher_id=caller.principal.id,
         title=dsa.title, dsa=dsa.model_dump(mode="json"), status=S.DRAFT,
@@ -111,7 +131,9 @@ def _may_see(session: Session, principal: Any, request: Request) -> bool:
     if request.status == S.DRAFT:
         return False
     if principal.role == Role.STEWARD:
-        return principal.agency in load_dsa(request).agencies
+        # While amending, the agencies of the version in force are parties too.
+        return principal.agency in load_dsa(request).agencies or (
+            request.status == "amending" and principal.agency in in_force_dsa(request).agencies)
     return principal.role in (Role.GOVERNANCE, Role.AUDITOR)
 
 
@@ -132,7 +154,10 @@ def update_request(
     if not changes:
         raise InvalidInputError("nothing to change")
     dsa = _validated({**request.dsa, **changes})
+    refuse_return_disposition(dsa)
+    check_policy(ctx.settings, dsa.outputs)
     check_against_catalog(session, dsa)
+    policy.check_agreement(session, ctx, requester_id=request.researcher_id, dsa=dsa)
     request.dsa = dsa.model_dump(mode="json")
     request.title = dsa.title
     request.needs_edit = False
@@ -162,7 +187,12 @@ def submit_request(session: Session, ctx: HubContext, caller: Caller, *,
         raise ConflictError("governance asked for changes: edit the request before "
                             "resubmitting it", code="edit_required")
     transition(request.status, S.SUBMITTED)
+    refuse_return_disposition(load_dsa(request))  # a draft stored before the option went
+    check_policy(ctx.settings, load_dsa(request).outputs)  # the hub may have raised a floor
     check_against_catalog(session, load_dsa(request))
+    # The agenda may have retired an item since the draft named it (docs/governance-policy.md).
+    policy.check_agreement(session, ctx, requester_id=request.researcher_id,
+                           dsa=load_dsa(request))
     _pin_extract_k(request, ctx.settings.disclosure_k)
     now = ctx.now()
     request.round += 1
@@ -240,8 +270,14 @@ def expire_due(session: Session, ctx: HubContext, caller: Caller) -> list[str]:
     (``fedlink hub expire``); destroying extracts at expiry belongs to the extract service."""
     today = ctx.now().date()
     expired = []
-    for request in store.list_requests(session, statuses=[S.APPROVED, S.LINKING, S.READY]):
+    for request in store.list_requests(session, statuses=[S.APPROVED, S.LINKING, S.READY,
+                                                          S.AMENDING]):
         if request.approved_term_end is not None and request.approved_term_end < today:
+            if request.status == S.AMENDING:
+                # The term in force ended under review: the proposal lapses (docs/amendments.md).
+                from hub.services.amendments import lapse
+
+                lapse(session, ctx, caller, request)
             move(session, ctx, caller, request, S.EXPIRED, reason="term ended",
                  action="request.expired")
             expired.append(request.id)

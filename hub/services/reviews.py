@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -20,13 +21,13 @@ from hub.errors import (
 from hub.persistence import agencies as agency_store
 from hub.persistence import requests as store
 from hub.persistence.nonces import DbReplayGuard
-from hub.services import audit, governance
+from hub.services import amendments, audit, governance, policy
 from hub.services.context import HubContext
 from hub.services.requests import check_against_catalog, move, visible_request
 from hub.services.terms import agency_terms, current_digests, load_dsa
 from protocol.canonical import b64url_encode
 from protocol.errors import ProtocolError
-from protocol.governance import GovernanceDecision
+from protocol.governance import CriterionAnswer, GovernanceDecision
 from protocol.keyfiles import ed25519_public_from_b64
 from protocol.keys import generate_project_salt
 from protocol.signing import SignedEnvelope, verify
@@ -82,12 +83,16 @@ def _conflicted(session: Session, caller: Caller, request: Request) -> bool:
 
 def review(session: Session, ctx: HubContext, caller: Caller, *, request_id: str,
            decision: str, reason: str = "", public_reason: str = "",
+           criteria: Sequence[CriterionAnswer] = (),
            signed: tuple[SignedEnvelope, GovernanceDecision] | None = None) -> Request:
     """A governance member's review in the current round. Once a governance roster exists
     an approval must come ``signed`` by the member's own key (:func:`signed_review`): the
     web page and the unsigned API can deny or send back, never approve. A denial needs a
     ``public_reason`` besides its internal ``reason``; an approval of a request without
-    IRB approval is refused while the hub requires it (:func:`irb_blocks_approval`)."""
+    IRB approval is refused while the hub requires it (:func:`irb_blocks_approval`).
+    ``criteria`` answer the hub's review checklist (:func:`hub.services.policy.
+    check_criteria`; a signed review's are the ones it signed): an approval must answer
+    every criterion as met (422 ``criteria_incomplete``, audited)."""
     request = visible_request(session, caller, request_id=request_id, lock=True)
     fields = {"object_type": "request", "object_id": request.id, "project": request.id}
     if decision not in REVIEW_DECISIONS:
@@ -114,16 +119,26 @@ def review(session: Session, ctx: HubContext, caller: Caller, *, request_id: str
            for r in store.reviews(session, request_id=request.id, round_=request.round)):
         raise ConflictError("you already reviewed this round of the request",
                             code="already_reviewed")
+    # The checklist last: who may review at all, and the IRB rule, are refused first.
+    try:
+        answers = policy.check_criteria(
+            ctx, decision=decision, answers=signed[1].criteria if signed else criteria)
+    except InvalidInputError as exc:
+        if exc.code != "criteria_incomplete":
+            raise
+        audit.refuse(session, ctx, caller, exc, action="request.review_refused", **fields)
     if request.status == S.SUBMITTED:
         move(session, ctx, caller, request, S.IN_REVIEW, action="request.in_review")
-    store.add_review(session, request_id=request.id, reviewer_id=caller.principal.id,
-                     round_=request.round, decision=decision, reason=reason,
-                     public_reason=public_reason if decision == "deny" else "")
+    row = store.add_review(session, request_id=request.id, reviewer_id=caller.principal.id,
+                           round_=request.round, decision=decision, reason=reason,
+                           public_reason=public_reason if decision == "deny" else "")
+    policy.record_criteria(session, review_id=row.id, answers=answers)
     if signed is not None:
         governance.record_signed_review(session, request=request, round_=request.round,
                                         envelope=signed[0], decision=signed[1])
     audit.record(session, ctx, caller, action="request.reviewed",
-                 detail={"decision": decision, "round": request.round}, **fields)
+                 detail={"decision": decision, "round": request.round,
+                         "criteria": {a.criterion: a.met for a in answers}}, **fields)
     apply_rule(session, ctx, caller, request)
     session.commit()
     return request
@@ -169,7 +184,12 @@ def steward_decision(session: Session, ctx: HubContext, caller: Caller, *, reque
         if decision.project_id != request.id:
             raise DecisionRefusedError("the decision names another project",
                                        code="project_mismatch", status=422)
-        _require_under_review(request)
+        # A steward re-approving the terms in force of an approved project (after an
+        # amendment they approved was denied or withdrawn: docs/amendments.md) confirms
+        # them; nothing else is accepted outside review.
+        reconfirming = amendments.is_reconfirmation(request, decision.decision)
+        if not reconfirming:
+            _require_under_review(request)
         digest = agency_terms(request, principal.agency)["terms_digest"]
         if decision.terms_digest != digest:
             raise DecisionRefusedError(
@@ -180,15 +200,19 @@ def steward_decision(session: Session, ctx: HubContext, caller: Caller, *, reque
     if request.status == S.SUBMITTED:
         move(session, ctx, caller, request, S.IN_REVIEW, action="request.in_review")
     verdict = "approve" if decision.decision == "approve" else "deny"
+    # Set at approval for every project that can be reconfirmed (migration 0014 backfills).
+    round_ = (request.approved_round or request.round) if reconfirming else request.round
     store.add_agency_decision(
-        session, request_id=request.id, agency_code=principal.agency, round_=request.round,
+        session, request_id=request.id, agency_code=principal.agency, round_=round_,
         decision=verdict, reason=decision.reason, terms_digest=decision.terms_digest,
         envelope=envelope.model_dump(mode="json"),
     )
-    audit.record(session, ctx, caller, action="request.agency_decision",
-                 detail={"decision": verdict, "kid": envelope.kid, "round": request.round},
+    audit.record(session, ctx, caller, action="request.agency_reconfirmed" if reconfirming
+                 else "request.agency_decision",
+                 detail={"decision": verdict, "kid": envelope.kid, "round": round_},
                  **fields)
-    apply_rule(session, ctx, caller, request)
+    if not reconfirming:
+        apply_rule(session, ctx, caller, request)
     session.commit()
     return request
 
@@ -197,18 +221,23 @@ def progress(session: Session, ctx: HubContext, request: Request) -> approval.Ou
     """Where the current round stands under the approval rule."""
     dsa = load_dsa(request)
     classifications = check_classifications(session, request)
+    digests = current_digests(request)
     outcome = approval.evaluate(
         required_agencies=dsa.agencies,
-        current_digests=current_digests(request),
+        current_digests=digests,
+        # An amendment round first counts the approvals in force of agencies whose terms
+        # did not change (not asked again, docs/amendments.md); this round's votes follow.
         agency_votes=[
-            approval.AgencyVote(d.agency_code, d.decision, d.terms_digest, d.reason)
-            for d in store.agency_decisions(session, request_id=request.id, round_=request.round)
+            *amendments.carried_votes(session, request, digests),
+            *(approval.AgencyVote(d.agency_code, d.decision, d.terms_digest, d.reason)
+              for d in store.agency_decisions(session, request_id=request.id,
+                                              round_=request.round)),
         ],
         governance_votes=[
             approval.GovernanceVote(r.reviewer_id, r.decision, r.reason, r.public_reason)
             for r in store.reviews(session, request_id=request.id, round_=request.round)
         ],
-        quorum=ctx.settings.quorum_for(classifications),
+        quorum=policy.quorum(ctx, request, classifications),
         requester_id=request.researcher_id,
     )
     if (request.status in UNDER_REVIEW and outcome.status in ("pending", "approved")
@@ -233,6 +262,11 @@ def apply_rule(session: Session, ctx: HubContext, caller: Caller, request: Reque
     outcome = progress(session, ctx, request)
     if outcome.status == "pending":
         return
+    if request.status == S.AMENDING:
+        # A decided amendment, extension or renewal: the project goes back to where it
+        # was, under the new version or the one in force (docs/amendments.md).
+        amendments.conclude(session, ctx, caller, request, outcome)
+        return
     now = ctx.now()
     if outcome.status == "approved":
         dsa = load_dsa(request)
@@ -241,6 +275,7 @@ def apply_rule(session: Session, ctx: HubContext, caller: Caller, request: Reque
         request.approved_term_end = dsa.term_end
         request.decided_at = now
         request.decision_reason = outcome.reason
+        amendments.record_original(session, caller, request)
         move(session, ctx, caller, request, S.APPROVED, reason=outcome.reason,
               action="request.approved")
     elif outcome.status == "denied":

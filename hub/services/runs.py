@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hub.db.models import LinkageRun
+from hub.db.models import LinkageRun, Request
+from hub.domain.dsa import DataSharingAgreement
 from hub.domain.lifecycle import RequestStatus
 from hub.domain.roles import Caller
 from hub.errors import ConflictError, NotFoundError
@@ -41,25 +42,41 @@ def new_run_id() -> str:
 def start_run(session: Session, ctx: HubContext, caller: Caller, *,
               request_id: str) -> LinkageRun:
     request = visible_request(session, caller, request_id=request_id, lock=True)
-    fields = {"object_type": "request", "object_id": request.id, "project": request.id}
     dsa = load_dsa(request)
-    problem: ConflictError | None = None
+    problem = run_problem(session, request, dsa)
+    if problem is not None:
+        audit.refuse(session, ctx, caller, problem, action="linkage_run.refused",
+                     object_type="request", object_id=request.id, project=request.id)
+    run = queue_run(session, ctx, caller, request, dsa)
+    session.commit()
+    return run
+
+
+def run_problem(session: Session, request: Request,
+                dsa: DataSharingAgreement) -> ConflictError | None:
+    """Why no run of ``request`` may start now (409 code and sentence), or ``None``."""
     active = store.active_run(session, project_id=request.id)
     if active is not None:
-        problem = ConflictError(f"run {active.id} of project {request.id} is {active.status}; "
-                                "wait for it to finish", code="run_in_progress")
-    elif request.status not in RUNNABLE:
-        problem = ConflictError(
+        return ConflictError(f"run {active.id} of project {request.id} is {active.status}; "
+                             "wait for it to finish", code="run_in_progress")
+    if request.status not in RUNNABLE:
+        return ConflictError(
             f"project {request.id} is {request.status}; a linkage run needs an approved "
             "project (or a ready one, to run again)", code="not_runnable")
-    elif not dsa.matching_authorised or not request.project_salt:
-        problem = ConflictError(f"project {request.id} is not authorised to match records "
-                                "across data sets", code="matching_not_authorised")
-    elif len(dsa.agencies) < 2:
-        problem = ConflictError(f"project {request.id} asks one agency only; linkage needs "
-                                "two or more", code="too_few_agencies")
-    if problem is not None:
-        audit.refuse(session, ctx, caller, problem, action="linkage_run.refused", **fields)
+    if not dsa.matching_authorised or not request.project_salt:
+        return ConflictError(f"project {request.id} is not authorised to match records "
+                             "across data sets", code="matching_not_authorised")
+    if len(dsa.agencies) < 2:
+        return ConflictError(f"project {request.id} asks one agency only; linkage needs "
+                             "two or more", code="too_few_agencies")
+    return None
+
+
+def queue_run(session: Session, ctx: HubContext, caller: Caller, request: Request,
+              dsa: DataSharingAgreement, *, detail: dict[str, Any] | None = None,
+              ) -> LinkageRun:
+    """Create the run and its job and move the project to ``linking`` (audited; the caller
+    commits). Only after :func:`run_problem` found nothing, on the locked request row."""
     now = ctx.now()
     run_id = new_run_id()
     job = jobs.enqueue(session, kind=JOB_KIND, payload={"run_id": run_id},
@@ -73,8 +90,7 @@ def start_run(session: Session, ctx: HubContext, caller: Caller, *,
     audit.record(session, ctx, caller, action="linkage_run.requested",
                  object_type="linkage_run", object_id=run_id, project=request.id,
                  detail={"agencies": dsa.agencies, "job": job.id,
-                         "from": run.previous_status})
-    session.commit()
+                         "from": run.previous_status, **(detail or {})})
     return run
 
 

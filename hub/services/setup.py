@@ -47,6 +47,7 @@ def init_hub(directory: Path, *, database_url: str | None = None,
     document.add(tomlkit.comment('public_contact_name = "…"'))
     document.add(tomlkit.comment('public_contact_title = "…"'))
     document.add(tomlkit.comment('public_contact_email = "…"'))
+    _policy_settings(document)
     # Tables last: a key written after a table header would belong to the table.
     document.add("quorum_by_classification", {"restricted": 3})
     settings = HubSettings.load(directory, **({"database_url": database_url}
@@ -71,6 +72,48 @@ def init_hub(directory: Path, *, database_url: str | None = None,
     assert issued is not None
     return InitResult(settings=settings, admin_token=issued.token,
                       signing_kid=keys.signing_kid, hpke_kid=keys.hpke_kid)
+
+
+def _policy_settings(document: tomlkit.TOMLDocument) -> None:
+    """The governance policy, safe-people and refresh settings, each with what it does, so
+    an operator sees them in the hub.toml ``init`` writes (deploy/config/hub.toml.example
+    says the same)."""
+    def comment(*lines: str) -> None:
+        for line in lines:
+            document.add(tomlkit.comment(line))
+
+    comment("Governance policy (docs/hub.md, \"IRB approval is a rule\"): a governance "
+            "member's approval",
+            "is refused (409 irb_not_approved) until the agreement's irb.status is approved "
+            "or exempt;", "false only where no ethics board reviews research requests.")
+    document.add("require_irb_approval", True)
+    comment("The review checklist (docs/governance-policy.md): every approval answers every "
+            "criterion", "as met, with a note (422 criteria_incomplete otherwise). The "
+            "default is public_benefit,", "minimum_necessary, irb, security_plan, "
+            "disclosure_risk; replace it with your governance body's own:",
+            "review_criteria = [",
+            '  { id = "public_benefit", text = "The research serves a public benefit the '
+            'agencies recognise" },',
+            '  { id = "minimum_necessary", text = "Only the data the research questions '
+            'need is asked" },', "]",
+            "Rules per requester type (the agreement's requester_type): extra governance "
+            "approvals,", "record-level extract downloads allowed, requester must belong "
+            "to an agency asked:",
+            "requester_rules = { vendor = { extra_quorum = 1, record_level_extract = false, "
+            "agency_member = false } }")
+    comment("Safe people (docs/hub.md, \"Training\"): downloads and output submissions "
+            "need a current", "completion of every training named here "
+            "(`fedlink user training record`).")
+    document.add("required_training", ["data-privacy"])
+    document.add("require_training", True)
+    comment("The sweep (expiry, extract destruction, scheduled refresh runs) every this many "
+            "seconds", "in the hub process; 0 = run `fedlink hub sweep` from a timer instead.")
+    document.add("extract_sweep_seconds", 300)
+    comment("Scheduled refreshes (docs/refresh.md): a ready project whose agreement says "
+            "annual,", "semiannual, quarterly or monthly is linked again that long after "
+            "its last succeeded run;", "after a failed run the next try waits this many "
+            "hours.")
+    document.add("refresh_retry_hours", 24)
 
 
 @contextmanager

@@ -21,6 +21,27 @@ def load_dsa(request: Request) -> DataSharingAgreement:
     return DataSharingAgreement.model_validate(request.dsa)
 
 
+def in_force_dsa(request: Request) -> DataSharingAgreement:
+    """The agreement in force. That is ``request.dsa`` except while an amendment is under
+    review (status ``amending``), when ``request.dsa`` is the proposal and the version in
+    force is its :class:`~hub.db.models.AgreementVersion` row (docs/amendments.md): who may
+    download, what the public sees, read it here, never from the proposal."""
+    if request.status != "amending":
+        return load_dsa(request)
+    from sqlalchemy.orm import object_session
+
+    from hub.persistence.versions import get_version
+
+    session = object_session(request)
+    row = (get_version(session, request_id=request.id, version=request.version)
+           if session is not None else None)
+    if row is None:
+        # Fail closed: without its in-force text nobody is granted anything on a proposal.
+        raise RuntimeError(f"project {request.id} is amending but its version "
+                           f"{request.version} cannot be read")
+    return DataSharingAgreement.model_validate(row.dsa)
+
+
 def extract_terms_options_of(options: ExtractOptions) -> dict[str, Any]:
     """The ``extract`` entry of the terms (:class:`protocol.wire.ExtractTermsOptions`)."""
     return {"include_unmatched": options.include_unmatched,

@@ -34,6 +34,14 @@ _LABELS = {
     "request.ready": "Records linked: the extract can be built",
     "request.expired": "Term ended: expired",
     "request.closed": "Closed",
+    # Amendments, extensions, renewals (docs/amendments.md).
+    "request.amending": "A new version of the agreement was proposed",
+    "request.amendment_approved": "The proposed version was approved: now in force",
+    "request.amendment_denied": "The proposed version was denied: the version in force stays",
+    "request.amendment_returned": "The proposed version was sent back for changes",
+    "request.amendment_withdrawn": "The proposed version was withdrawn",
+    "request.amendment_lapsed": "The proposed version lapsed: the term ended first",
+    "request.agency_reconfirmed": "Agency {agency} confirmed the terms in force again",
 }
 
 

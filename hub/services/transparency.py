@@ -28,9 +28,11 @@ from hub.db.models import Request
 from hub.domain.lifecycle import APPROVED_ONCE, RequestStatus
 from hub.persistence import agencies as agency_store
 from hub.persistence import requests as store
+from hub.services.agenda import agenda_questions
 from hub.services.airlock import released_outputs
 from hub.services.context import HubContext
-from hub.services.terms import load_dsa
+from hub.services.publications import publications_of, released_findings
+from hub.services.terms import in_force_dsa
 
 S = RequestStatus
 
@@ -39,7 +41,7 @@ def _agencies(session: Session, request: Request,
               seen: dict[str, tuple[Any, dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     """Per agency of ``request``: categories and number of variables; ``seen`` caches each
     agency's row and catalog for the length of one page."""
-    dsa = load_dsa(request)
+    dsa = in_force_dsa(request)  # never an amendment under review
     seen = {} if seen is None else seen
     out = []
     for entry in dsa.variables:
@@ -112,8 +114,9 @@ def public_projects(session: Session, ctx: HubContext, *, limit: int = PAGE_DEFA
                  for first, decided_at in store.decision_times(session, statuses=decided)]
     approved, denied = [], []
     seen: dict[str, tuple[Any, dict[str, Any]]] = {}
+    questions = agenda_questions(session)
     for request in rows:
-        dsa = load_dsa(request)
+        dsa = in_force_dsa(request)  # never an amendment under review
         if request.status in APPROVED_ONCE:
             approved.append({
                 "id": request.id, "title": dsa.title, "institution": dsa.institution,
@@ -127,6 +130,17 @@ def public_projects(session: Session, ctx: HubContext, *, limit: int = PAGE_DEFA
                 "matching_authorised": dsa.matching_authorised,
                 # Output tables the agencies' stewards released (hub.services.airlock).
                 "released_outputs": released_outputs(session, project_id=request.id),
+                # Reports released after the agencies' review window, and the project's
+                # publications (hub.services.publications; never a report in review).
+                "released_findings": released_findings(session, project_id=request.id),
+                "publications": publications_of(session, project_id=request.id),
+                # Governance policy (docs/governance-policy.md): the agenda questions it
+                # answers, and its pre-analysis plan when the agreement publishes it
+                # (approved projects only: never one under review).
+                "agenda_items": [{"id": i, "question": questions[i]}
+                                 for i in dsa.agenda_items if i in questions],
+                "pre_analysis_plan": dsa.pre_analysis_plan.text
+                if dsa.pre_analysis_plan and dsa.pre_analysis_plan.publish else None,
             })
         elif request.status == S.DENIED:
             denied.append({

@@ -77,6 +77,7 @@ SignedInUser = Annotated[SignedIn, Depends(page_for(*Role))]
 ReviewPage = Annotated[SignedIn, Depends(page_for(Role.GOVERNANCE, Role.STEWARD,
                                                   Role.AUDITOR))]
 GovernancePage = Annotated[SignedIn, Depends(page_for(Role.GOVERNANCE))]
+StewardPage = Annotated[SignedIn, Depends(page_for(Role.STEWARD))]
 AuditPage = Annotated[SignedIn, Depends(page_for(Role.AUDITOR))]
 ProjectPage = Annotated[SignedIn, Depends(page_for(Role.RESEARCHER, Role.GOVERNANCE,
                                                    Role.STEWARD, Role.AUDITOR))]

@@ -46,7 +46,7 @@ STATUS_LABELS = {
     "draft": "Draft", "submitted": "Submitted", "in_review": "In review",
     "changes_requested": "Changes requested", "approved": "Approved", "denied": "Denied",
     "withdrawn": "Withdrawn", "linking": "Linking", "ready": "Linked",
-    "revoked": "Revoked", "expired": "Expired",
+    "revoked": "Revoked", "expired": "Expired", "amending": "Amending",
 }
 DECISION_LABELS = {"approve": "Approved", "deny": "Denied",
                    "request_changes": "Changes requested"}

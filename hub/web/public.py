@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from hub.api.deps import ContextDep, SessionDep
 from hub.api.routes.public import PageLimit, PageOffset
+from hub.services.agenda import public_agenda
 from hub.services.transparency import PAGE_DEFAULT, contact_person, public_projects
 from hub.settings import CLASSIFICATIONS
 from hub.web.deps import MaybeSignedIn
@@ -26,7 +27,8 @@ def transparency(request: Request, _me: MaybeSignedIn, session: SessionDep,
                  ctx: ContextDep, limit: PageLimit = PAGE_DEFAULT,
                  offset: PageOffset = 0) -> HTMLResponse:
     data = public_projects(session, ctx, limit=limit, offset=offset)
-    return render(request, "public.html", data=data, contact=contact_person(ctx))
+    return render(request, "public.html", data=data, contact=contact_person(ctx),
+                  agenda=public_agenda(session, ctx)["items"])
 
 
 @router.get("/privacy")

@@ -22,11 +22,13 @@ from hub.services import airlock, extract_access, requests, reviews
 from hub.services import runs as run_service
 from hub.services.context import HubContext
 from hub.services.extract_policy import is_personnel
+from hub.services.refresh import refresh_schedule
 from hub.services.terms import agency_terms, load_dsa
 from hub.services.timeline import TimelineEntry, project_timeline
 from hub.services.views import request_detail
 from hub.services.web_sessions import SignedIn
 from hub.web import charts
+from hub.web.versions import versions_section
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def request_page(session: Session, ctx: HubContext, me: SignedIn, *,
         "can_review": (me.role == Role.GOVERNANCE and request.status in UNDER_REVIEW
                        and not reviewed),
         "steward_agency": steward_agency,
+        "versions": versions_section(session, request),  # docs/amendments.md
     }
 
 
@@ -213,12 +216,14 @@ def project_page(session: Session, ctx: HubContext, me: SignedIn, *,
         "days_left": days_left,
         "runs": runs,
         "latest_run": latest,
+        "refresh": refresh_schedule(session, ctx, request),  # docs/refresh.md
         "summary": (report or {}).get("summary") or {},
         "histogram": charts.weight_histogram(report) if report else None,
         "match_rates": charts.match_rates(report) if report else [],
         "extracts": extracts,
         "may_download": is_personnel(request, me.caller.principal),
         "outputs": outputs,
+        "versions": versions_section(session, request),  # docs/amendments.md
     }
 
 

@@ -41,6 +41,24 @@ def test_hub_toml_example_is_valid_hub_settings(tmp_path: Path,
     assert settings.ssl_certfile and settings.ca_file and not settings.allow_insecure_http
 
 
+def test_hub_toml_example_explains_policy_training_and_refresh_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.hub.cli.test_hub_toml_settings import NAMED, uncommented_examples
+
+    for name in [n for n in os.environ if n.startswith("FEDLINK_HUB_")]:
+        monkeypatch.delenv(name)
+    text = (DEPLOY / "config" / "hub.toml.example").read_text(encoding="utf-8")
+    for name in NAMED:
+        assert name in HubSettings.model_fields, name
+        assert re.search(rf"^(# )?{name} = ", text, re.MULTILINE), name
+    # Its commented examples (review checklist, requester rules) are valid once uncommented.
+    (tmp_path / "hub.toml").write_text(uncommented_examples(text) + text, encoding="utf-8")
+    settings = HubSettings.load(tmp_path)
+    assert [c.id for c in settings.review_criteria] == ["public_benefit", "minimum_necessary"]
+    assert settings.requester_rules.vendor.extra_quorum == 1
+    assert settings.require_irb_approval and settings.refresh_retry_hours == 24
+
+
 def test_node_toml_example_is_a_valid_node_config() -> None:
     data = tomlkit.parse((DEPLOY / "config" / "node.toml.example").read_text()).unwrap()
     config = NodeConfig.model_validate(data)

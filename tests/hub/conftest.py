@@ -32,7 +32,13 @@ from hub.persistence import training as training_store
 from hub.services.context import HubContext
 from hub.services.extract_build import start_extract
 from hub.settings import HubSettings
-from protocol.governance import GovernanceDecision, Roster, new_roster, sign_statement
+from protocol.governance import (
+    CriterionAnswer,
+    GovernanceDecision,
+    Roster,
+    new_roster,
+    sign_statement,
+)
 from protocol.keyfiles import public_key_to_b64
 from protocol.project import ProjectTerms, project_digest
 from protocol.signing import sign
@@ -337,11 +343,22 @@ class Hub:
         return self.client.post(f"/v1/node/requests/{request_id}/decision", content=envelope,
                                 headers=auth(self.agencies[agency].token))
 
+    def criteria(self, *, met: bool = True) -> list[dict[str, Any]]:
+        """An answer to every criterion of the hub's review checklist (all met by default:
+        what an approval must carry, docs/governance-policy.md)."""
+        return [{"id": c.id, "met": met, "note": "" if met else f"{c.id} not met"}
+                for c in self.ctx.settings.review_criteria]
+
     def review(self, request_id: str, token: str, decision: str = "approve",
-               reason: str = "") -> Any:
+               reason: str = "", criteria: list[dict[str, Any]] | None = None) -> Any:
+        """A governance review; an approval answers the whole checklist as met unless
+        ``criteria`` says otherwise."""
+        if criteria is None:
+            criteria = self.criteria() if decision == "approve" else []
         return self.client.post(
             f"/v1/requests/{request_id}/reviews", headers=auth(token),
             json={"decision": decision, "reason": reason or f"{decision} because",
+                  "criteria": criteria,
                   **({"public_reason": f"public: {decision} because"}
                      if decision == "deny" else {})},
         )
@@ -365,7 +382,8 @@ class Hub:
         return keys, roster
 
     def signed_review(self, request_id: str, token: str, key: Ed25519PrivateKey,
-                      decision: str = "approve", public_reason: str | None = None) -> Any:
+                      decision: str = "approve", public_reason: str | None = None,
+                      criteria: list[dict[str, Any]] | None = None) -> Any:
         """A member's decision signed with their own key over the project terms the hub
         serves them (what `fedlink review approve --key-file` does)."""
         served = self.client.get(f"/v1/requests/{request_id}/project-terms",
@@ -378,7 +396,10 @@ class Hub:
             public_reason=(f"public: {decision} because" if public_reason is None
                            and decision == "deny" else public_reason or ""),
             project_terms=terms, project_digest=project_digest(terms),
-            decided_at=dt.datetime.now(dt.UTC))
+            decided_at=dt.datetime.now(dt.UTC),
+            criteria=tuple(CriterionAnswer.model_validate(c) for c in (
+                criteria if criteria is not None
+                else self.criteria() if decision == "approve" else [])))
         return self.client.post(f"/v1/requests/{request_id}/signed-reviews",
                                 headers=auth(token),
                                 content=sign_statement(body, key).to_json())
@@ -462,7 +483,7 @@ def _make_hub(engine: Engine, url: str, tmp_path: Path, **settings: Any) -> Hub:
 
 @pytest.fixture
 def make_hub(hub_engine: tuple[Engine, str], tmp_path: Path) -> Iterator[Any]:
-    """Build a hub with settings overrides: ``make_hub(governance_quorum=1)``."""
+    """Build a hub with settings overrides: ``make_hub(governance_quorum=3)``."""
     engine, url = hub_engine
     built: list[Hub] = []
 

@@ -32,6 +32,10 @@ import httpx
 import pytest
 
 from fedlink.cli import main
+from hub.settings import DEFAULT_CRITERIA
+
+#: Every criterion of the default review checklist, met (an approval answers them all).
+CRITERIA = [arg for cid, _ in DEFAULT_CRITERIA for arg in ("--criterion", cid)]
 
 FEDLINK = Path(sys.executable).with_name("fedlink")
 AGENCIES = {"K12": ("k12", ["grade", "test_score"]), "HE": ("highered", ["degree", "gpa"])}
@@ -225,7 +229,7 @@ def test_hub_links_two_real_nodes_and_the_links_are_right(tmp_path: Path) -> Non
                     "--steward-key", str(steward))
         for token, key in zip(governance, member_keys, strict=True):
             fedlink("review", "approve", project, "--hub", hub_url, "--key-file", str(key),
-                    FEDLINK_TOKEN=token)
+                    *CRITERIA, FEDLINK_TOKEN=token)
 
         as_governance = {"FEDLINK_HUB_URL": hub_url, "FEDLINK_TOKEN": governance[0]}
         run_id = fedlink("run", "start", project, **as_governance).split()[1]

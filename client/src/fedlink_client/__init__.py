@@ -30,11 +30,13 @@ from fedlink_client.errors import (
     RateLimited,
 )
 from fedlink_client.extracts import Downloaded, open_saved
+from fedlink_client.findings import ReportFile, SavedReport
 from fedlink_client.keys import generate_key, public_key_of
 
 __all__ = [
     "AsyncClient", "AuthenticationFailed", "Client", "Conflict", "Downloaded",
     "FedlinkClientError", "HubFailed", "HubRefused", "HubUnreachable", "IntegrityError",
     "InvalidInput", "InvalidRequest", "NotFound", "PermissionDenied", "RateLimited",
-    "RetryPolicy", "__version__", "generate_key", "open_saved", "public_key_of",
+    "ReportFile", "RetryPolicy", "SavedReport", "__version__", "generate_key", "open_saved",
+    "public_key_of",
 ]

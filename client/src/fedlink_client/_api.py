@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -15,13 +16,22 @@ from urllib.parse import quote
 from pydantic import TypeAdapter
 
 from fedlink_client.errors import InvalidInput
+from fedlink_client.findings import ReportFile, report_file
 from fedlink_client.models import (
+    AgreementDiff,
+    AgreementVersion,
+    AgreementVersions,
     CatalogVariable,
+    Deliverable,
     Extract,
     IssuedToken,
     Output,
     PublicAgencyCatalog,
+    Publication,
     RedeemedAccount,
+    RefreshSchedule,
+    Report,
+    ReportComment,
     Request,
     RequestSummary,
     Run,
@@ -175,6 +185,36 @@ def get_run(request_id: str, run_id: str) -> Call[Run]:
     return Call("GET", f"/v1/requests/{q(request_id)}/runs/{q(run_id)}", _one(Run))
 
 
+def refresh_schedule(request_id: str) -> Call[RefreshSchedule]:
+    return Call("GET", f"/v1/requests/{q(request_id)}/refresh", _one(RefreshSchedule))
+
+
+def propose_amendment(request_id: str, agreement: Mapping[str, Any] | str | Path, *,
+                      kind: str, reason: str) -> Call[AgreementVersion]:
+    return Call("POST", f"/v1/requests/{q(request_id)}/amendments", _one(AgreementVersion),
+                json={"kind": kind, "reason": reason,
+                      "agreement": load_agreement(agreement)})
+
+
+def withdraw_amendment(request_id: str, reason: str = "") -> Call[AgreementVersion]:
+    return Call("POST", f"/v1/requests/{q(request_id)}/amendments/withdraw",
+                _one(AgreementVersion), json={"reason": reason})
+
+
+def agreement_versions(request_id: str) -> Call[AgreementVersions]:
+    return Call("GET", f"/v1/requests/{q(request_id)}/versions", _one(AgreementVersions))
+
+
+def agreement_version(request_id: str, version: int) -> Call[AgreementVersion]:
+    return Call("GET", f"/v1/requests/{q(request_id)}/versions/{int(version)}",
+                _one(AgreementVersion))
+
+
+def agreement_diff(request_id: str, version: int) -> Call[AgreementDiff]:
+    return Call("GET", f"/v1/requests/{q(request_id)}/versions/{int(version)}/diff",
+                _one(AgreementDiff))
+
+
 # --- extracts and outputs -------------------------------------------------------------
 
 def start_extract(project_id: str, run_id: str | None = None,
@@ -214,6 +254,70 @@ def list_outputs() -> Call[list[Output]]:
 
 def get_output(output_id: str) -> Call[Output]:
     return Call("GET", f"/v1/outputs/{q(output_id)}", _one(Output))
+
+
+# --- findings back to agencies (docs/findings.md) --------------------------------------
+
+def upload_report(project_id: str, report: str | Path | bytes | ReportFile, *, title: str,
+                  kind: str = "interim", deliverable: str | None = None,
+                  filename: str | None = None) -> Call[Report]:
+    file = report if isinstance(report, ReportFile) else report_file(report,
+                                                                      filename=filename)
+    body: dict[str, Any] = {"project_id": project_id, "title": title, "kind": kind,
+                            **file.body()}
+    if deliverable:
+        body["deliverable"] = deliverable
+    return Call("POST", "/v1/findings", _one(Report), json=body)
+
+
+def list_reports(project_id: str | None = None) -> Call[list[Report]]:
+    return Call("GET", "/v1/findings", _many(Report),
+                params={"project_id": project_id} if project_id else None)
+
+
+def get_report(report_id: str) -> Call[Report]:
+    return Call("GET", f"/v1/findings/{q(report_id)}", _one(Report))
+
+
+def report_file_path(report_id: str) -> str:
+    return f"/v1/findings/{q(report_id)}/file"
+
+
+def comment_report(report_id: str, text: str, kind: str = "comment") -> Call[ReportComment]:
+    return Call("POST", f"/v1/findings/{q(report_id)}/comments", _one(ReportComment),
+                json={"kind": kind, "text": text})
+
+
+def withdraw_objection(report_id: str, comment_id: int) -> Call[ReportComment]:
+    return Call("POST", f"/v1/findings/{q(report_id)}/comments/{int(comment_id)}/withdraw",
+                _one(ReportComment))
+
+
+def override_objection(report_id: str, comment_id: int, reason: str) -> Call[ReportComment]:
+    return Call("POST", f"/v1/findings/{q(report_id)}/comments/{int(comment_id)}/override",
+                _one(ReportComment), json={"reason": reason})
+
+
+def release_report(report_id: str) -> Call[Report]:
+    return Call("POST", f"/v1/findings/{q(report_id)}/release", _one(Report))
+
+
+def deliverables(project_id: str) -> Call[list[Deliverable]]:
+    return Call("GET", f"/v1/projects/{q(project_id)}/deliverables", _many(Deliverable))
+
+
+def add_publication(project_id: str, citation: str, published_on: date | str, *,
+                    url: str | None = None, doi: str | None = None,
+                    report_id: str | None = None) -> Call[Publication]:
+    body: dict[str, Any] = {"project_id": project_id, "citation": citation,
+                            "published_on": str(published_on)}
+    body.update({k: v for k, v in (("url", url), ("doi", doi), ("report_id", report_id))
+                 if v is not None})
+    return Call("POST", "/v1/publications", _one(Publication), json=body)
+
+
+def publications() -> Call[list[Publication]]:
+    return Call("GET", "/v1/public/publications", _many(Publication))
 
 
 def raw(method: str, path: str, *, params: dict[str, Any] | None = None,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from fedlink_client import __version__
+from fedlink_client import __version__, _cli_findings
 from fedlink_client.client import Client
 from fedlink_client.errors import FedlinkClientError, InvalidInput
 from fedlink_client.extracts import open_saved
@@ -259,6 +259,11 @@ def _parser() -> argparse.ArgumentParser:
                      "open a sealed download offline: verify, decrypt, unpack")
     opened.add_argument("metadata", help="the <id>.json saved beside <id>.flx")
     opened.add_argument("--key", required=True, help="your private key (PEM)")
+
+    # findings, deliverables, publication (docs/findings.md); their handlers connect
+    # through ``connect``, which looks ``_client`` up when called.
+    _cli_findings.register(commands, command)
+    parser.set_defaults(connect=lambda args, token=True: _client(args, token=token))
     return parser
 
 

@@ -22,6 +22,7 @@ import httpx
 
 from fedlink_client import _api as api
 from fedlink_client import extracts as ex
+from fedlink_client._findings_methods import FindingsMethods
 from fedlink_client._http import (
     DEFAULT_TIMEOUT,
     IDEMPOTENT,
@@ -38,6 +39,9 @@ from fedlink_client._http import (
 )
 from fedlink_client.errors import HubFailed
 from fedlink_client.models import (
+    AgreementDiff,
+    AgreementVersion,
+    AgreementVersions,
     AuditEvent,
     CatalogVariable,
     Extract,
@@ -46,6 +50,7 @@ from fedlink_client.models import (
     PublicAgencyCatalog,
     PublicProject,
     RedeemedAccount,
+    RefreshSchedule,
     Request,
     RequestSummary,
     Run,
@@ -58,7 +63,7 @@ T = TypeVar("T")
 Progress = Callable[[int, int | None], None]
 
 
-class Client:
+class Client(FindingsMethods):
     """A researcher's (or any user's) connection to one hub."""
 
     def __init__(self, base_url: str | None = None, *, token: str | None = None,
@@ -232,6 +237,35 @@ class Client:
 
     def get_run(self, request_id: str, run_id: str) -> Run:
         return self.call(api.get_run(request_id, run_id))
+
+    def refresh_schedule(self, request_id: str) -> RefreshSchedule:
+        """When the project's next scheduled refresh run is due (docs/refresh.md)."""
+        return self.call(api.refresh_schedule(request_id))
+
+    # --- amendments, extensions, renewals (docs/amendments.md) -------------------------
+
+    def propose_amendment(self, request_id: str, agreement: Mapping[str, Any] | str | Path,
+                          *, kind: str = "amendment", reason: str) -> AgreementVersion:
+        """Propose the next version of your approved project's agreement (``kind``:
+        ``amendment``, ``extension`` or ``renewal``); it goes straight to review."""
+        return self.call(api.propose_amendment(request_id, agreement, kind=kind,
+                                                   reason=reason))
+
+    def withdraw_amendment(self, request_id: str, reason: str = "") -> AgreementVersion:
+        """Withdraw the proposal under review; the version in force stays."""
+        return self.call(api.withdraw_amendment(request_id, reason))
+
+    def agreement_versions(self, request_id: str) -> AgreementVersions:
+        """The project's agreement versions and the one in force."""
+        return self.call(api.agreement_versions(request_id))
+
+    def agreement_version(self, request_id: str, version: int) -> AgreementVersion:
+        """One version with its complete agreement (``.agreement``)."""
+        return self.call(api.agreement_version(request_id, version))
+
+    def agreement_diff(self, request_id: str, version: int) -> AgreementDiff:
+        """What ``version`` changed, field by field."""
+        return self.call(api.agreement_diff(request_id, version))
 
     # --- extracts and outputs ---------------------------------------------------------
 

@@ -115,6 +115,63 @@ class Request(RequestSummary):
     reviews: list[dict[str, Any]] = Field(default_factory=list)
     agency_decisions: list[dict[str, Any]] = Field(default_factory=list)
     waiting_for: list[str] = Field(default_factory=list)
+    next_refresh_due: datetime | None = None
+
+
+class RefreshSchedule(_Model):
+    """When a project's next scheduled refresh run is due, or why none is (``note``)."""
+
+    project_id: str
+    refresh_frequency: str
+    last_refreshed_at: datetime | None = None
+    next_refresh_due: datetime | None = None
+    note: str | None = None
+
+
+class AgreementVersion(_Model):
+    """One version of a project's agreement (docs/amendments.md); ``agreement`` is set
+    when the version is read on its own (``GET …/versions/{n}``)."""
+
+    project_id: str
+    version: int
+    kind: str
+    status: str
+    reason: str = ""
+    round: int = 0
+    created_by: str = ""
+    created_at: datetime | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+    term_start: str | None = None
+    term_end: str | None = None
+    agreement: dict[str, Any] | None = None
+
+
+class AgreementVersions(_Model):
+    """A project's versions, the one in force and (while amending) the agencies asked."""
+
+    project_id: str
+    status: str
+    in_force: int = 0
+    agencies_asked: list[str] = Field(default_factory=list)
+    versions: list[AgreementVersion] = Field(default_factory=list)
+
+
+class AgreementChange(_Model):
+    """One changed field of an agreement version (JSON path, before, after)."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+
+
+class AgreementDiff(_Model):
+    """What a version changed against the version in force it was proposed against."""
+
+    project_id: str
+    version: int
+    against: int | None = None
+    changes: list[AgreementChange] = Field(default_factory=list)
 
 
 class Run(_Model):
@@ -191,6 +248,87 @@ class Output(_Model):
     content: str | None = None
 
 
+class ReportComment(_Model):
+    """A comment or objection on a report (docs/findings.md): its author's role and agency,
+    never a name."""
+
+    id: int
+    kind: str = "comment"
+    author_role: str = ""
+    agency: str | None = None
+    text: str = ""
+    created_at: datetime | None = None
+    status: str | None = None
+    override_reason: str | None = None
+
+    @property
+    def standing(self) -> bool:
+        """True for an objection neither withdrawn nor overridden: it blocks the release."""
+        return self.kind == "objection" and self.status == "standing"
+
+
+class Report(_Model):
+    """A report uploaded to a project (docs/findings.md): shared with the stewards of the
+    project's agencies at once, public only once released after the review window.
+    ``comments`` is set when the report is read on its own."""
+
+    id: str
+    project_id: str
+    deliverable: str | None = None
+    title: str = ""
+    kind: str = ""
+    filename: str
+    content_type: str = ""
+    size_bytes: int = 0
+    sha256: str
+    status: str
+    created_at: datetime | None = None
+    review_days: int = 0
+    review_ends_at: datetime | None = None
+    window_open: bool = False
+    standing_objections: int = 0
+    releasable: bool = False
+    released_at: datetime | None = None
+    comments: list[ReportComment] | None = None
+
+
+class Deliverable(_Model):
+    """One of the agreement's deliverables: ``due`` (YYYY-MM-DD) and ``status``
+    (``released``, ``in_review``, ``overdue`` or ``due``)."""
+
+    title: str
+    kind: str = ""
+    due: str
+    status: str
+    reports: list[str] = Field(default_factory=list)
+
+
+class Publication(_Model):
+    """An entry of the public publications register (``project_title`` in the register)."""
+
+    id: str
+    project_id: str
+    project_title: str | None = None
+    report_id: str | None = None
+    citation: str = ""
+    url: str | None = None
+    doi: str | None = None
+    published_on: str
+
+
+class ReleasedFinding(_Model):
+    """A released report on a project's public entry (``GET /v1/public/findings/{id}``)."""
+
+    id: str
+    title: str = ""
+    kind: str = ""
+    deliverable: str | None = None
+    content_type: str = ""
+    size_bytes: int = 0
+    sha256: str = ""
+    released_at: str | None = None
+
+
 class PublicProject(_Model):
     """An approved project on the hub's public list."""
 
@@ -206,6 +344,8 @@ class PublicProject(_Model):
     approved_at: str | None = None
     matching_authorised: bool | None = None
     released_outputs: list[dict[str, Any]] = Field(default_factory=list)
+    released_findings: list[ReleasedFinding] = Field(default_factory=list)
+    publications: list[Publication] = Field(default_factory=list)
 
 
 class AuditEvent(_Model):

@@ -10,7 +10,12 @@ from fastapi.responses import StreamingResponse
 from hub.api.deps import AuditAdminCaller, AuditorCaller, ContextDep, SessionDep
 from hub.api.responses import USER, ok_as
 from hub.api.schemas import DB_INT_MAX
-from hub.api.schemas_audit import AuditCheckpoint, AuditCheckpoints, ChainVerdict
+from hub.api.schemas_audit import (
+    AuditCheckpoint,
+    AuditCheckpoints,
+    AuditEventPage,
+    ChainVerdict,
+)
 from hub.api.schemas_views import returns
 from hub.errors import AuditChainError
 from hub.persistence import audit as store
@@ -25,6 +30,7 @@ def _filters(actor: str | None, project: str | None, agency: str | None, action:
 
 
 @router.get("/events", responses={**USER, **ok_as("application/x-ndjson", "text/csv")},
+            **returns(AuditEventPage),
             summary="Search (JSON pages) or export (csv, jsonl) events [auditor]")
 def events(
     caller: AuditorCaller,
@@ -50,7 +56,8 @@ def events(
     """Search the hash-chained audit log by actor, project, agency, action and time, a page at
     a time (`format=json`: follow `next_after_seq`, or `prev_before_seq` back), or export
     every matching event as CSV or JSON lines (`format=csv|jsonl`). Searches are themselves
-    audited."""
+    audited. Auditors also get each `user:N` actor's current name and role (`actor_name`,
+    `actor_role`; CSV columns of the same names), which the chain itself never holds."""
     filters = _filters(actor, project, agency, action, since, until)
     if format == "json":
         return audit_log.search(session, ctx, caller, filters=filters, after_seq=after_seq,

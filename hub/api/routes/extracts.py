@@ -17,7 +17,8 @@ from hub.api.deps import (
 )
 from hub.api.responses import EXTRACT, USER, USER_CHANGE, ok_as
 from hub.api.schemas import DestructionCertification, ExtractCreate, ExtractDecisionBody
-from hub.api.schemas_views import ExtractView, returns
+from hub.api.schemas_runs import ExtractView
+from hub.api.schemas_views import returns
 from hub.services import extract_access, extract_build, extract_release
 from hub.services.extract_views import extract_view
 

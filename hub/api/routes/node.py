@@ -12,7 +12,7 @@ from hub.api.schemas_public import AgencyTerms, DecisionAccepted, DictionaryAcce
 from hub.api.schemas_views import returns
 from hub.domain.lifecycle import UNDER_REVIEW
 from hub.persistence import requests as store
-from hub.services import audit, catalog, requests, reviews
+from hub.services import amendments, audit, catalog, requests, reviews
 from hub.services.terms import agency_terms
 
 router = APIRouter(prefix="/v1/node", tags=["nodes"])
@@ -23,9 +23,13 @@ router = APIRouter(prefix="/v1/node", tags=["nodes"])
 def pending(caller: NodeCaller, session: SessionDep) -> list[dict[str, Any]]:
     """The requests waiting for this agency's steward."""
     assert caller.principal is not None
-    rows = store.list_requests(session, agency_code=caller.principal.agency,
+    agency = caller.principal.agency
+    rows = store.list_requests(session, agency_code=agency,
                                statuses=[str(s) for s in UNDER_REVIEW])
-    return [{"project_id": r.id, "title": r.title, "status": r.status} for r in rows]
+    # An amendment that leaves this agency's terms unchanged does not ask it again
+    # (its approval in force carries over, docs/amendments.md).
+    return [{"project_id": r.id, "title": r.title, "status": r.status} for r in rows
+            if r.status != "amending" or agency in amendments.asked_agencies(session, r)]
 
 
 @router.get("/requests/{request_id}/terms", responses=USER_OBJECT, **returns(AgencyTerms),

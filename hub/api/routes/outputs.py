@@ -16,7 +16,8 @@ from hub.api.deps import (
 )
 from hub.api.responses import PUBLIC_OBJECT, USER, USER_CHANGE, USER_OBJECT, ok_as
 from hub.api.schemas import OutputCreate, OutputReviewBody
-from hub.api.schemas_views import OutputView, returns
+from hub.api.schemas_runs import OutputView
+from hub.api.schemas_views import returns
 from hub.services import airlock
 from hub.services.extract_views import output_view
 

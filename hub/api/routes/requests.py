@@ -112,9 +112,11 @@ def review(request_id: str, body: ReviewCreate, caller: GovernanceCaller, sessio
     changes (with a reason). A denial also needs a `public_reason`, written for the public
     list (422 `public_reason_required`). An approval is refused with 409
     `irb_not_approved` while the agreement's IRB status is not approved or exempt (the
-    hub's `require_irb_approval`). Once a roster exists, approvals must be signed (`POST
-    /v1/requests/{request_id}/signed-reviews`)."""
+    hub's `require_irb_approval`), and with 422 `criteria_incomplete` unless `criteria`
+    answers every criterion of the hub's review checklist as met (`GET
+    /v1/review-policy`). Once a roster exists, approvals must be signed (`POST
+    /v1/requests/{request_id}/signed-reviews`, the criteria inside the signed decision)."""
     request = reviews.review(session, ctx, caller, request_id=request_id,
                              decision=body.decision, reason=body.reason,
-                             public_reason=body.public_reason)
+                             public_reason=body.public_reason, criteria=body.criteria)
     return request_detail(session, ctx, caller, request)

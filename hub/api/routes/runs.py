@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from hub.api.deps import ContextDep, GovernanceCaller, RequestReaderCaller, SessionDep
 from hub.api.responses import USER_CHANGE, USER_OBJECT
-from hub.api.schemas_views import RunView, returns
+from hub.api.schemas_runs import RunView
+from hub.api.schemas_views import returns
 from hub.services import runs
 from hub.services.runs import run_view
 

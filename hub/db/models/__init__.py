@@ -10,6 +10,7 @@ from hub.db.models.extracts import (
     OutputReview,
     OutputSubmission,
 )
+from hub.db.models.findings import FindingsComment, FindingsReport, Publication
 from hub.db.models.governance import (
     GovernanceDecisionRecord,
     GovernanceKey,
@@ -18,8 +19,15 @@ from hub.db.models.governance import (
 )
 from hub.db.models.identity import ApiToken, User
 from hub.db.models.jobs import Job
+from hub.db.models.policy import AgendaItem, ReviewCriterionAnswer
 from hub.db.models.purge import RunPurge
-from hub.db.models.requests import AgencyDecision, Request, RequestAgency, Review
+from hub.db.models.requests import (
+    AgencyDecision,
+    AgreementVersion,
+    Request,
+    RequestAgency,
+    Review,
+)
 from hub.db.models.runs import LinkageRun, RunCluster, RunLink
 from hub.db.models.security import SeenNonce
 from hub.db.models.tlog import NodeLogCheckpoint, TlogCheckpoint, TlogCosignature
@@ -30,6 +38,8 @@ __all__ = [
     "AccountApproval",
     "Agency",
     "AgencyDecision",
+    "AgendaItem",
+    "AgreementVersion",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",
@@ -40,6 +50,8 @@ __all__ = [
     "Extract",
     "ExtractDecision",
     "ExtractKey",
+    "FindingsComment",
+    "FindingsReport",
     "GovernanceDecisionRecord",
     "GovernanceKey",
     "GovernanceRoster",
@@ -49,9 +61,11 @@ __all__ = [
     "NodeLogCheckpoint",
     "OutputReview",
     "OutputSubmission",
+    "Publication",
     "Request",
     "RequestAgency",
     "Review",
+    "ReviewCriterionAnswer",
     "RevocationRecord",
     "RunCluster",
     "RunLink",

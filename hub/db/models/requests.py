@@ -41,6 +41,44 @@ class Request(Base):
     project_salt: Mapped[str | None] = mapped_column(String(64), nullable=True)
     approved_term_start: Mapped[dt.date | None] = mapped_column(nullable=True)
     approved_term_end: Mapped[dt.date | None] = mapped_column(nullable=True)
+    #: The version of the agreement in force (:class:`AgreementVersion`); 0 before approval.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The review round whose decisions authorise the version in force: match requests
+    #: carry that round's signed governance decisions, and an amendment round carries
+    #: over the steward approvals of agencies whose terms did not change from it.
+    approved_round: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class AgreementVersion(Base):
+    """One version of an approved project's agreement (docs/amendments.md): the original
+    (version 1, at approval), then each amendment, extension or renewal proposed. While a
+    proposal is under review ``Request.dsa`` holds it and the version in force is its row
+    here; a decided proposal is ``in_force`` (the one before it ``superseded``), or
+    ``denied``, ``returned`` (governance asked for changes) or ``withdrawn``."""
+
+    __tablename__ = "agreement_versions"
+    __table_args__ = (UniqueConstraint("request_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    #: ``original``, ``amendment``, ``extension`` or ``renewal``.
+    kind: Mapped[str] = mapped_column(String(16))
+    dsa: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Why the researcher proposes it (empty for the original).
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: ``proposed``, ``in_force``, ``superseded``, ``denied``, ``returned``, ``withdrawn``.
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    #: The review round that decides (decided) this version.
+    round: Mapped[int] = mapped_column(Integer)
+    #: The project's status when the proposal was made: where a decision returns it.
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: The outcome's reason once decided (internal, as ``Request.decision_reason``).
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Audit actor who proposed it (``user:N``; ``system`` for the original).
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class RequestAgency(Base):

@@ -176,13 +176,17 @@ def test_restricted_variable_needs_stricter_quorum(hub) -> None:
     assert hub.review(request_id, hub.token("governance")).json()["status"] == "approved"
 
 
-def test_configured_quorum_of_one(make_hub) -> None:
-    hub = make_hub(governance_quorum=1)
+def test_configured_quorum_of_three(make_hub) -> None:
+    # The configured quorum is what counts (one below two is refused at load:
+    # tests/hub/test_hub_settings_keys.py); here three, above the default two.
+    hub = make_hub(governance_quorum=3)
     hub.enroll("K12")
     hub.enroll("HE")
     _, request_id = _setup(hub)
     hub.decide(request_id, "K12")
     hub.decide(request_id, "HE")
+    for _ in range(2):
+        assert hub.review(request_id, hub.token("governance")).json()["status"] == "in_review"
     assert hub.review(request_id, hub.token("governance")).json()["status"] == "approved"
 
 

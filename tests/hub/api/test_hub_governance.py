@@ -73,7 +73,9 @@ def signed_review(hub: Any, request_id: str, who: Member, decision: str = "appro
     body = GovernanceDecision(project_id=request_id, decision=decision,  # type: ignore[arg-type]
                               reason="" if decision == "approve" else "disproportionate",
                               project_terms=parsed, project_digest=project_digest(parsed),
-                              decided_at=dt.datetime.now(dt.UTC))
+                              decided_at=dt.datetime.now(dt.UTC),
+                              # An approval answers the whole review checklist as met.
+                              criteria=hub.criteria() if decision == "approve" else ())
     envelope = sign_statement(body, key or who.key)
     return hub.client.post(f"/v1/requests/{request_id}/signed-reviews",
                            headers=hub.auth(who.token), content=envelope.to_json())

@@ -41,6 +41,13 @@ def _approved(hub: Any, role: str, token: str) -> str:
     return request_id
 
 
+def _agenda_item(hub: Any) -> int:
+    response = hub.client.post("/v1/agenda", headers=hub.auth(hub.governance_tokens[0]),
+                               json={"question": f"Question {secrets.token_hex(2)}?"})
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
 def _enrollment(hub: Any) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -133,7 +140,14 @@ CASES: list[tuple[str, str, tuple[str, ...], Builder]] = [
      lambda h, r, t: (f"/v1/requests/{_submitted(h, r, t)}/conflicts", {})),
     ("POST", "review request", ("governance",),
      lambda h, r, t: (f"/v1/requests/{_submitted(h, r, t)}/reviews",
-                      {"json": {"decision": "approve"}})),
+                      {"json": {"decision": "approve", "criteria": h.criteria()}})),
+    ("GET", "review policy", USERS, lambda h, r, t: ("/v1/review-policy", {})),
+    ("GET", "agenda", USERS, lambda h, r, t: ("/v1/agenda", {})),
+    ("GET", "public agenda", PUBLIC, lambda h, r, t: ("/v1/public/agenda", {})),
+    ("POST", "add agenda item", ("governance",),
+     lambda h, r, t: ("/v1/agenda", {"json": {"question": "Which supports work?"}})),
+    ("POST", "retire agenda item", ("governance",),
+     lambda h, r, t: (f"/v1/agenda/{_agenda_item(h)}/retire", {"json": {}})),
     ("GET", "node pending", ("node",), lambda h, r, t: ("/v1/node/requests", {})),
     ("GET", "node terms", ("node",),
      lambda h, r, t: (f"/v1/node/requests/{_submitted(h, r, t)}/terms", {})),

@@ -15,10 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fedlink import hub_options
 from fedlink.cli import main
 from hub.api.app import create_app
-from hub.settings import HubSettings
+from hub.settings import DEFAULT_CRITERIA, HubSettings
 from protocol.keyfiles import public_key_to_b64, public_key_to_pem
 from protocol.signing import sign
 from protocol.wire import StewardDecision
+
+#: Every criterion of the default review checklist, met (an approval answers them all).
+CRITERIA = [arg for cid, _ in DEFAULT_CRITERIA for arg in ("--criterion", cid)]
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -205,7 +208,8 @@ approval_date = 2025-01-02
                        tokens["governance"][0])
     assert code == 2 and "needs --reason" in err
     for token in tokens["governance"]:
-        code, out, err = run(capsys, "review", "approve", request_id, "--token-file", token)
+        code, out, err = run(capsys, "review", "approve", request_id, "--token-file", token,
+                             *CRITERIA)
         assert code == 0, err
     assert "waiting for: agency K12" in out
     terms = client.get(f"/v1/node/requests/{request_id}/terms",

@@ -42,6 +42,8 @@ def test_run_commands_start_list_and_follow_a_run(hub: Any, capsys: Any,
     assert f"run {run_id} of {request_id} queued" in out
     code, out, _ = run(capsys, "run", "list", request_id)
     assert code == 0 and out.startswith(f"{run_id}  queued")
+    # The agreement's annual refresh: none scheduled before a run succeeded.
+    assert "refresh (annual): none scheduled — no succeeded linkage run yet" in out
     code, out, _ = run(capsys, "run", "status", request_id)
     assert code == 0 and f"run {run_id} of {request_id}: queued" in out
 

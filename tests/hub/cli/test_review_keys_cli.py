@@ -11,6 +11,10 @@ import pytest
 
 from fedlink import hub_options
 from fedlink.cli import main
+from hub.settings import DEFAULT_CRITERIA
+
+#: Every criterion of the default review checklist, met (an approval answers them all).
+CRITERIA = [arg for cid, _ in DEFAULT_CRITERIA for arg in ("--criterion", cid)]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -85,7 +89,7 @@ def test_members_generate_keys_sign_roster_approve_and_revoke(cli_hub, tmp_path,
     assert code != 0 and "signature_required" in err and "Traceback" not in err
     for _, token, key, _ in members[:2]:
         code, out, err = run(capsys, "review", "approve", request_id, "--token-file", token,
-                             "--key-file", key)
+                             "--key-file", key, *CRITERIA)
         assert code == 0, err
     assert "is approved" in out
     code, out, err = run(capsys, "review", "revoke", request_id, "--token-file", members[2][1],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hub.domain.approval import AgencyVote, GovernanceVote, evaluate
 
 DIGESTS = {"K12": "a" * 64, "HE": "b" * 64}
@@ -75,3 +77,10 @@ def test_stricter_quorum_needs_more_members() -> None:
     assert _evaluate(_both_agencies(), votes, quorum=3).status == "pending"
     votes.append(GovernanceVote(3, "approve"))
     assert _evaluate(_both_agencies(), votes, quorum=3).status == "approved"
+
+
+def test_quorum_below_two_is_never_applied() -> None:
+    # Governance policy (docs/governance-policy.md): whatever a caller passes, one member's
+    # approval never decides a request.
+    with pytest.raises(ValueError, match="at least 2"):
+        _evaluate(_both_agencies(), [GovernanceVote(1, "approve")], quorum=1)

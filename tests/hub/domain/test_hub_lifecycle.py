@@ -21,6 +21,10 @@ LEGAL = {
     ("linking", "ready"), ("linking", "approved"), ("linking", "revoked"),
     ("linking", "expired"),
     ("ready", "linking"), ("ready", "revoked"), ("ready", "expired"),
+    # Amendments, extensions, renewals (docs/amendments.md): back where they started.
+    ("approved", "amending"), ("ready", "amending"),
+    ("amending", "approved"), ("amending", "ready"), ("amending", "revoked"),
+    ("amending", "expired"),
 }
 PAIRS = list(itertools.product([s.value for s in RequestStatus], repeat=2))
 

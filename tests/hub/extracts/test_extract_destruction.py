@@ -136,7 +136,8 @@ def test_sweeper_destroys_at_the_end_of_the_term_and_is_idempotent(fed: Federati
         seq = head.seq
     assert sweep(fed.hub.ctx, OPERATOR) == {"projects_expired": [], "extracts_destroyed": [],
                                             "extracts_interrupted": [],
-                                            "files_shredded": [], "runs_purged": []}
+                                            "files_shredded": [], "runs_purged": [],
+                                            "refreshes_started": []}
     with fed.hub.ctx.session_factory() as session:
         head = audit_store.get_head(session)
         assert head is not None and head.seq == seq  # nothing appended by the second run

@@ -27,6 +27,7 @@ import tomlkit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import expect, sync_playwright
 
+from hub.settings import DEFAULT_CRITERIA
 from protocol.keyfiles import public_key_to_b64
 from protocol.signing import sign
 from protocol.wire import EnrollmentRequest, StewardDecision
@@ -56,6 +57,8 @@ class ServedHub:
     tokens: dict[str, str] = field(default_factory=dict)
     node_keys: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
     node_tokens: dict[str, str] = field(default_factory=dict)
+    #: The served hub's directory (its hub.toml and database), for tests that set up state.
+    hub_dir: Path | None = None
 
     def api(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
         response = httpx.request(method, self.url + path, timeout=10,
@@ -136,7 +139,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
         server = subprocess.Popen([str(FEDLINK), "hub", "serve", "--dir", str(hub_dir),
                                    "--port", str(port)], env=env, stdout=sink,
                                   stderr=subprocess.STDOUT)
-    hub = ServedHub(url=f"http://127.0.0.1:{port}", admin=admin)
+    hub = ServedHub(url=f"http://127.0.0.1:{port}", admin=admin, hub_dir=hub_dir)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -243,6 +246,8 @@ def test_approval_in_the_browser_reaches_the_audit_log_and_public_page(served, n
         if n == 1:
             _screenshot(page, "review-request")
         page.get_by_label("Approve").check()
+        for _, criterion in DEFAULT_CRITERIA:  # an approval ticks the whole checklist
+            page.get_by_label(criterion, exact=True).check()
         page.get_by_role("button", name="Record my review").click()
         page.get_by_text("Your review was recorded.").wait_for()
     assert page.locator(".meta .badge").inner_text() == "Approved"

@@ -43,7 +43,8 @@ def test_two_governance_reviews_and_both_agencies_approve(web_hub, browser,
         assert web_hub.decide(rid, agency).status_code == 200
     for name in ("Gail", "Gus"):
         b = browser(web_hub.token("governance", name=name))
-        response = b.post(f"/review/{rid}", {"decision": "approve", "reason": ""},
+        response = b.post(f"/review/{rid}", {"decision": "approve", "reason": "",
+                                             "met": [c["id"] for c in web_hub.criteria()]},
                           csrf_from=f"/review/{rid}")
         assert response.status_code == 303, response.text
         assert response.headers["location"] == f"/review/{rid}?done=true"
@@ -127,11 +128,12 @@ def test_review_without_or_with_another_sessions_csrf_token_is_refused(
 def test_review_twice_shows_a_conflict_and_hides_the_form(web_hub, browser) -> None:
     rid = web_hub.submitted_request(_researcher(web_hub))
     b = browser(web_hub.token("governance"))
-    b.post(f"/review/{rid}", {"decision": "approve"}, csrf_from="/")
+    approve = {"decision": "approve", "met": [c["id"] for c in web_hub.criteria()]}
+    assert b.post(f"/review/{rid}", approve, csrf_from="/").status_code == 303
     page = b.get(f"/review/{rid}").text
     assert "You have reviewed this round of the request." in page
     assert "Record my review" not in page
-    again = b.post(f"/review/{rid}", {"decision": "approve"}, csrf_from="/")
+    again = b.post(f"/review/{rid}", approve, csrf_from="/")
     assert again.status_code == 409 and "already reviewed this round" in again.text
 
 
