@@ -104,6 +104,9 @@ class VariableSection(_Section):
     type: VariableType = "string"
     years: list[int] = Field(default_factory=list)
     classification: Classification = "confidential"
+    #: Why ``node init`` proposed this classification (agency_node/ingest/sensitivity.py);
+    #: the steward confirms it by keeping it, or changes both (docs/classification.md).
+    classification_reason: str = Field(default="", max_length=500)
     quasi_identifier: bool = False
     #: Labels of a coded variable's codes, written by the steward (code → label); published
     #: in the data dictionary (agency_node/services/dictionary.py).
@@ -254,7 +257,10 @@ def render_config(config: NodeConfig) -> str:
     for name, var in config.variables.items():
         table = tomlkit.table()
         # Code labels only once the steward wrote some (an empty table is noise).
-        for key, value in var.model_dump(exclude=set() if var.labels else {"labels"}).items():
+        # … and a classification reason only where init proposed one.
+        hidden = ({"labels"} if not var.labels else set()) | (
+            {"classification_reason"} if not var.classification_reason else set())
+        for key, value in var.model_dump(exclude=hidden).items():
             table.add(key, value)
         variables.add(name, table)
     doc.add("variables", variables)

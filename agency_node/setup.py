@@ -34,6 +34,7 @@ from agency_node.ingest.detect import ColumnProfile, RepeatCounter
 from agency_node.ingest.mapping_file import MAPPING_FILE, write_mapping_file
 from agency_node.ingest.periods import parse_period
 from agency_node.ingest.plan import Choices, Plan, build_plan, is_id_header
+from agency_node.ingest.sensitivity import propose
 from agency_node.ingest.sources import SourceStats, open_source
 from protocol.signing import describe_validation_error
 
@@ -160,11 +161,17 @@ def init_node(node_dir: Path, *, agency: str, name: str, source: SourceSection,
                 "type": scan.type, "years": sorted(scan.years),
                 "quasi_identifier": old.quasi_identifier or quasi})
             continue
+        # Special education, health, benefits, … by name or values: proposed restricted
+        # for the steward to confirm (docs/classification.md).
+        proposal = propose(column, scan.sample)
         variables[variable_name(column, set(variables))] = VariableSection(
             column=column,
             description=f"{column} (from the agency source; describe it for researchers)",
             type=scan.type,  # type: ignore[arg-type]
             years=sorted(scan.years),
+            classification="restricted" if proposal else "confidential",
+            classification_reason=f"proposed by node init: {proposal.reason}"
+            if proposal else "",
             quasi_identifier=quasi,
         )
     try:

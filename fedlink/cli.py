@@ -58,13 +58,15 @@ COMMANDS: dict[str, Lazy] = {
     "findings": Lazy("Reports back to the agencies: upload, review window, objections, "
                      "release.", "findings"),
     "hub": Lazy("The hub: governance, approvals, audit.", "hub", "assembler", "run"),
+    "incident": Lazy("Incident response: record, contain, access report, notify, close.",
+                     "incident"),
     "link": Lazy("Link several agencies' CSV files into people, or deduplicate one, offline.",
                  "link"),
     "node": Lazy("An agency node: its records stay home.", "node", "node_dictionary",
                  "node_egress", "node_roster", "node_steward"),
     "output": Lazy("Output tables through the airlock: protect (automatic suppression), "
                    "submit, list, show, and the stewards' release or return.", "output",
-                   "output_protect"),
+                   "output_protect", "output_public_use"),
     "pki": Lazy("TLS certificates for the hub and the nodes.", "pki"),
     "publication": Lazy("The publications register: add a project's publication, list the "
                         "register.", "publication"),

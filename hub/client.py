@@ -26,6 +26,7 @@ from fedlink_client.client import Progress
 from hub.client_amendments import AmendmentCalls
 from hub.client_errors import converted
 from hub.client_findings import FindingsCalls
+from hub.client_incidents import IncidentCalls
 from hub.errors import ConfigError, HubClientError
 
 
@@ -43,7 +44,7 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-class HubClient(AmendmentCalls, FindingsCalls):
+class HubClient(AmendmentCalls, FindingsCalls, IncidentCalls):
     """The hub API for the server's own commands (dicts in, dicts out)."""
 
     def __init__(
@@ -358,6 +359,13 @@ class HubClient(AmendmentCalls, FindingsCalls):
             body["group_by"] = group_by
         return dict(self._json("POST", f"/v1/projects/{_q(project_id)}/safe-tables",
                                json=body))
+
+    def protect_public_use(self, project_id: str, csv: str,
+                           continuous: str = "recode") -> dict[str, Any]:
+        """A record-level file back made safe for public use, measured on every column
+        (``POST /v1/projects/{id}/public-use-files``, docs/public-use-files.md)."""
+        return dict(self._json("POST", f"/v1/projects/{_q(project_id)}/public-use-files",
+                               json={"csv": csv, "continuous": continuous}))
 
     def review_output(self, output_id: str, decision: str, comments: str = "") -> dict[str, Any]:
         """A steward's ``release`` or ``return`` (with comments) of an output."""

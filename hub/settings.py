@@ -4,6 +4,7 @@ Precedence, highest first: explicit keyword arguments (tests, CLI flags), the en
 (``FEDLINK_HUB_DATABASE_URL``, ``FEDLINK_HUB_GOVERNANCE_QUORUM``, …), then ``hub.toml`` in
 the hub directory. Unsafe or inconsistent values fail at load time, not at the first
 request: a quorum below one, a stricter-per-classification quorum that is actually looser,
+a classification level protected less than the level below it (docs/classification.md),
 a database URL of an unsupported kind, non-positive token lifetimes, a session cookie
 without ``Secure`` on a non-loopback host, a public contact person without an address.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -24,6 +25,7 @@ from pydantic_settings import (
 )
 
 from hub.domain.approval import MIN_QUORUM
+from hub.domain.classification import ClassificationRules
 from hub.domain.policy import (
     DEFAULT_CRITERIA,
     RequesterRule,
@@ -66,8 +68,14 @@ class HubSettings(BaseSettings):
     #: Distinct governance members (never the requester) whose approval a request needs;
     #: at least :data:`MIN_GOVERNANCE_QUORUM` (docs/governance-policy.md).
     governance_quorum: int = Field(default=2, le=50)
-    #: Stricter quorums when a request includes a variable of that classification.
-    quorum_by_classification: dict[str, int] = Field(default_factory=lambda: {"restricted": 3})
+    #: Protection by classification (docs/classification.md): per level min_k, l_diversity,
+    #: t_closeness, record_level_download and quorum; a level is never looser than the one
+    #: below it.
+    classification_rules: ClassificationRules = Field(default_factory=ClassificationRules)
+    #: Stricter quorums when a request includes a variable of that classification. The
+    #: older spelling of ``classification_rules.<level>.quorum``: given, it is folded in;
+    #: after loading it always holds the effective quorum of each level that has one.
+    quorum_by_classification: dict[str, int] = Field(default_factory=dict)
     #: Governance policy (docs/hub.md, "IRB approval is a rule"): a governance member's
     #: approval is refused (409 ``irb_not_approved``) while the agreement's ``irb.status``
     #: is not ``approved`` or ``exempt``. Off only where no ethics board reviews requests.
@@ -182,6 +190,17 @@ class HubSettings(BaseSettings):
     #: (``/v1/public/projects``; hub.services.public_cache): a write this process answers
     #: empties it at once, other processes' changes show within this time. 0 = no cache.
     public_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: Incident notifications (docs/incident-response.md): e-mail through this SMTP server
+    #: (empty host: no e-mail) and a POST of the incident to ``incident_webhook_url`` (empty:
+    #: none). The public page lists notifiable incidents of at least
+    #: ``incident_public_min_severity`` once contained ("none": never).
+    smtp_host: str = Field(default="", max_length=253)
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = Field(default="fedlink-hub@localhost", max_length=320)
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    incident_webhook_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    incident_public_min_severity: Literal["low", "medium", "high", "critical", "none"] = "high"
 
     @model_validator(mode="after")
     def _admission_fits(self) -> HubSettings:
@@ -272,6 +291,12 @@ class HubSettings(BaseSettings):
                     f"quorum_by_classification.{classification} ({quorum}) is looser than "
                     f"governance_quorum ({self.governance_quorum}); it may only be stricter"
                 )
+        self.classification_rules = self.classification_rules.with_quorums(
+            self.quorum_by_classification)
+        self.classification_rules.check_order(self.governance_quorum)
+        self.quorum_by_classification = {
+            level: self.classification_rules.rule(level).quorum for level in CLASSIFICATIONS
+            if self.classification_rules.rule(level).quorum}
         if (not self.web_cookie_secure and self.host not in _LOOPBACK_HOSTS
                 and not self.allow_insecure_http):
             raise ValueError(

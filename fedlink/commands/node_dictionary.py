@@ -1,9 +1,11 @@
-"""``fedlink node dictionary show|publish``: the node's living data dictionary.
+"""``fedlink node dictionary show|publish|classify``: the node's living data dictionary.
 
 ``show`` recomputes it from ``node.toml`` and the node store (years, completeness per year,
 code lists with small counts suppressed), flags descriptions the steward still has to
 write, and lists what changed since the last publication; ``publish`` sends it to the hub
-as a node-signed message that replaces the agency's catalog (docs/agency-node.md).
+as a node-signed message that replaces the agency's catalog (docs/agency-node.md);
+``classify`` is the steward's decision on a variable's classification, init's proposal
+included (docs/classification.md).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def show(
         current = compute(runtime.settings.node, runtime.sessions)
         diff = changes(load_published(runtime.settings.dir), current)
         persons = grain(runtime.settings.node, runtime.sessions)
+        declared_variables = runtime.settings.node.variables
     if as_json:
         typer.echo(json.dumps({"dictionary": [v.model_dump(mode="json") for v in current],
                                "placeholders": placeholders(current),
@@ -86,6 +89,10 @@ def show(
         flag = "  [placeholder description — write it in node.toml]" \
             if v.description_placeholder else ""
         _out.print(f"{v.name} ({v.type}, {v.classification}){flag}")
+        declared = declared_variables.get(v.name)
+        if declared is not None and declared.classification_reason:
+            # Init's proposal (docs/classification.md): the steward keeps or changes it.
+            _out.print(f"  classification: {declared.classification_reason}")
         _out.print(f"  {v.description or '(no description)'}")
         _out.print(f"  years: {_years(v)}")
         if v.completeness:
@@ -133,3 +140,20 @@ def publish(node_dir: DirOption) -> None:
     if result.placeholders:
         _out.print(f"placeholder descriptions (researchers see them as not yet written): "
                    f"{', '.join(result.placeholders)}")
+
+
+@dictionary_app.command("classify")
+def classify(
+    variable: Annotated[str, typer.Argument(help="The variable's name in node.toml.")],
+    level: Annotated[str, typer.Argument(
+        help="public, internal, confidential or restricted (docs/classification.md).")],
+    node_dir: DirOption,
+) -> None:
+    """Confirm or change a variable's classification (init's proposal included); audited,
+    published with the next `fedlink node dictionary publish`."""
+    from agency_node.services.classification import classify as classify_variable
+
+    done = classify_variable(node_dir, variable=variable, level=level)
+    _out.print(f"{done.variable}: {done.before} → {done.after}"
+               + (f" (init proposed: {done.proposal})" if done.proposal else "")
+               + "; run `fedlink node dictionary publish` to tell the hub")

@@ -97,8 +97,11 @@ def run_init(node_dir: Path, *, agency: str, name: str, section: SourceSection,
               f"date order: {plan.date_order} ({plan.date_order_reason})")
     out.print(f"  person id: {plan.person_id or '- (each row is its own person)'}; "
               f"period column: {plan.period_column or '-'}")
+    proposed = {n: v for n, v in result.config.variables.items() if v.classification_reason}
     out.print(f"  {len(result.config.variables)} attribute variables (classification "
-              "'confidential' until the steward edits node.toml)")
+              "'confidential' unless proposed below; the steward decides in node.toml)")
+    for name, var in proposed.items():
+        out.print(f"  {name}: {var.classification} — {var.classification_reason}")
     for column, reason in plan.override.items():
         out.print(f"  steward override recorded in node.toml and the audit log: {column} "
                   f"({reason})")

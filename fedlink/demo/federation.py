@@ -39,9 +39,12 @@ class Agency:
         return self.long_variables if longitudinal else self.variables
 
 
+#: ``sped_flag`` (special education) is not asked: node init proposes it ``restricted``,
+#: which this hub releases as outputs only, never in a record-level extract
+#: (docs/classification.md).
 AGENCIES: tuple[Agency, ...] = (
     Agency("K12", "Department of Education (K-12)", "k12.csv",
-           ("grade", "school", "test_score", "sped_flag"),
+           ("grade", "school", "test_score"),
            ("grade", "school", "test_score"), "state_student_id", "school_year"),
     Agency("HE", "State Council of Higher Education", "highered.csv",
            ("enroll_year", "degree", "gpa"),

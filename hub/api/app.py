@@ -30,10 +30,12 @@ from hub.api.routes import (
     findings,
     governance,
     health,
+    incidents,
     node,
     ops,
     outputs,
     public,
+    public_use,
     refresh,
     requests,
     runs,
@@ -126,7 +128,9 @@ def create_app(
     for module in (health, public, users, agencies, requests, amendments, conflicts, runs,
                    refresh,
                    extracts, agenda,
-                   outputs, safe_outputs, node, audit, tlog, governance, training, findings):
+                   outputs, safe_outputs, public_use,
+                   node, audit, tlog, governance, training, findings,
+                   incidents):
         app.include_router(module.router)
     # Every route: bodies over max_request_bytes get 413 before they are read whole.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)

@@ -87,6 +87,13 @@ class ReviewPolicy(View):
     quorum_by_classification: dict[str, int] = Field(
         description="Stricter quorums when a request asks a variable of that classification",
         examples=[{"restricted": 3}])
+    classification_rules: dict[str, dict[str, int | float | bool]] = Field(
+        description="Protection per classification level (docs/classification.md): "
+        "`min_k` (extract k floor, 0 = the agreement's), `l_diversity` and `t_closeness` of "
+        "sensitive variables (0 = off), `record_level_download` (false = outputs only) and "
+        "`quorum` (0 = governance_quorum)",
+        examples=[{"restricted": {"min_k": 0, "l_diversity": 0, "t_closeness": 0.0,
+                                  "record_level_download": False, "quorum": 3}}])
     require_irb_approval: bool = Field(description="Approval waits for the IRB's")
     requester_rules: dict[str, dict[str, int | bool]] = Field(
         description="Per requester type: `extra_quorum`, `record_level_extract`, "

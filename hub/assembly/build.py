@@ -32,6 +32,8 @@ from sqlalchemy.orm import Session
 
 from hub.assembly.context import AssemblyContext
 from hub.db.models import Extract
+from hub.disclosure.diversity import protect_tables
+from hub.domain.classification import Protection
 from hub.domain.dsa import ExtractOptions
 from hub.domain.roles import Caller, Principal
 from hub.errors import ExtractBuildError, HubError
@@ -53,6 +55,7 @@ from hub.persistence import extracts as store
 from hub.persistence import requests as request_store
 from hub.persistence import runs as run_store
 from hub.services import audit
+from hub.services.classification import extract_protection
 from hub.services.context import HubContext
 from hub.services.extract_build import (
     agency_scopes,
@@ -97,6 +100,9 @@ class _Job:
     catalog: dict[str, dict[str, dict[str, Any]]]
     options: ExtractOptions
     k: int
+    #: Protection by classification (docs/classification.md): k floor, l / t of sensitive
+    #: variables, for the strictest level among the extract's variables.
+    protection: Protection
     terms: dict[str, Any]
     quality_report: dict[str, Any]
     expires_at: dt.datetime
@@ -131,6 +137,14 @@ def load_job(session: Session, ctx: HubContext, *, extract_id: str) -> _Job | No
     for agency in scopes:
         urls[agency], node_keys[agency] = node_target(session, ctx, agency)
         catalog[agency] = variable_catalog(session, agency)
+    protection = extract_protection(ctx, catalog,
+                                    {a: list(s.variables) for a, s in scopes.items()},
+                                    base_k=dsa.extract.k_anonymity or ctx.settings.disclosure_k)
+    if not protection.record_level_download:
+        # Refused when the extract was asked; the catalog may have changed since.
+        raise ExtractBuildError(
+            f"the extract holds {protection.level} variables, released as outputs only "
+            "(docs/classification.md)", code="record_level_not_allowed")
     return _Job(
         extract_id=extract.id, project_id=extract.project_id, run_id=run.id,
         agencies=list(dsa.agencies), scopes=scopes, urls=urls, node_keys=node_keys,
@@ -140,7 +154,7 @@ def load_job(session: Session, ctx: HubContext, *, extract_id: str) -> _Job | No
                for x in run_store.links(session, run_id=run.id)],
         deduplicated=list(run.deduplicated or []),
         catalog=catalog, options=dsa.extract,
-        k=dsa.extract.k_anonymity or ctx.settings.disclosure_k,
+        k=protection.k, protection=protection,
         terms=extract_terms(request, dsa, extract.expires_at),
         quality_report=dict(run.report or {}), expires_at=extract.expires_at,
     )
@@ -186,12 +200,17 @@ def _make(job: _Job, actx: AssemblyContext, client: httpx.Client, path: Path) ->
     types = {a: {v: m["type"] for v, m in job.catalog[a].items()} for a in job.scopes}
     released, result = apply_disclosure(frames, quasi_identifiers=qis, types=types, k=job.k,
                                         policy=job.options.quasi_identifier_policy)
+    # l-diversity / t-closeness of sensitive variables in the released classes.
+    released, sensitive = protect_tables(released, quasi_identifiers=qis,
+                                         sensitive=job.protection.sensitive)
     tables = {"persons": persons_table(plan, job.agencies), "links": links_table(job.links, plan),
               **{f"agency_{a}": frame for a, frame in released.items()}}
     disclosure = {"k": job.k, "policy": job.options.quasi_identifier_policy,
                   "quasi_identifiers": sorted(f"{a}.{v}" for a, vs in qis.items() for v in vs),
                   "result": result.report() if result else None,
-                  "held_for_stewards": bool(result and result.blocked)}
+                  "held_for_stewards": bool(result and result.blocked),
+                  "classification": {**job.protection.report(), "sensitive_result": {
+                      name: outcome.report() for name, outcome in sensitive.items()}}}
     dictionary = build_dictionary(
         agencies=job.agencies, released={a: list(s.variables) for a, s in job.scopes.items()},
         catalog=job.catalog, years={a: (s.first_year, s.last_year) for a, s in job.scopes.items()},

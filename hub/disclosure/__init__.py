@@ -4,7 +4,11 @@
   generalisation (:mod:`hub.disclosure.generalise`), local suppression or a block;
 * :mod:`hub.disclosure.cells` — small-cell and complementary suppression of counts and
   means by group;
-* :mod:`hub.disclosure.outputs` — the same checks on a researcher's output tables (airlock).
+* :mod:`hub.disclosure.outputs` — the same checks on a researcher's output tables (airlock);
+* :mod:`hub.disclosure.public_use` — the disclosure risk of a record-level file measured on
+  every column (sample and special uniques, risk per record), and
+  :mod:`hub.disclosure.public_use_methods` — recoding, top-coding, noise and local
+  suppression until it passes (docs/public-use-files.md).
 """
 
 from hub.disclosure.cells import (

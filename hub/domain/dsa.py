@@ -161,6 +161,9 @@ RequesterType = Literal["researcher", "agency_staff", "vendor"]
 
 ExtractFormat = Literal["parquet", "csv"]
 
+#: Record-level files an agreement may authorise (docs/public-use-files.md).
+FileType = Literal["restricted_use", "public_use"]
+
 
 class ExtractOptions(_Model):
     """How the linked extract is prepared and protected (docs/extracts.md).
@@ -319,6 +322,13 @@ class DataSharingAgreement(_Model):
         default_factory=OutputPolicy, description="How the project's output tables are "
         "protected (suppression threshold, rounding, zeros); defaults: the hub's "
         "(docs/safe-outputs.md)")
+    file_types: list[FileType] = Field(
+        default_factory=lambda: list[FileType](["restricted_use"]), min_length=1,
+        max_length=2, description="The record-level files the agreement authorises: "
+        "`restricted_use` (the linked extract, only for the approved project's personnel) "
+        "and/or `public_use` (a file released publicly through the airlock after it passes "
+        "the disclosure checks on every column, docs/public-use-files.md); each once",
+        examples=[["restricted_use", "public_use"]])
 
     @model_validator(mode="after")
     def _consistent(self) -> DataSharingAgreement:
@@ -331,6 +341,8 @@ class DataSharingAgreement(_Model):
             raise ValueError("variables lists an agency more than once")
         if len(set(self.agenda_items)) != len(self.agenda_items):
             raise ValueError("agenda_items lists an agenda item more than once")
+        if len(set(self.file_types)) != len(self.file_types):
+            raise ValueError("file_types repeats a file type")
         return self
 
     @model_validator(mode="after")

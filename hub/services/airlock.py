@@ -6,7 +6,9 @@
    ``outputs.min_cell``, docs/safe-outputs.md) and the project's k on the catalog's
    declared quasi-identifiers. Failing checks return it to the researcher straight away
    (``returned``, with the findings); passing ones wait for the stewards
-   (``pending_review``).
+   (``pending_review``). A ``records`` output is a public-use file: returned unless the
+   agreement's ``file_types`` authorise ``public_use`` and every column passes the measure
+   of :mod:`hub.services.public_use` (docs/public-use-files.md).
 2. Each agency whose data the project uses reviews once through its steward: ``release``,
    or ``return`` with comments. One return returns it; release by every agency releases it.
 3. Released outputs are public: listed on the project's public entry and downloadable at
@@ -34,7 +36,7 @@ from hub.errors import (
 from hub.persistence import agencies as agency_store
 from hub.persistence import outputs as store
 from hub.persistence import requests as request_store
-from hub.services import audit
+from hub.services import audit, public_use
 from hub.services.context import HubContext
 from hub.services.extract_policy import is_personnel, may_see, visible_project
 from hub.services.output_policy import effective_rules
@@ -44,7 +46,9 @@ from hub.services.training import refusal_detail, require_current_training
 S = RequestStatus
 
 
-def _quasi_identifiers(session: Session, project_id: str) -> tuple[list[str], int | None]:
+def quasi_identifiers_of(session: Session, project_id: str) -> tuple[list[str], int | None]:
+    """The catalog's declared quasi-identifiers among the project's variables (bare and
+    ``AGENCY.name``) and its agreement's k (also used by :mod:`hub.services.public_use`)."""
     request = request_store.get_request(session, request_id=project_id)
     assert request is not None
     dsa = in_force_dsa(request)
@@ -70,7 +74,7 @@ def submit_output(session: Session, ctx: HubContext, caller: Caller, *, project_
         if request.status not in (S.READY, S.EXPIRED):
             raise ConflictError(f"project {project_id} is {request.status}; outputs are "
                                 "checked for ready or ended projects", code="project_not_ready")
-        qis, k = _quasi_identifiers(session, project_id)
+        qis, k = quasi_identifiers_of(session, project_id)
         try:
             # The project's own threshold when its agreement tightens the hub's
             # (docs/safe-outputs.md): a table sent here directly meets the same rule.
@@ -80,6 +84,10 @@ def submit_output(session: Session, ctx: HubContext, caller: Caller, *, project_
                                   count_column=count_column)
         except OutputFormatError as exc:
             raise InvalidInputError(str(exc), code="bad_output_table") from None
+        if kind == "records":
+            # Released records are a public-use file: only when the agreement says so, and
+            # measured on every column, never only the declared quasi-identifiers.
+            public_use.check_records(session, ctx, in_force_dsa(request), csv, result)
     except HubError as exc:
         audit.refuse(session, ctx, caller, exc, action="output.refused", **fields,
                      detail=refusal_detail(exc))

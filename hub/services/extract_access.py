@@ -6,9 +6,11 @@ they can), for a held, failed or building extract (409), after the extract's exp
 project's expiry or revocation, or its destruction (410), and for a stored bundle whose key
 or ciphertext does not verify (409 ``extract_corrupted``), and for personnel without a
 current completion of the hub's required training (403 ``training_required``,
-hub.services.training). Before anything is streamed the whole file is decrypted once and
-its SHA-256 compared with the one recorded at build time, so a tampered file is refused
-cleanly instead of failing half-way through a response.
+hub.services.training), and for an extract holding a variable whose classification allows
+outputs only (403 ``record_level_not_allowed``, docs/classification.md). Before anything is
+streamed the whole file is decrypted once and its SHA-256 compared with the one recorded
+at build time, so a tampered file is refused cleanly instead of failing half-way through a
+response.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from hub.errors import (
 from hub.extracts.crypto import KeyWrapper, decrypt_chunks, verify_file
 from hub.persistence import extracts as store
 from hub.persistence import requests as request_store
-from hub.services import audit
+from hub.services import audit, classification
 from hub.services.context import HubContext
 from hub.services.extract_destruction import LIVE, destroy_extract
 from hub.services.extract_policy import is_personnel, may_see
@@ -144,6 +146,9 @@ def prepare_download(session: Session, ctx: HubContext, caller: Caller, *,
                                         "extract", code="not_personnel")
         require_current_training(session, ctx, caller.principal)
         require_record_level(ctx, request)
+        # The catalog's classification now (docs/classification.md): a variable
+        # reclassified as outputs-only after the build is not handed out either.
+        classification.require_record_level(session, ctx, dict(extract.variables or {}))
         _check_available(ctx, extract, request)
         key = store.get_key(session, extract_id=extract_id)
         path = Path(ctx.settings.extracts_dir or ctx.settings.dir / "extracts") / str(

@@ -37,7 +37,7 @@ from hub.persistence import agencies as agency_store
 from hub.persistence import extracts as store
 from hub.persistence import jobs
 from hub.persistence import runs as run_store
-from hub.services import audit
+from hub.services import audit, classification
 from hub.services.context import HubContext
 from hub.services.extract_policy import is_personnel, visible_project
 from hub.services.policy import require_record_level
@@ -105,6 +105,10 @@ def start_extract(session: Session, ctx: HubContext, caller: Caller, *, project_
                                         "build its extract", code="not_personnel")
         # The requester type's rule (docs/governance-policy.md), whatever the project's state.
         require_record_level(ctx, request)
+        # Protection by classification (docs/classification.md): outputs-only variables
+        # never go into a record-level extract.
+        classification.require_record_level(
+            session, ctx, classification.project_variables(request, variables))
         if request.status != S.READY:
             raise ConflictError(f"project {project_id} is {request.status}; an extract is "
                                 "built from a ready project", code="project_not_ready")

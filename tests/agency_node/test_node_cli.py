@@ -45,8 +45,9 @@ def test_node_init_auto_maps_a_synth_csv(tmp_path: Path) -> None:
     assert config.mapping.year_column == "school_year"
     assert config.mapping.ignore == ["truth_id"]
     assert "truth_id" not in {v.column for v in config.variables.values()}
-    assert config.variables and all(v.classification == "confidential"
-                                    for v in config.variables.values())
+    # Special education is proposed restricted (docs/classification.md), the rest not.
+    assert {n: v.classification for n, v in config.variables.items()
+            if v.classification != "confidential"} == {"sped_flag": "restricted"}
 
 
 def test_node_setup_flow_never_prints_the_secret(

@@ -66,6 +66,7 @@ def review_policy(_caller: AnyUserCaller, ctx: ContextDep) -> dict[str, Any]:
         "review_criteria": [c.model_dump() for c in settings.review_criteria],
         "governance_quorum": settings.governance_quorum,
         "quorum_by_classification": dict(settings.quorum_by_classification),
+        "classification_rules": settings.classification_rules.model_dump(),
         "require_irb_approval": settings.require_irb_approval,
         "requester_rules": settings.requester_rules.model_dump(),
     }

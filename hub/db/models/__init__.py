@@ -18,6 +18,7 @@ from hub.db.models.governance import (
     RevocationRecord,
 )
 from hub.db.models.identity import ApiToken, User
+from hub.db.models.incidents import Incident, IncidentNodeEvent, IncidentNotification
 from hub.db.models.jobs import Job
 from hub.db.models.policy import AgendaItem, ReviewCriterionAnswer
 from hub.db.models.purge import RunPurge
@@ -55,6 +56,9 @@ __all__ = [
     "GovernanceDecisionRecord",
     "GovernanceKey",
     "GovernanceRoster",
+    "Incident",
+    "IncidentNodeEvent",
+    "IncidentNotification",
     "Invitation",
     "Job",
     "LinkageRun",

@@ -22,7 +22,10 @@ def test_dictionary_lists_variables_and_classification_without_values(api: TestC
     assert variables["gpa"].type == "number"
     assert variables["ell"].type == "boolean"
     assert variables["gpa"].years == (2019, 2020, 2021)
-    assert {v.classification for v in variables.values()} == {"confidential"}
+    # English-learner status is proposed restricted by init (docs/classification.md).
+    assert {n: v.classification for n, v in variables.items()} == {
+        "school_year": "confidential", "grade_level": "confidential", "gpa": "confidential",
+        "ell": "restricted"}
     for value in (b"3.4", b"Maria", b"K12-0001", b"P1"):
         assert value not in response.content
 

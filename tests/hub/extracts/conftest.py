@@ -29,6 +29,7 @@ from agency_node.hub_client import HubClient as NodeHubClient
 from agency_node.ingest.loader import run_ingest
 from agency_node.runtime import NodeRuntime
 from agency_node.services.approvals import steward_decide
+from agency_node.services.classification import classify
 from agency_node.services.enrollment import enroll
 from agency_node.services.governance import sync_from_hub
 from agency_node.settings import NodeSettings
@@ -289,6 +290,10 @@ def _node(hub: Any, base: Path, agency: str, secret: Path, port: int,
     node_dir = base / agency.lower()
     init_node(node_dir, agency=agency, name=f"{agency} agency",
               source=SourceSection(kind="csv", path=str(source)))
+    if "ell" in header:
+        # Init proposes English-learner status restricted (outputs only); this
+        # federation's steward releases it as confidential (docs/classification.md).
+        classify(node_dir, variable="ell", level="confidential")
     node_keys.import_federation_secret(node_dir, secret)
     url = f"http://127.0.0.1:{port}"
     created = hub.client.post("/v1/agencies", headers=hub.auth(hub.admin_token),

@@ -1,0 +1,49 @@
+"""``fedlink output public-use``: a researcher's record-level file comes back made safe
+(every column measured, the methods per column reported), written with ``--out`` and sent
+to the airlock with ``--submit``; a file that cannot be made safe is a one-line error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.hub.api.test_public_use_api import PUBLIC, _ready, _sch_file
+from tests.hub.cli.test_output_cli import _token_file, cli_hub, run
+
+__all__ = ["cli_hub"]  # the fixture, used by name
+
+
+def test_researcher_makes_a_public_use_file_and_submits_it(cli_hub: Any, tmp_path: Path,
+                                                           capsys: Any) -> None:
+    hub = cli_hub
+    researcher = hub.token("researcher", email="ada@uni.example")
+    project = _ready(hub, researcher, **PUBLIC)
+    records = tmp_path / "pupils.csv"
+    records.write_text(_sch_file(), encoding="utf-8")
+    released = tmp_path / "public.csv"
+    mine = _token_file(tmp_path, "researcher", researcher)
+    code, out, err = run(capsys, "output", "public-use", project, "--csv", str(records),
+                         "--out", str(released), "--submit", "--name", "Pupils",
+                         "--token-file", mine)
+    assert code == 0, err
+    assert "before: " in out and "sample uniques" in out
+    assert "after:  0 sample uniques, 0 records below k" in out
+    assert "  sch: global recoding" in out
+    assert "airlock checks: passed" in out
+    assert "pending_review" in out.splitlines()[-1]
+    text = released.read_text(encoding="utf-8")
+    assert text.startswith("sch,grade,sex\n") and "S30" not in text
+
+
+def test_unsafe_file_is_a_one_line_error(cli_hub: Any, tmp_path: Path, capsys: Any) -> None:
+    hub = cli_hub
+    researcher = hub.token("researcher", email="ada@uni.example")
+    project = _ready(hub, researcher, **PUBLIC)
+    records = tmp_path / "ids.csv"
+    records.write_text("pupil,sex\n" + "".join(f"P{i:04d},F\n" for i in range(100)),
+                       encoding="utf-8")
+    code, out, err = run(capsys, "output", "public-use", project, "--csv", str(records),
+                         "--token-file", _token_file(tmp_path, "r", researcher))
+    assert code != 0 and out == ""
+    assert "public_use_unsafe" in err and "identifier_like (pupil)" in err
+    assert len(err.strip().splitlines()) == 1
