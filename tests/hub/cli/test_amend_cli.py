@@ -5,40 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from fedlink import hub_options
-from fedlink.cli import main
-
-
-def run(capsys: Any, *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def cli_hub(hub: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(hub_options, "transport", hub.client._transport)
-    monkeypatch.setenv("FEDLINK_HUB_URL", "http://hub.test")
-    monkeypatch.delenv("FEDLINK_TOKEN", raising=False)
-    return hub
-
-
-def _token_file(tmp_path: Path, token: str, name: str) -> str:
-    path = tmp_path / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token)
-    return str(path)
+from tests.hub.cli.cli_support import run, write_token
 
 
 def _approved(hub: Any) -> tuple[str, str, list[str]]:
@@ -58,7 +28,7 @@ def _approved(hub: Any) -> tuple[str, str, list[str]]:
 def test_cli_extend_versions_and_diff(cli_hub: Any, tmp_path: Path, capsys: Any) -> None:
     hub = cli_hub
     project, researcher, _ = _approved(hub)
-    token = _token_file(tmp_path, researcher, "researcher.token")
+    token = write_token(tmp_path, "researcher", researcher)
     new_end = str(hub.clock().date() + dt.timedelta(days=400))
     code, _, err = run(capsys, "request", "extend", project, "--token-file", token,
                        "--term-end", new_end)
@@ -88,7 +58,7 @@ def test_cli_amend_from_file_and_refusals_are_one_line(cli_hub: Any, tmp_path: P
                                                       capsys: Any) -> None:
     hub = cli_hub
     project, researcher, _ = _approved(hub)
-    token = _token_file(tmp_path, researcher, "researcher.token")
+    token = write_token(tmp_path, "researcher", researcher)
     code, out, err = run(capsys, "request", "versions", project, "--token-file", token,
                          "--show", "1")
     assert code == 0, err

@@ -6,50 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from fedlink import hub_options
-from fedlink.cli import main
 from tests.hub.api.test_hub_findings import PDF, approved_project
-
-
-def run(capsys: Any, *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def cli_hub(hub: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(hub_options, "transport", hub.client._transport)
-    monkeypatch.setenv("FEDLINK_HUB_URL", "http://hub.test")
-    monkeypatch.delenv("FEDLINK_TOKEN", raising=False)
-    return hub
-
-
-def _token_file(tmp_path: Path, name: str, token: str) -> str:
-    path = tmp_path / f"{name}.token"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token)
-    return str(path)
+from tests.hub.cli.cli_support import run, write_token
 
 
 def test_cli_upload_object_withdraw_release_and_register(cli_hub: Any, tmp_path: Path,
                                                          capsys: Any) -> None:
     hub = cli_hub
     token, rid = approved_project(hub, findings_review_days=7)
-    researcher = _token_file(tmp_path, "researcher", token)
-    steward = _token_file(tmp_path, "steward", hub.token("steward", agency="K12"))
+    researcher = write_token(tmp_path, "researcher", token)
+    steward = write_token(tmp_path, "steward", hub.token("steward", agency="K12"))
     report_file = tmp_path / "interim.pdf"
     report_file.write_bytes(PDF)
     code, out, err = run(capsys, "findings", "upload", rid, str(report_file), "--title",
@@ -99,7 +69,7 @@ def test_cli_upload_object_withdraw_release_and_register(cli_hub: Any, tmp_path:
 
 
 def test_cli_upload_refuses_unknown_suffix(cli_hub: Any, tmp_path: Path, capsys: Any) -> None:
-    researcher = _token_file(tmp_path, "researcher", cli_hub.token("researcher"))
+    researcher = write_token(tmp_path, "researcher", cli_hub.token("researcher"))
     page = tmp_path / "report.html"
     page.write_text("<html></html>")
     code, out, err = run(capsys, "findings", "upload", "prj-x", str(page), "--title", "T",

@@ -16,7 +16,7 @@ import pytest
 from fedlink import hub_options
 from protocol.keyfiles import private_key_to_pem
 from tests.hub.api.test_hub_incidents import approved_project
-from tests.hub.cli.test_findings_cli import _token_file, run
+from tests.hub.cli.cli_support import run, write_token
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_cli_open_contain_report_notify_close(cli_hub: Any, tmp_path: Path,
                                               capsys: Any) -> None:
     hub = cli_hub
     (_, researcher), rid = approved_project(hub)
-    token = _token_file(tmp_path, "gov", hub.token("governance"))
+    token = write_token(tmp_path, "gov", hub.token("governance"))
     incident = _open(capsys, token, rid)
     code, out, _ = run(capsys, "incident", "list", "--token-file", token)
     assert code == 0 and incident in out and "open" in out
@@ -84,7 +84,7 @@ def test_cli_contain_signs_the_revocation_with_the_member_key(cli_hub: Any, tmp_
         return httpx.Response(200, json={"recorded": True})
 
     hub.app.state.node_transport = httpx.MockTransport(node)
-    token = _token_file(tmp_path, "gov", members[0])
+    token = write_token(tmp_path, "gov", members[0])
     incident = _open(capsys, token, rid)
     code, _, err = run(capsys, "incident", "contain", incident, "--token-file", token)
     assert code != 0 and "signed by a roster member" in err

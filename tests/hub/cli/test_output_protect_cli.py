@@ -16,7 +16,7 @@ import pytest
 from fedlink import hub_options
 from hub.persistence import audit as audit_store
 from tests.hub.api.test_safe_outputs_api import TABLE, _ready
-from tests.hub.cli.test_output_cli import _token_file, run
+from tests.hub.cli.cli_support import run, write_token
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def cli_hub(hub: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def _researcher(hub: Any, tmp_path: Path) -> tuple[str, str]:
     token = hub.token("researcher", email="ada@uni.example")
-    return token, _token_file(tmp_path, "researcher", token)
+    return token, write_token(tmp_path, "researcher", token)
 
 
 def test_protect_a_csv_then_submit_to_the_airlock(cli_hub: Any, tmp_path: Path,

@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.hub.api.test_public_use_api import PUBLIC, _ready, _sch_file
-from tests.hub.cli.test_output_cli import _token_file, cli_hub, run
-
-__all__ = ["cli_hub"]  # the fixture, used by name
+from tests.hub.cli.cli_support import run, write_token
 
 
 def test_researcher_makes_a_public_use_file_and_submits_it(cli_hub: Any, tmp_path: Path,
@@ -21,7 +19,7 @@ def test_researcher_makes_a_public_use_file_and_submits_it(cli_hub: Any, tmp_pat
     records = tmp_path / "pupils.csv"
     records.write_text(_sch_file(), encoding="utf-8")
     released = tmp_path / "public.csv"
-    mine = _token_file(tmp_path, "researcher", researcher)
+    mine = write_token(tmp_path, "researcher", researcher)
     code, out, err = run(capsys, "output", "public-use", project, "--csv", str(records),
                          "--out", str(released), "--submit", "--name", "Pupils",
                          "--token-file", mine)
@@ -43,7 +41,7 @@ def test_unsafe_file_is_a_one_line_error(cli_hub: Any, tmp_path: Path, capsys: A
     records.write_text("pupil,sex\n" + "".join(f"P{i:04d},F\n" for i in range(100)),
                        encoding="utf-8")
     code, out, err = run(capsys, "output", "public-use", project, "--csv", str(records),
-                         "--token-file", _token_file(tmp_path, "r", researcher))
+                         "--token-file", write_token(tmp_path, "r", researcher))
     assert code != 0 and out == ""
     assert "public_use_unsafe" in err and "identifier_like (pupil)" in err
     assert len(err.strip().splitlines()) == 1

@@ -7,31 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from fedlink import hub_options
-from fedlink.cli import main
 from hub.settings import DEFAULT_CRITERIA
+from tests.hub.cli.cli_support import run
 
 ALL_MET = [arg for cid, _ in DEFAULT_CRITERIA for arg in ("--criterion", cid)]
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def cli_hub(hub, monkeypatch):
-    monkeypatch.setattr(hub_options, "transport", hub.client._transport)
-    monkeypatch.setenv("FEDLINK_HUB_URL", "http://hub.test")
-    monkeypatch.delenv("FEDLINK_TOKEN", raising=False)
-    return hub
 
 
 def _approved_by_agencies(hub) -> tuple[str, str]:

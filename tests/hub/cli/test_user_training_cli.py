@@ -5,47 +5,17 @@ a hub app through :func:`fedlink.cli.main`."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from fedlink import hub_options
-from fedlink.cli import main
-
-
-def run(capsys: Any, *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def cli_hub(hub: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(hub_options, "transport", hub.client._transport)
-    monkeypatch.setenv("FEDLINK_HUB_URL", "http://hub.test")
-    monkeypatch.delenv("FEDLINK_TOKEN", raising=False)
-    return hub
-
-
-def _token_file(tmp_path: Path, name: str, token: str) -> str:
-    path = tmp_path / f"{name}.token"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token)
-    return str(path)
+from tests.hub.cli.cli_support import run, write_token
 
 
 def test_cli_records_and_lists_training(cli_hub: Any, tmp_path: Path, capsys: Any) -> None:
     hub = cli_hub
     user_id, researcher = hub.user("researcher", email="ada@uni.example")
-    governance = _token_file(tmp_path, "governance", hub.token("governance"))
-    mine = _token_file(tmp_path, "researcher", researcher)
+    governance = write_token(tmp_path, "governance", hub.token("governance"))
+    mine = write_token(tmp_path, "researcher", researcher)
     today = hub.clock().date()
     expires = today + dt.timedelta(days=365)
     code, out, err = run(capsys, "user", "training", "record", str(user_id), "--training",
@@ -66,7 +36,7 @@ def test_cli_records_and_lists_training(cli_hub: Any, tmp_path: Path, capsys: An
 def test_cli_refusals_are_one_line(cli_hub: Any, tmp_path: Path, capsys: Any) -> None:
     hub = cli_hub
     user_id, researcher = hub.user("researcher")
-    mine = _token_file(tmp_path, "researcher", researcher)
+    mine = write_token(tmp_path, "researcher", researcher)
     code, _, err = run(capsys, "user", "training", "record", str(user_id), "--training",
                        "data-privacy", "--completed", "2026-01-01", "--expires", "2027-01-01",
                        "--token-file", mine)
