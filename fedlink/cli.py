@@ -64,8 +64,9 @@ COMMANDS: dict[str, Lazy] = {
                  "link"),
     "node": Lazy("An agency node: its records stay home.", "node", "node_dictionary",
                  "node_egress", "node_roster", "node_steward"),
-    "output": Lazy("Output tables through the airlock: protect (automatic suppression), "
-                   "submit, list, show, and the stewards' release or return.", "output",
+    "output": Lazy("Outputs through the airlock: protect a table (automatic suppression), "
+                   "make a public-use file, submit, list, show, and the stewards' release "
+                   "or return.", "output",
                    "output_protect", "output_public_use"),
     "pki": Lazy("TLS certificates for the hub and the nodes.", "pki"),
     "publication": Lazy("The publications register: add a project's publication, list the "

@@ -18,9 +18,9 @@ from fedlink import hub_options
 from fedlink.errors import CommandError
 from fedlink.hub_options import HubUrlOption, TokenOption
 
-output_app = typer.Typer(name="output", help="Output tables through the airlock: protect "
-                         "(automatic suppression), submit, list, show, and the stewards' "
-                         "release or return.",
+output_app = typer.Typer(name="output", help="Outputs through the airlock: protect a "
+                         "table (automatic suppression), make a public-use file, submit, "
+                         "list, show, and the stewards' release or return.",
                          no_args_is_help=True)
 
 OutputId = Annotated[str, typer.Argument(help="The output id (out-…).")]
