@@ -17,14 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from fedlink_client import Client, Downloaded
 from fedlink_client.client import Progress
 
 from hub.client_amendments import AmendmentCalls
-from hub.client_errors import converted
+from hub.client_base import converted
+from hub.client_base import quote_segment as _q
 from hub.client_findings import FindingsCalls
 from hub.client_incidents import IncidentCalls
 from hub.errors import ConfigError, HubClientError
@@ -40,8 +40,6 @@ def trust(ca_file: str | None) -> ssl.SSLContext | bool:
         raise ConfigError(f"CA file {ca_file} cannot be used: {exc}") from None
 
 
-def _q(value: str) -> str:
-    return quote(value, safe="")
 
 
 class HubClient(AmendmentCalls, FindingsCalls, IncidentCalls):
@@ -78,10 +76,6 @@ class HubClient(AmendmentCalls, FindingsCalls, IncidentCalls):
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         with converted():
             return self.api.send(method, path, **kwargs)
-
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        with converted():
-            return self.api.request_json(method, path, **kwargs)
 
     # --- public and identity ------------------------------------------------------------
 

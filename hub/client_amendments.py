@@ -4,18 +4,13 @@ mixed into :class:`hub.client.HubClient` (``fedlink request amend|extend|renew|â
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+
+from hub.client_base import HubCalls
+from hub.client_base import quote_segment as _q
 
 
-def _q(value: str) -> str:
-    return quote(value, safe="")
-
-
-class AmendmentCalls:
-    """Needs the host class's ``_json(method, path, **kwargs)``."""
-
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError
+class AmendmentCalls(HubCalls):
+    """Propose, withdraw and read versions of an agreement."""
 
     def propose_amendment(self, request_id: str, agreement: dict[str, Any], *, kind: str,
                           reason: str) -> dict[str, Any]:

@@ -7,17 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fedlink_client import Client
 from fedlink_client import _api as calls
 from fedlink_client.findings import SavedReport
 
-from hub.client_errors import converted
+from hub.client_base import HubCalls, converted
 
 
-class FindingsCalls:
-    """Needs the host class's ``api`` (a :class:`fedlink_client.Client`)."""
-
-    api: Client
+class FindingsCalls(HubCalls):
+    """Reports back to the agencies, their review, deliverables, publications."""
 
     # Each endpoint is defined once, in fedlink_client._api; the download and its SHA-256
     # check are fedlink_client.Client.download_report's.

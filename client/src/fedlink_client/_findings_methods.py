@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -27,12 +27,11 @@ T = TypeVar("T")
 class FindingsMethods:
     """Reports, comments, release, deliverables and publications, for :class:`Client`."""
 
-    def call(self, call: api.Call[T]) -> T:  # pragma: no cover - the client's own
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the client's own methods, declared for the type checker only
+        def call(self, call: api.Call[T]) -> T: ...
 
-    def send(self, method: str, path: str, *, stream: bool = False,
-             **kwargs: Any) -> httpx.Response:  # pragma: no cover - the client's own
-        raise NotImplementedError
+        def send(self, method: str, path: str, *, stream: bool = False,
+                 **kwargs: Any) -> httpx.Response: ...
 
     def upload_report(self, project_id: str, report: str | Path | bytes | ReportFile, *,
                       title: str, kind: str = "interim", deliverable: str | None = None,
@@ -104,12 +103,11 @@ class FindingsMethods:
 class AsyncFindingsMethods:
     """The same calls awaited, for :class:`AsyncClient`."""
 
-    async def call(self, call: api.Call[T]) -> T:  # pragma: no cover - the client's own
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the client's own methods, declared for the type checker only
+        async def call(self, call: api.Call[T]) -> T: ...
 
-    async def send(self, method: str, path: str, *, stream: bool = False,
-                   **kwargs: Any) -> httpx.Response:  # pragma: no cover - the client's own
-        raise NotImplementedError
+        async def send(self, method: str, path: str, *, stream: bool = False,
+                       **kwargs: Any) -> httpx.Response: ...
 
     async def upload_report(self, project_id: str, report: str | Path | bytes | ReportFile,
                             *, title: str, kind: str = "interim",
