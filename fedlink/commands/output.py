@@ -9,6 +9,7 @@ stewards that their agency has not reviewed yet.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +29,36 @@ OutputId = Annotated[str, typer.Argument(help="The output id (out-…).")]
 MAX_CSV_BYTES = 2_000_000
 MAX_COMMENTS = 5000
 KINDS = ("frequency", "means", "records")
+
+
+def read_csv_file(path: Path, *, too_large: str = "") -> str:
+    """The UTF-8 text of the CSV at ``path`` (at most :data:`MAX_CSV_BYTES`), or a one-line
+    :class:`CommandError`; ``too_large`` ends that message with what to send instead."""
+    if not path.is_file():
+        raise CommandError(f"{path} does not exist")
+    data = path.read_bytes()
+    if len(data) > MAX_CSV_BYTES:
+        raise CommandError(f"{path} is larger than 2 MB{too_large}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError(f"{path} is not UTF-8 text") from None
+
+
+def show_prepared(view: dict[str, Any], output: dict[str, Any] | None, *, out: Path | None,
+                  json_: bool, render: Callable[[dict[str, Any]], list[str]]) -> None:
+    """What ``output protect`` and ``output public-use`` print: the prepared CSV written
+    to ``out``, then the hub's answer as JSON or as the lines ``render`` makes of it, and
+    the airlock submission."""
+    if out is not None:
+        out.write_text(view["csv"], encoding="utf-8")
+    if json_:
+        typer.echo(hub_options.dumps(view if output is None else {**view, "output": output}))
+        return
+    for line in render(view):
+        typer.echo(line)
+    if output is not None:
+        typer.echo(f"submitted to the airlock: {output['id']} {output['status']}")
 
 
 def register(app: typer.Typer) -> None:
@@ -112,14 +143,7 @@ def submit(
     """Submit a table for the disclosure checks and the stewards' release (personnel)."""
     if kind not in KINDS:
         raise CommandError(f"--kind must be one of {', '.join(KINDS)}")
-    data = csv_file.read_bytes()
-    if len(data) > MAX_CSV_BYTES:
-        raise CommandError(f"{csv_file} is larger than 2 MB; the airlock takes tables, "
-                           "not extracts")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CommandError(f"{csv_file} is not UTF-8 text") from None
+    text = read_csv_file(csv_file, too_large="; the airlock takes tables, not extracts")
     with hub_options.client(hub, token) as client:
         output = client.submit_output(project_id=project_id, name=name, kind=kind, csv=text,
                                       description=description, count_column=count_column)

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from fedlink import hub_options
-from fedlink.commands.output import MAX_CSV_BYTES, output_app
+from fedlink.commands.output import output_app, read_csv_file, show_prepared
 from fedlink.errors import CommandError
 from fedlink.hub_options import HubUrlOption, TokenOption
 
@@ -138,15 +138,7 @@ def _input(csv_file: Path | None, tables: list[Path], rows: str | None,
     if csv_file is not None:
         if rows or columns:
             raise CommandError("--rows and --columns go with --table, not --csv")
-        data = csv_file.read_bytes() if csv_file.is_file() else None
-        if data is None:
-            raise CommandError(f"{csv_file} does not exist")
-        if len(data) > MAX_CSV_BYTES:
-            raise CommandError(f"{csv_file} is larger than 2 MB: send a table of counts")
-        try:
-            return data.decode("utf-8"), None
-        except UnicodeDecodeError:
-            raise CommandError(f"{csv_file} is not UTF-8 text") from None
+        return read_csv_file(csv_file, too_large=": send a table of counts"), None
     if not rows:
         raise CommandError("--table needs --rows (and optionally --columns)")
     return group_counts(tables, rows, columns), {"rows": rows, "columns": columns}
@@ -188,12 +180,4 @@ def protect(
         output = (client.submit_output(project_id=project_id, name=name, kind="frequency",
                                        csv=view["csv"], description=description)
                   if submit else None)
-    if out is not None:
-        out.write_text(view["csv"], encoding="utf-8")
-    if json_:
-        typer.echo(hub_options.dumps(view if output is None else {**view, "output": output}))
-        return
-    for line in render(view):
-        typer.echo(line)
-    if output is not None:
-        typer.echo(f"submitted to the airlock: {output['id']} {output['status']}")
+    show_prepared(view, output, out=out, json_=json_, render=render)

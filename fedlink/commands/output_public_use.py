@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from fedlink import hub_options
-from fedlink.commands.output import MAX_CSV_BYTES, output_app
+from fedlink.commands.output import output_app, read_csv_file, show_prepared
 from fedlink.errors import CommandError
 from fedlink.hub_options import HubUrlOption, TokenOption
 
@@ -70,24 +70,10 @@ def public_use(
         raise CommandError(f"--continuous must be one of {', '.join(CONTINUOUS)}")
     if submit and not name:
         raise CommandError("--submit needs --name for the airlock")
-    data = csv_file.read_bytes()
-    if len(data) > MAX_CSV_BYTES:
-        raise CommandError(f"{csv_file} is larger than 2 MB")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CommandError(f"{csv_file} is not UTF-8 text") from None
+    text = read_csv_file(csv_file)
     with hub_options.client(hub, token) as client:
         view = client.protect_public_use(project_id, text, continuous)
         output = (client.submit_output(project_id=project_id, name=name, kind="records",
                                        csv=view["csv"], description=description)
                   if submit else None)
-    if out is not None:
-        out.write_text(view["csv"], encoding="utf-8")
-    if json_:
-        typer.echo(hub_options.dumps(view if output is None else {**view, "output": output}))
-        return
-    for line in render(view):
-        typer.echo(line)
-    if output is not None:
-        typer.echo(f"submitted to the airlock: {output['id']} {output['status']}")
+    show_prepared(view, output, out=out, json_=json_, render=render)

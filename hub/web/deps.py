@@ -78,6 +78,7 @@ ReviewPage = Annotated[SignedIn, Depends(page_for(Role.GOVERNANCE, Role.STEWARD,
                                                   Role.AUDITOR))]
 GovernancePage = Annotated[SignedIn, Depends(page_for(Role.GOVERNANCE))]
 StewardPage = Annotated[SignedIn, Depends(page_for(Role.STEWARD))]
+ResearcherPage = Annotated[SignedIn, Depends(page_for(Role.RESEARCHER))]
 AuditPage = Annotated[SignedIn, Depends(page_for(Role.AUDITOR))]
 ProjectPage = Annotated[SignedIn, Depends(page_for(Role.RESEARCHER, Role.GOVERNANCE,
                                                    Role.STEWARD, Role.AUDITOR))]

@@ -14,25 +14,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.api.deps import ContextDep, SessionDep
 from hub.disclosure.public_use_methods import ContinuousMethod
-from hub.domain.roles import Role
 from hub.errors import HubError, NotFoundError
 from hub.services import airlock, public_use
 from hub.services.extract_policy import visible_project
 from hub.services.terms import in_force_dsa
 from hub.services.web_sessions import SignedIn
-from hub.web.deps import CsrfChecked, page_for
+from hub.web.csv_form import MAX_CSV_BYTES, CsvFormError, posted_csv
+from hub.web.deps import CsrfChecked, ResearcherPage
 from hub.web.pages import PageRoute, render
 
 router = APIRouter(prefix="/projects", route_class=PageRoute, include_in_schema=False)
 
 Id = Annotated[str, Path(max_length=64)]
-ResearcherPage = Annotated[SignedIn, Depends(page_for(Role.RESEARCHER))]
-MAX_CSV_BYTES = 2_000_000
 
 
 def _page(request: Request, me: SignedIn, session: SessionDep, project_id: str, *,
@@ -42,19 +40,6 @@ def _page(request: Request, me: SignedIn, session: SessionDep, project_id: str, 
     return render(request, "public_use.html", status=status, project=project,
                   dsa=in_force_dsa(project), csv=csv, released=released, error=error,
                   continuous=continuous)
-
-
-async def _file_text(csv: str, upload: UploadFile | None) -> str | None:
-    """The pasted file, or the uploaded one when chosen (None: neither, or not UTF-8)."""
-    if upload is not None and upload.filename:
-        data = await upload.read(MAX_CSV_BYTES + 1)
-        if len(data) > MAX_CSV_BYTES:
-            return None
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return None
-    return csv if csv.strip() else None
 
 
 @router.get("/{project_id}/public-use-files")
@@ -73,10 +58,10 @@ async def prepare(
     action: Annotated[str, Form(max_length=16)] = "prepare",
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    text = await _file_text(csv, upload)
-    if text is None:
-        return _page(request, me, session, project_id, status=422, csv=csv,
-                     error="Paste the records or choose a CSV file (UTF-8, at most 2 MB).")
+    try:
+        text = await posted_csv(csv, upload, what="the records")
+    except CsvFormError as exc:
+        return _page(request, me, session, project_id, status=422, csv=csv, error=str(exc))
     mode: ContinuousMethod = "noise" if continuous == "noise" else "recode"
     try:
         if action == "submit":

@@ -14,24 +14,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.api.deps import ContextDep, SessionDep
-from hub.domain.roles import Role
 from hub.errors import HubError, NotFoundError
 from hub.services import safe_outputs
 from hub.services.extract_policy import visible_project
 from hub.services.terms import in_force_dsa
 from hub.services.web_sessions import SignedIn
-from hub.web.deps import CsrfChecked, page_for
+from hub.web.csv_form import MAX_CSV_BYTES, CsvFormError, posted_csv
+from hub.web.deps import CsrfChecked, ResearcherPage
 from hub.web.pages import PageRoute, render
 
 router = APIRouter(prefix="/projects", route_class=PageRoute, include_in_schema=False)
 
 Id = Annotated[str, Path(max_length=64)]
-ResearcherPage = Annotated[SignedIn, Depends(page_for(Role.RESEARCHER))]
-MAX_CSV_BYTES = 2_000_000
 
 
 def _page(request: Request, me: SignedIn, session: SessionDep, project_id: str, *,
@@ -41,25 +39,6 @@ def _page(request: Request, me: SignedIn, session: SessionDep, project_id: str, 
     return render(request, "safe_outputs.html", status=status, project=project,
                   dsa=in_force_dsa(project), csv=csv, safe=safe, error=error,
                   form=form or {"name": "", "description": ""})
-
-
-async def _table_text(csv: str, upload: UploadFile | None) -> str:
-    """The pasted table, or the uploaded file when one was chosen."""
-    if upload is not None and upload.filename:
-        data = await upload.read(MAX_CSV_BYTES + 1)
-        if len(data) > MAX_CSV_BYTES:
-            raise _FormError("The file is larger than 2 MB: upload a table of counts.")
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise _FormError("The file is not UTF-8 text: save it as CSV (UTF-8).") from None
-    if not csv.strip():
-        raise _FormError("Paste a table of counts or choose a CSV file.")
-    return csv
-
-
-class _FormError(Exception):
-    """A form mistake shown on the page (422) before the hub is asked anything."""
 
 
 def _sentence(text: str) -> str:
@@ -84,8 +63,8 @@ async def protect(
 ) -> Response:
     form = {"name": name, "description": description}
     try:
-        text = await _table_text(csv, upload)
-    except _FormError as exc:
+        text = await posted_csv(csv, upload, what="a table of counts")
+    except CsvFormError as exc:
         return _page(request, me, session, project_id, status=422, csv=csv, error=str(exc))
     try:
         if action == "submit":

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.hub.api.test_public_use_api import PUBLIC, _ready, _sch_file
 from tests.hub.cli.cli_support import run, write_token
 
@@ -45,3 +47,16 @@ def test_unsafe_file_is_a_one_line_error(cli_hub: Any, tmp_path: Path, capsys: A
     assert code != 0 and out == ""
     assert "public_use_unsafe" in err and "identifier_like (pupil)" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [["public-use"], ["protect"],
+                                     ["submit", "--name", "t"]])
+def test_missing_csv_file_is_a_one_line_usage_error(command: list[str], tmp_path: Path,
+                                                    capsys: Any) -> None:
+    """Every `fedlink output` command reading --csv says so in one line, before any call."""
+    missing = tmp_path / "missing.csv"
+    code, out, err = run(capsys, "output", command[0], "P-1", "--csv", str(missing),
+                         *command[1:], "--hub", "http://127.0.0.1:9", "--token-file",
+                         write_token(tmp_path, "r", "t" * 40))
+    assert code == 2 and out == ""
+    assert err.strip() == f"fedlink: error: {missing} does not exist"
