@@ -14,17 +14,7 @@ from agency_node.runtime import NodeRuntime
 from agency_node.services.classification import classify
 from agency_node.services.dictionary import compute
 from agency_node.store.models import AuditEvent
-from fedlink.cli import main
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.cli_support import run
 
 
 def test_steward_confirms_or_changes_a_proposal_and_it_is_audited(node_dir: Path) -> None:
@@ -66,15 +56,15 @@ def test_unknown_variable_or_level_refused(node_dir: Path, variable: str, level:
 
 
 def test_cli_classify_and_show(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, "node", "dictionary", "show", "--dir", str(node_dir))
+    code, out, err = run(capsys, "node", "dictionary", "show", "--dir", str(node_dir))
     assert code == 0, err
     assert "ell (boolean, restricted)" in out
     assert "classification: proposed by node init: name suggests immigration" in out
-    code, out, err = _run(capsys, "node", "dictionary", "classify", "ell", "internal",
+    code, out, err = run(capsys, "node", "dictionary", "classify", "ell", "internal",
                           "--dir", str(node_dir))
     assert code == 0, err
     assert "ell: restricted → internal" in out and "dictionary publish" in out
-    code, _, err = _run(capsys, "node", "dictionary", "classify", "ell", "top",
+    code, _, err = run(capsys, "node", "dictionary", "classify", "ell", "top",
                         "--dir", str(node_dir))
     assert code != 0 and err.startswith("fedlink: error:")
     assert len(err.strip().splitlines()) == 1

@@ -1,4 +1,4 @@
-"""Fixtures of the in-process CLI tests (helpers: :mod:`tests.hub.cli.cli_support`)."""
+"""Fixtures of the in-process CLI tests (helpers: :mod:`tests.cli_support`)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.hub.cli.cli_support import run, write_token
+from tests.cli_support import run, write_token
 
 
 def _approved(hub: Any) -> tuple[str, str, list[str]]:

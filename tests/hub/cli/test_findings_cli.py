@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tests.cli_support import run, write_token
 from tests.hub.api.test_hub_findings import PDF, approved_project
-from tests.hub.cli.cli_support import run, write_token
 
 
 def test_cli_upload_object_withdraw_release_and_register(cli_hub: Any, tmp_path: Path,

@@ -11,24 +11,14 @@ from typing import Any
 
 import pytest
 
-from fedlink.cli import main
 from hub.settings import HubSettings
+from tests.cli_support import run
 from tests.hub.runs.test_scheduled_refresh_e2e import _age
 from tests.hub.services.test_refresh import _ready, _runs
 
 #: Settings an operator must find in hub.toml with what they do (issue 16).
 NAMED = ("require_irb_approval", "required_training", "require_training", "review_criteria",
          "requester_rules", "extract_sweep_seconds", "refresh_retry_hours")
-
-
-def run(capsys: Any, *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def uncommented_examples(text: str) -> str:

@@ -15,8 +15,8 @@ import pytest
 
 from fedlink import hub_options
 from protocol.keyfiles import private_key_to_pem
+from tests.cli_support import run, write_token
 from tests.hub.api.test_hub_incidents import approved_project
-from tests.hub.cli.cli_support import run, write_token
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.hub.cli.cli_support import run, write_token
+from tests.cli_support import run, write_token
 from tests.hub.web.test_web_outputs import LEAKY, SAFE, ready_project, submit_output
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from fedlink import hub_options
 from hub.persistence import audit as audit_store
+from tests.cli_support import run, write_token
 from tests.hub.api.test_safe_outputs_api import TABLE, _ready
-from tests.hub.cli.cli_support import run, write_token
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.cli_support import run, write_token
 from tests.hub.api.test_public_use_api import PUBLIC, _ready, _sch_file
-from tests.hub.cli.cli_support import run, write_token
 
 
 def test_researcher_makes_a_public_use_file_and_submits_it(cli_hub: Any, tmp_path: Path,

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from hub.settings import DEFAULT_CRITERIA
-from tests.hub.cli.cli_support import run
+from tests.cli_support import run
 
 ALL_MET = [arg for cid, _ in DEFAULT_CRITERIA for arg in ("--criterion", cid)]
 

@@ -4,41 +4,9 @@ In process against a hub app through :func:`fedlink.cli.main`."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
-
-from fedlink import hub_options
-from fedlink.cli import main
 from fedlink.commands import review
 from hub.domain import approval
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def cli_hub(hub, monkeypatch):
-    monkeypatch.setattr(hub_options, "transport", hub.client._transport)
-    monkeypatch.setenv("FEDLINK_HUB_URL", "http://hub.test")
-    monkeypatch.delenv("FEDLINK_TOKEN", raising=False)
-    return hub
-
-
-def _token_file(tmp_path: Path, token: str) -> str:
-    path = tmp_path / "governance.token"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token)
-    return str(path)
+from tests.cli_support import run, write_token
 
 
 def test_cli_deny_asks_for_the_public_reason_and_publishes_only_it(cli_hub, tmp_path,
@@ -46,7 +14,7 @@ def test_cli_deny_asks_for_the_public_reason_and_publishes_only_it(cli_hub, tmp_
     hub = cli_hub
     researcher = hub.token("researcher")
     request_id = hub.submitted_request(researcher, title="CLI-denied study")
-    token = _token_file(tmp_path, hub.token("governance"))
+    token = write_token(tmp_path, "governance", hub.token("governance"))
     code, _, err = run(capsys, "review", "deny", request_id, "--token-file", token,
                        "--reason", "the PI's data room failed inspection")
     assert code == 2 and "needs --public-reason" in err and "Traceback" not in err
@@ -70,7 +38,7 @@ def test_cli_approve_of_an_irb_pending_request_is_a_one_line_conflict(cli_hub, t
                                                                       capsys) -> None:
     hub = cli_hub
     request_id = hub.submitted_request(hub.token("researcher"), irb={"status": "pending"})
-    token = _token_file(tmp_path, hub.token("governance"))
+    token = write_token(tmp_path, "governance", hub.token("governance"))
     code, _, err = run(capsys, "review", "approve", request_id, "--token-file", token)
     assert code == 5, err  # a conflict (docs/client.md, "Exit codes")
     assert "irb_not_approved" in err and "Traceback" not in err

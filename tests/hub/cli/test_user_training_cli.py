@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from tests.hub.cli.cli_support import run, write_token
+from tests.cli_support import run, write_token
 
 
 def test_cli_records_and_lists_training(cli_hub: Any, tmp_path: Path, capsys: Any) -> None:

@@ -1,6 +1,6 @@
 """What the in-process CLI tests share: run ``fedlink …`` through :func:`fedlink.cli.main`
 and capture its exit status and output, and write a token file as a user would (0600).
-The ``cli_hub`` fixture that points the CLI at a test hub is in this folder's conftest."""
+The ``cli_hub`` fixture that points the CLI at a test hub is in tests/hub/cli/conftest.py."""
 
 from __future__ import annotations
 
