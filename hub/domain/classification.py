@@ -155,6 +155,12 @@ def strictest(levels: Iterable[str]) -> str:
     return LEVELS[max(ranks, default=0)]
 
 
+def required_k(rules: ClassificationRules, levels: Iterable[str], *, base_k: int) -> int:
+    """The k data of these classification ``levels`` is held to: the agreement's
+    ``base_k``, raised to the largest ``min_k`` among the levels."""
+    return max([base_k, *(rules.rule(level).min_k for level in levels)])
+
+
 def protection(rules: ClassificationRules, variables: dict[str, dict[str, Any]], *,
                base_k: int) -> Protection:
     """The protection of an extract whose ``variables`` (``AGENCY.name`` → catalog entry
@@ -163,7 +169,7 @@ def protection(rules: ClassificationRules, variables: dict[str, dict[str, Any]],
     levels = {name: str(meta.get("classification") or "restricted")
               for name, meta in variables.items()}
     level = strictest(levels.values())
-    k = max([base_k, *(rules.rule(lv).min_k for lv in levels.values())])
+    k = required_k(rules, levels.values(), base_k=base_k)
     sensitive = {}
     for name, meta in variables.items():
         rule = rules.rule(levels[name])

@@ -53,16 +53,23 @@ def project_variables(request: Request,
     return chosen
 
 
+def outputs_only(session: Session, ctx: HubContext,
+                 variables: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """``AGENCY.name`` → level of each of ``variables`` whose classification releases it
+    as outputs only (never in record-level data), sorted by name."""
+    rules = ctx.settings.classification_rules
+    levels = variable_levels(session, variables)
+    return {name: levels[name] for name in sorted(levels)
+            if not rules.rule(levels[name]).record_level_download}
+
+
 def require_record_level(session: Session, ctx: HubContext,
                          variables: Mapping[str, Sequence[str]]) -> None:
     """Refuse (403 ``record_level_not_allowed``) record-level data holding a variable whose
     classification allows outputs only."""
-    rules = ctx.settings.classification_rules
-    levels = variable_levels(session, variables)
-    blocked = sorted(name for name, level in levels.items()
-                     if not rules.rule(level).record_level_download)
+    blocked = outputs_only(session, ctx, variables)
     if blocked:
-        listed = ", ".join(f"{name} ({levels[name]})" for name in blocked)
+        listed = ", ".join(f"{name} ({level})" for name, level in blocked.items())
         raise PermissionDeniedError(
             f"{listed}: this hub's policy releases variables of that classification as "
             "outputs only, never as records (classification_rules); leave them out of the "

@@ -31,12 +31,13 @@ from sqlalchemy.orm import Session
 from hub.disclosure.outputs import OutputCheck, check_output
 from hub.disclosure.public_use import RiskRules, measure
 from hub.disclosure.public_use_methods import ContinuousMethod, Protection, protect
+from hub.domain.classification import required_k
 from hub.domain.dsa import DataSharingAgreement
 from hub.domain.lifecycle import RequestStatus
 from hub.domain.roles import Caller
 from hub.errors import ConflictError, HubError, InvalidInputError, PermissionDeniedError
 from hub.services import audit
-from hub.services.classification import variable_levels
+from hub.services.classification import outputs_only, variable_levels
 from hub.services.context import HubContext
 from hub.services.extract_policy import is_personnel, visible_project
 from hub.services.output_policy import effective_rules
@@ -75,8 +76,8 @@ def rules_of(session: Session, ctx: HubContext, dsa: DataSharingAgreement) -> Ri
     ``min_k`` of the strictest classification among its variables (docs/classification.md)."""
     base = dsa.extract.k_anonymity or ctx.settings.disclosure_k
     levels = variable_levels(session, {e.agency: list(e.variables) for e in dsa.variables})
-    rules = ctx.settings.classification_rules
-    return RiskRules(k=max([base, *(rules.rule(level).min_k for level in levels.values())]))
+    return RiskRules(k=required_k(ctx.settings.classification_rules, levels.values(),
+                                  base_k=base))
 
 
 def read_records(csv: str) -> pd.DataFrame:
@@ -118,9 +119,7 @@ def outputs_only_columns(session: Session, ctx: HubContext, dsa: DataSharingAgre
         names = [n for n in entry.variables if n in columns or f"{entry.agency}.{n}" in columns]
         if names:
             wanted[entry.agency] = names
-    rules = ctx.settings.classification_rules
-    return sorted(name for name, level in variable_levels(session, wanted).items()
-                  if not rules.rule(level).record_level_download)
+    return list(outputs_only(session, ctx, wanted))
 
 
 def _shape(protection: Protection) -> dict[str, Any]:
