@@ -3,11 +3,13 @@
 =======================================  =========  =========================================
 ``node_http_requests_total``             counter    requests by method, route template, status
 ``node_http_request_duration_seconds``   histogram  latency by method and route template
+``node_match_units_encoded_total``       counter    units encoded and sent in match streams
 =======================================  =========  =========================================
 
 A refused hub request shows as its status on its route (401 bad signature, 403 outside the
 approved scope, 409 replay …): a burst of them is worth an alert. Labels are route templates
-and status codes only.
+and status codes only. The match-units counter has no label: its rate is a long match
+stream's progress (the node also logs it, ``agency_node.match``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class NodeMetrics:
         self.http_duration = Histogram(
             "node_http_request_duration_seconds", "Time to answer an HTTP request.",
             ["method", "route"], buckets=HTTP_BUCKETS, registry=self.registry)
+        self.match_units_encoded = Counter(
+            "node_match_units_encoded", "Units (agency persons, records) encoded and sent in "
+            "match streams.", registry=self.registry)
 
     def observe_request(self, *, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(method, route, str(status)).inc()

@@ -26,6 +26,8 @@ MODULE_EXTRAS: dict[str, tuple[str, ...]] = {
     "fastapi_offline": ("hub",),
     "python_multipart": ("hub",),
     "psycopg": ("node", "hub"),
+    "dask": ("hub",),
+    "distributed": ("hub",),
     "splink": ("bench",),
     "duckdb": ("bench",),
 }

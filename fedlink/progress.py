@@ -14,9 +14,11 @@ from typing import Protocol
 
 
 class Report(Protocol):
-    """``report(done, total)``: ``done`` units so far; ``total`` when known (None keeps it)."""
+    """``report(done, total, label)``: ``done`` units so far; ``total`` when known (None
+    keeps it); ``label`` a new description for the bar (None keeps it)."""
 
-    def __call__(self, done: int, total: int | None = None) -> None: ...
+    def __call__(self, done: int, total: int | None = None,
+                 label: str | None = None) -> None: ...
 
 
 @contextmanager
@@ -26,14 +28,16 @@ def progress_bar(description: str, *, unit: str, total: int | None = None) -> It
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    columns = (TextColumn(description), BarColumn(),
+    columns = (TextColumn("{task.description}"), BarColumn(),
                TextColumn(f"{{task.completed:,.0f}}{{task.fields[of]}} {unit}"),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True,
                   disable=not console.is_terminal) as bar:
         task = bar.add_task(description, total=total, of=_of(total))
 
-        def report(done: int, total: int | None = None) -> None:
+        def report(done: int, total: int | None = None, label: str | None = None) -> None:
+            if label is not None:
+                bar.update(task, description=label)
             if total is None:
                 bar.update(task, completed=done)
             else:

@@ -4,6 +4,7 @@ the process-global one, so several apps in one test process do not collide).
 Served at ``GET /metrics`` by the API. A linkage worker records its runs with::
 
     metrics.observe_linkage_run(seconds=run.elapsed, records_linked=len(links))
+    metrics.observe_linkage_partition(stage="compare", seconds=task_seconds)  # partitioned
 
 and, when it runs as its own process, exposes its registry with
 ``prometheus_client.start_http_server(port, registry=metrics.registry)``.
@@ -14,6 +15,7 @@ and, when it runs as its own process, exposes its registry with
 ``hub_linkage_run_seconds``            histogram  wall time of each linkage run
 ``hub_records_linked_total``           counter    records placed in a linked cluster
 ``hub_linkage_runs_total``             counter    linkage runs by outcome (succeeded/failed)
+``hub_linkage_partition_seconds``      histogram  partitioned engine task time, by stage
 ``hub_jobs``                           gauge      jobs in the database by kind and status
 =====================================  =========  =============================================
 
@@ -37,6 +39,8 @@ log = logging.getLogger("hub.metrics")
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LINKAGE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
+#: One partition task of the partitioned engine (docs/scaling.md) takes well under a run.
+PARTITION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 
 class HubMetrics:
@@ -56,6 +60,10 @@ class HubMetrics:
             registry=self.registry)
         self.linkage_runs = Counter(
             "hub_linkage_runs", "Linkage runs by outcome.", ["outcome"], registry=self.registry)
+        self.linkage_partition_seconds = Histogram(
+            "hub_linkage_partition_seconds",
+            "Wall time of one partition task of the partitioned linkage engine, by stage.",
+            ["stage"], buckets=PARTITION_BUCKETS, registry=self.registry)
 
     def observe_request(self, *, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(method, route, str(status)).inc()
@@ -68,6 +76,11 @@ class HubMetrics:
         self.linkage_runs.labels(outcome).inc()
         if records_linked:
             self.records_linked.inc(records_linked)
+
+    def observe_linkage_partition(self, *, stage: str, seconds: float) -> None:
+        """One partition task of a partitioned linkage run ended (``stage``: block,
+        compare, score, …; a stage name only, never a partition's content)."""
+        self.linkage_partition_seconds.labels(stage).observe(seconds)
 
     def watch_jobs(self, sessions: sessionmaker[Session]) -> None:
         """Report ``hub_jobs{kind,status}`` from the database at every scrape."""

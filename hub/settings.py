@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +44,7 @@ CLASSIFICATIONS: Final = ("public", "internal", "confidential", "restricted")
 _SUPPORTED_SCHEMES: Final = ("sqlite", "postgresql")
 _LOOPBACK_HOSTS: Final = ("127.0.0.1", "::1", "localhost")
 _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_SCHEDULER: Final = re.compile(r"(?:tcp|tls)://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})")
 
 
 #: No request is decided by one person (issue 16): the smallest governance quorum.
@@ -201,6 +202,18 @@ class HubSettings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     incident_webhook_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
     incident_public_min_severity: Literal["low", "medium", "high", "critical", "none"] = "high"
+    #: Linkage at scale (docs/scaling.md): auto partitions a run over memory_max_records.
+    linkage_engine: Literal["auto", "memory", "partitioned"] = "auto"
+    linkage_memory_max_records: int = Field(default=3_000_000, ge=1)
+    #: A run's partition files ('' = DIR/linkage-work); on a cluster, shared, outside DIR.
+    linkage_workdir: str = ""
+    #: Where its tasks run: a Dask ``local`` cluster, ``serial``, or ``tcp://host:8786``/tls.
+    linkage_scheduler: str = "local"
+    #: A local cluster's processes (0 = one per CPU); the GiB one task may hold (it sizes
+    #: the slices); hash partitions of a run's tokens (0 = chosen from the run's size).
+    linkage_workers: int = Field(default=0, ge=0, le=256)
+    linkage_worker_memory_gb: float = Field(default=6.0, gt=0, le=1024)
+    linkage_partitions: int = Field(default=0, ge=0, le=65_536)
 
     @model_validator(mode="after")
     def _admission_fits(self) -> HubSettings:
@@ -249,6 +262,19 @@ class HubSettings(BaseSettings):
                         "must never hold the assembly keys; move it to the assembler's own "
                         "directory")
         return data
+
+    @field_validator("linkage_scheduler")
+    @classmethod
+    def _scheduler_address(cls, value: str, info: ValidationInfo) -> str:
+        value, found = value.strip(), _SCHEDULER.fullmatch(value.strip())
+        if value not in ("local", "serial") and not (found and 0 < int(found[1]) < 65536):
+            raise ValueError(f"{value!r} is not local, serial or a Dask scheduler address "
+                             "(tcp://host:port or tls://host:port)")
+        home = Path(info.data.get("dir", ".")).resolve()  # workers mounting it get the keys
+        if found and Path(info.data.get("linkage_workdir") or home).resolve().is_relative_to(home):
+            raise ValueError("a Dask scheduler's workers need linkage_workdir, on storage "
+                             "they all mount at that path, outside the hub directory")
+        return value
 
     @field_validator("governance_quorum")
     @classmethod

@@ -78,6 +78,9 @@ MAX_CODES: Final = 50
 MAX_CODE_CHARS: Final = 64
 #: Signed governance decisions a match request may carry (one per roster member at most).
 MAX_GOVERNANCE: Final = 64
+#: Highest ``resume_from_batch`` a match request may carry: one-unit batches of ten million
+#: units (a node's batches hold up to ten thousand units, so real values are far lower).
+MAX_RESUME_BATCHES: Final = 10_000_000
 #: How far an agency trusts its own person ids (:data:`PersonIds`).
 PERSON_IDS: Final = ("unique", "may_duplicate")
 #: An agency's declaration about its person ids: ``"unique"`` — one person holds at most
@@ -195,6 +198,13 @@ class MatchRequest(Message):
     node pins the first salt it sees for a project. ``project_terms`` lists every agency's
     terms digest: the node checks its own entry against what its steward approved and binds
     the keys to :func:`protocol.project.project_digest` of it.
+
+    ``resume_from_batch`` (default 0: the whole stream) asks the node to leave out the first
+    that many token batches of the stream, which the hub already holds from an interrupted
+    attempt: batches and their order are deterministic for a project, scope and store, so
+    the rest continues exactly where the broken stream stopped. A node refuses a value past
+    the end of its stream (``bad_resume``). A hub leaves the field out when it is 0, so an
+    ordinary request is the same bytes as before the field existed.
     """
 
     TYP: ClassVar[str] = "match_request"
@@ -208,6 +218,12 @@ class MatchRequest(Message):
     #: The governance members' signed decisions over ``project_terms``
     #: (:mod:`protocol.governance`); a node with a pinned roster needs a quorum of them.
     governance: tuple[SignedEnvelope, ...] = Field(default=(), max_length=MAX_GOVERNANCE)
+    #: Token batches the hub already holds from an interrupted attempt: the node sends the
+    #: stream from the batch after them (docs/protocol.md, "Resuming a match stream").
+    resume_from_batch: StrictInt = Field(
+        default=0, ge=0, le=MAX_RESUME_BATCHES,
+        description="Leave out the stream's first this many token batches (held by the hub "
+        "from an interrupted attempt); 0 sends the whole stream")
 
     @model_validator(mode="after")
     def _same_agency(self) -> MatchRequest:

@@ -35,7 +35,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 CLIENT = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())
 #: Distributions a production node must not hold (the issue: "neither faker nor recordlinkage").
 NOT_ON_A_NODE = {"faker", "recordlinkage", "pandas", "scikit-learn", "scipy", "splink",
-                 "duckdb", "jinja2"}
+                 "duckdb", "jinja2", "dask", "distributed"}
 #: Import names of the modules only an extra installs (and what they pull in).
 EXTRA_MODULES = sorted(MODULE_EXTRAS)
 #: Import name of a distribution, where it is not the distribution's own name.

@@ -15,15 +15,22 @@ project, so two projects' streams cannot be lined up by position
 (:mod:`agency_node.services.unit_order`). The response holds pseudonymous ids, tokens
 and Bloom filters only — the pseudonym of each unit sent is remembered so a later
 extract can be checked against it. A large stream is encoded by one worker process per
-CPU (:mod:`agency_node.services.parallel_encoding`), in order.
+CPU (:mod:`agency_node.services.parallel_encoding`), in order, a page at a time: memory
+stays bounded whatever the stream's size, and progress is logged every
+:data:`PROGRESS_EVERY_SECONDS` (counts and rates only). A request with
+``resume_from_batch`` k continues an interrupted stream: the first k batches are passed
+over unencoded (:meth:`~agency_node.services.match_units.UnitPages.skip`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Final
 
 import pyarrow as pa
 
@@ -31,7 +38,7 @@ from agency_node.errors import RefusedError
 from agency_node.services import governance, scope
 from agency_node.services.context import NodeServices
 from agency_node.services.gate import Admitted, ReceivedBody, admit
-from agency_node.services.match_units import IssuedUnit, unit_pages
+from agency_node.services.match_units import IssuedUnit, UnitPages
 from agency_node.services.parallel_encoding import (
     DEFAULT_CHUNK_SIZE,
     ColumnChunk,
@@ -53,6 +60,8 @@ from protocol.project import project_digest
 from protocol.wire import MatchRequest
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
+#: A stream's progress is logged at most this often (and when it ends).
+PROGRESS_EVERY_SECONDS: Final = 10.0
 log = logging.getLogger("agency_node.match")
 
 
@@ -147,9 +156,12 @@ def authorise_match(services: NodeServices, body: ReceivedBody) -> MatchPlan:
     # whose closing event cannot be written) still has the request on its chain. A store
     # that cannot take this event refuses the request here (503 store_unavailable) rather
     # than answer it unaudited. The stream's end appends the outcome event.
-    _audit(services, plan, outcome="accepted", reason="",
-           counts={"records": 0, "persons": 0, "rows": 0, "batches": 0})
+    _audit(services, plan, outcome="accepted", reason="", counts=_no_counts())
     return plan
+
+
+def _no_counts() -> dict[str, int]:
+    return {"records": 0, "persons": 0, "rows": 0, "batches": 0}
 
 
 def _audit(services: NodeServices, plan: MatchPlan, *, outcome: str, reason: str,
@@ -163,45 +175,104 @@ def _audit(services: NodeServices, plan: MatchPlan, *, outcome: str, reason: str
         details={"run_id": request.run_id, "records": counts["records"],
                  "persons": counts["persons"], "rows": counts["rows"],
                  "batches": counts["batches"], "years": plan.years,
+                 # Batches left out because the hub held them from an interrupted attempt.
+                 "resumed_from": request.resume_from_batch,
                  "variables": list(request.scope.variables),
                  "key_check": plan.keys.key_check},
     )
 
 
+class _Pages:
+    """The stream's unit pages, read in one store session that stays open until
+    :meth:`close` (opened on first use, so a stream that is not resumed reads nothing
+    before its response has started)."""
+
+    def __init__(self, services: NodeServices, plan: MatchPlan, page_size: int) -> None:
+        self._services, self._plan, self._page_size = services, plan, page_size
+        self._stack = ExitStack()
+        self._pages: UnitPages | None = None
+
+    def open(self) -> UnitPages:
+        if self._pages is None:
+            services, request = self._services, self._plan.admitted.request
+            mapping = services.runtime.settings.node.mapping
+            session = self._stack.enter_context(services.runtime.sessions())
+            # A period column dates the rows when no year column does (ingest).
+            years = self._plan.years if mapping.year_column or mapping.period_column else None
+            self._pages = UnitPages(
+                session, persons=bool(mapping.person_id), years=years,
+                cohort=request.scope.cohort, page_size=self._page_size,
+                record_pids=_pseudonyms(services, request, person=False),
+                person_pids=_pseudonyms(services, request, person=True))
+        return self._pages
+
+    @property
+    def units(self) -> int:
+        """Units in the stream's order (before any cohort), once it has been computed."""
+        return self._pages.units if self._pages is not None else 0
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _pseudonyms(services: NodeServices, request: MatchRequest, *,
+                person: bool) -> Callable[[list[str]], list[str]]:
+    # One call per page: the pseudonym key's HMAC state is set up once, not per unit.
+    derive = person_pseudonymous_ids if person else pseudonymous_ids
+    return lambda ids: derive(services.pseudonym_key, request.project_id, ids)
+
+
 def stream_tokens(
-    services: NodeServices, plan: MatchPlan, *, batch_size: int = DEFAULT_BATCH_SIZE
+    services: NodeServices, plan: MatchPlan, *, batch_size: int = DEFAULT_BATCH_SIZE,
+    on_units: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
     """Arrow IPC stream bytes, one chunk per batch; audits the outcome when it ends
-    (``answered``, ``failed`` or ``aborted``; ``accepted`` was audited on admission)."""
+    (``answered``, ``failed`` or ``aborted``; ``accepted`` was audited on admission).
+
+    Batches hold at most ``min(batch_size, DEFAULT_CHUNK_SIZE)`` units: one store page
+    each. A resumed request (``resume_from_batch`` k > 0) passes over the first k batches
+    here, before the response starts — read in the same order, never encoded, sent or
+    remembered again (each was remembered before it was first sent) — and is refused with
+    ``bad_resume`` (409, audited ``refused``) when the stream has fewer than k batches.
+    ``on_units`` is told how many units each batch sent holds (the node's metrics)."""
+    request = plan.admitted.request
+    pages = _Pages(services, plan, min(batch_size, DEFAULT_CHUNK_SIZE))
+    held = request.resume_from_batch
+    if held:
+        try:
+            passed = pages.open().skip(held)
+        except BaseException:
+            pages.close()
+            raise
+        if passed < held:
+            pages.close()
+            _audit(services, plan, outcome="refused", reason="bad_resume",
+                   counts=_no_counts())
+            raise RefusedError(
+                "bad_resume", f"resume_from_batch {held} is past the end of this stream "
+                f"({passed} batches)", status=409)
+    return _send(services, plan, pages, on_units)
+
+
+def _send(services: NodeServices, plan: MatchPlan, pages: _Pages,
+          on_units: Callable[[int], None] | None) -> Iterator[bytes]:
     request = plan.admitted.request
     issued: list[IssuedUnit] = []
-    counts = {"records": 0, "persons": 0, "rows": 0, "batches": 0}
-    mapping = services.runtime.settings.node.mapping
-
-    # Batches of at most min(batch_size, DEFAULT_CHUNK_SIZE) units: one store page each,
-    # in order, encoded in one worker process per CPU for large streams.
-    chunk = min(batch_size, DEFAULT_CHUNK_SIZE)
-
-    def pseudonyms(person: bool) -> Callable[[list[str]], list[str]]:
-        # One call per page: the pseudonym key's HMAC state is set up once, not per unit.
-        derive = person_pseudonymous_ids if person else pseudonymous_ids
-        return lambda ids: derive(services.pseudonym_key, request.project_id, ids)
+    counts = _no_counts()
+    progress = _Progress(request, pages)
 
     def chunks() -> Iterator[ColumnChunk]:
-        with services.runtime.sessions() as session:
-            # A period column dates the rows when no year column does (ingest).
-            years = plan.years if mapping.year_column or mapping.period_column else None
-            for page in unit_pages(session, persons=bool(mapping.person_id), years=years,
-                                   cohort=request.scope.cohort, page_size=chunk,
-                                   record_pids=pseudonyms(False), person_pids=pseudonyms(True)):
-                issued.extend(page.units)
-                yield page.chunk
+        for page in pages.open():
+            issued.extend(page.units)
+            yield page.chunk
 
     def remember(rows: int) -> None:
         # Units are read ahead of the batch being sent (other chunks are being encoded):
         # remember exactly this batch's pids, which are the oldest ones issued.
         sent = issued[:rows]
         with services.runtime.sessions() as session:
+            # Idempotent (a pid already remembered is kept), so a resumed stream that
+            # sends a unit again would do no harm; it does not, by construction.
             remember_issued_pids(session, project_id=request.project_id,
                                  pairs=[(u.pid, u.record_pk) for u in sent])
             session.commit()
@@ -219,6 +290,9 @@ def stream_tokens(
                 remember(batch.num_rows)
                 writer.write_batch(batch)
                 counts["batches"] += 1
+                progress.sent(counts)
+                if on_units is not None:
+                    on_units(batch.num_rows)
                 yield _drain(sink)
         yield _drain(sink)
         outcome, reason = "answered", ""
@@ -228,7 +302,40 @@ def stream_tokens(
         log.error("match stream for project %s failed: %s", request.project_id, reason)
         raise
     finally:
+        progress.ended(counts, outcome)
+        pages.close()
         _audit(services, plan, outcome=outcome, reason=reason, counts=counts)
+
+
+class _Progress:
+    """Log lines of a long stream's progress: project, run, batches and units sent, rate
+    and share of the stream — counts only, never a pid or an identity value."""
+
+    def __init__(self, request: MatchRequest, pages: _Pages) -> None:
+        self._request, self._pages = request, pages
+        self._started = self._last = time.monotonic()
+
+    def sent(self, counts: dict[str, int]) -> None:
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_EVERY_SECONDS:
+            self._last = now
+            self._log("sending", counts, now)
+
+    def ended(self, counts: dict[str, int], outcome: str) -> None:
+        now = time.monotonic()
+        if now - self._started >= PROGRESS_EVERY_SECONDS:  # only streams that took a while
+            self._log(outcome, counts, now)
+
+    def _log(self, state: str, counts: dict[str, int], now: float) -> None:
+        request = self._request
+        total = self._pages.units
+        seconds = max(now - self._started, 1e-9)
+        resumed = (f" after the {request.resume_from_batch} batches the hub held"
+                   if request.resume_from_batch else "")
+        log.info("match stream for project %s run %s %s: %d units in %d batches sent%s, "
+                 "of %d units in all; %.0f units/s over %.0f s",
+                 request.project_id, request.run_id, state, counts["records"],
+                 counts["batches"], resumed, total, counts["records"] / seconds, seconds)
 
 
 def _drain(sink: io.BytesIO) -> bytes:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from agency_node.ingest.periods import period_sort_key
 from agency_node.services.parallel_encoding import ColumnChunk
 from agency_node.services.scope import in_cohort
-from agency_node.services.unit_order import Pseudonyms, pid_order
+from agency_node.services.unit_order import Pseudonyms, UnitPageKeys, pid_order
 from agency_node.store.identity_json import identity_columns_from_json
 from agency_node.store.records import MatchRow, PersonRow, match_rows, rows_of_persons_of
 from protocol.unit_tokens import MAX_VERSIONS_PER_UNIT
@@ -130,22 +130,74 @@ def _page(units: list[tuple[IssuedUnit, list[dict[str, Any]]]]) -> UnitPage:
     return UnitPage((pids, identity_columns_from_json(identities), owners), issued)
 
 
+class UnitPages:
+    """The match stream's batches, at most ``page_size`` units each, every unit in pid
+    order: agency persons (``persons``: the mapping has a person id) and records without a
+    person id — every record when not — mixed. Units the cohort leaves out are skipped
+    (a page can hold fewer units; an empty one is not yielded).
+
+    The order (one pass over the store) is computed when this is built; pages are read as
+    they are iterated. For a given project, scope, page size and store the batches and
+    their boundaries are always the same, which is what lets a stream resume
+    (:meth:`skip`)."""
+
+    def __init__(
+        self, session: Session, *, persons: bool, years: Collection[int] | None,
+        cohort: Cohort, page_size: int, record_pids: Pseudonyms, person_pids: Pseudonyms,
+    ) -> None:
+        self._session = session
+        self._years = years
+        self._cohort = cohort
+        self._record_pids = record_pids
+        self._person_pids = person_pids
+        order = pid_order(session, persons=persons, years=years, record_pids=record_pids,
+                          person_pids=person_pids)
+        self.units = len(order)
+        self._keys = order.pages(page_size)
+
+    def skip(self, batches: int) -> int:
+        """Pass over the next ``batches`` batches without building them (no pseudonym, no
+        identity is read or derived); returns how many there were — fewer when the stream
+        ends first. Without cohort conditions every page of the order is a batch, so
+        nothing is read at all; with them a page's rows are read to tell whether the cohort
+        leaves any unit in it, exactly as iterating would."""
+        passed = 0
+        while passed < batches:
+            keys = next(self._keys, None)
+            if keys is None:
+                break
+            if not self._cohort.conditions or self._has_units(keys):
+                passed += 1
+        return passed
+
+    def _has_units(self, keys: UnitPageKeys) -> bool:
+        cohort, session = self._cohort, self._session
+        if keys.persons and any(
+                in_cohort(row.attributes, cohort)
+                for row in rows_of_persons_of(session, pks=keys.persons, years=self._years)):
+            return True
+        return bool(keys.records) and any(
+            in_cohort(row.attributes, cohort) for row in match_rows(session, pks=keys.records))
+
+    def __iter__(self) -> Iterator[UnitPage]:
+        session, years, cohort = self._session, self._years, self._cohort
+        for keys in self._keys:
+            units: list[tuple[IssuedUnit, list[dict[str, Any]]]] = []
+            if keys.persons:
+                units += _person_units(rows_of_persons_of(session, pks=keys.persons,
+                                                          years=years),
+                                       cohort, self._person_pids)
+            if keys.records:
+                units += _record_units(match_rows(session, pks=keys.records), cohort,
+                                       self._record_pids)
+            if units:
+                yield _page(units)
+
+
 def unit_pages(
     session: Session, *, persons: bool, years: Collection[int] | None, cohort: Cohort,
     page_size: int, record_pids: Pseudonyms, person_pids: Pseudonyms,
 ) -> Iterator[UnitPage]:
-    """The match stream's batches, at most ``page_size`` units each, every unit in pid
-    order: agency persons (``persons``: the mapping has a person id) and records without a
-    person id — every record when not — mixed. Units the cohort leaves out are skipped
-    (a page can hold fewer units; an empty one is not yielded)."""
-    order = pid_order(session, persons=persons, years=years, record_pids=record_pids,
-                      person_pids=person_pids)
-    for keys in order.pages(page_size):
-        units: list[tuple[IssuedUnit, list[dict[str, Any]]]] = []
-        if keys.persons:
-            units += _person_units(rows_of_persons_of(session, pks=keys.persons, years=years),
-                                   cohort, person_pids)
-        if keys.records:
-            units += _record_units(match_rows(session, pks=keys.records), cohort, record_pids)
-        if units:
-            yield _page(units)
+    """Every batch of :class:`UnitPages`, from the first."""
+    yield from UnitPages(session, persons=persons, years=years, cohort=cohort,
+                         page_size=page_size, record_pids=record_pids, person_pids=person_pids)

@@ -57,6 +57,12 @@ class BenchOptions:
     load_clients: tuple[int, ...] = (1, 50, 200)
     load_seconds: float = 60.0
     anonlink_scale: int = 50_000
+    #: The partitioned engine's scale ladder (records a side; 10,000,000 is an option:
+    #: ``--ladder 1000000,3000000,10000000``), and the worker counts measured at
+    #: ``workers_size`` (docs/scaling.md).
+    ladder: tuple[int, ...] = (1_000_000, 3_000_000)
+    ladder_workers: tuple[int, ...] = (1, 2, 4)
+    workers_size: int = 3_000_000
     peers_python: Path | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
     timeout: float = 3600.0
@@ -102,7 +108,7 @@ class Bench:
         if o.wants("accuracy"):
             n += len(o.dedup_datasets) * 2  # Fedlink and Splink
         if o.wants("speed"):
-            n += 2 + (0 if o.skip_scale else 5)
+            n += 2 + (0 if o.skip_scale else 5 + 2 * len(o.ladder) + len(o.ladder_workers))
         if o.wants("privacy"):
             n += len(o.privacy_sizes)
         if o.wants("load"):
@@ -246,6 +252,41 @@ class Bench:
             spec, partial(anonlink_runner.score_scale, left, right))
         return out
 
+    def ladder(self) -> dict[str, Any]:
+        """The partitioned engine at each ladder size on this machine's CPUs, then at
+        ``workers_size`` with each worker count (a size's run with as many workers as
+        CPUs is reused)."""
+        o = self.options
+        cpus = os.cpu_count() or 1
+        out: dict[str, Any] = {"sizes": {}, "workers": {}, "cpus": cpus,
+                               "workers_size": o.workers_size}
+        dirs: dict[int, str] = {}
+        for size in sorted(set(o.ladder) | {o.workers_size}):
+            prep = self._main(f"ladder/prepare-{size}", f"prepare {size:,} × {size:,} tokens",
+                              "fedlink.ladder_prepare",
+                              {"size": size, "seed": o.seed, "cache_dir": str(o.cache_dir)})
+            if prep["status"] == OK:
+                dirs[size] = prep["result"]["dir"]
+            if size not in o.ladder:
+                continue
+            out["sizes"][str(size)] = (
+                self._main(f"ladder/link-{size}", f"partitioned link {size:,} × {size:,} "
+                           f"({cpus} workers)", "fedlink.ladder_link",
+                           {"dir": dirs[size], "workers": cpus})
+                if size in dirs else self._skip(SKIPPED, "preparation failed"))
+        for workers in o.ladder_workers:
+            reuse = out["sizes"].get(str(o.workers_size))
+            if workers == cpus and reuse is not None:
+                out["workers"][str(workers)] = reuse
+                self.display.done()
+                continue
+            out["workers"][str(workers)] = (
+                self._main(f"ladder/workers-{workers}", f"partitioned link {o.workers_size:,} "
+                           f"× {o.workers_size:,} ({workers} workers)", "fedlink.ladder_link",
+                           {"dir": dirs[o.workers_size], "workers": workers})
+                if o.workers_size in dirs else self._skip(SKIPPED, "preparation failed"))
+        return out
+
     def privacy(self) -> dict[str, Any]:
         """The attack suite on both encodings, one step per project size."""
         return {
@@ -271,6 +312,7 @@ class Bench:
                 results["throughput"] = self.throughput(installed)
                 if not o.skip_scale:
                     results["scale"] = self.scale(installed)
+                    results["ladder"] = self.ladder()
             if o.wants("privacy"):
                 results["privacy"] = self.privacy()
             if o.wants("load"):

@@ -274,16 +274,21 @@ def target_table(results: dict[str, Any]) -> Table:
     from fedlink.bench.load import target_rows as load_target_rows
 
     t.rows += load_target_rows(results)
+    from fedlink.bench.ladder_report import target_rows as ladder_target_rows
+
+    t.rows += ladder_target_rows(results)
     return t
 
 
 def tables(results: dict[str, Any]) -> list[Table]:
     from fedlink.bench.dedup_report import dedup_table
+    from fedlink.bench.ladder_report import ladder_tables
     from fedlink.bench.load import load_table
     from fedlink.bench.privacy_report import privacy_tables
 
     found = [target_table(results), *accuracy_tables(results), dedup_table(results),
-             throughput_table(results), scale_table(results), *privacy_tables(results),
+             throughput_table(results), scale_table(results), *ladder_tables(results),
+             *privacy_tables(results),
              load_table(results)]
     return [t for t in found if t is not None and t.rows]
 

@@ -22,8 +22,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc
 
-import fedlink.synth
-import protocol
 from agency_node.services.parallel_encoding import normalize_and_encode_parallel
 from fedlink.bench.datasets import clean_frame, synth_sides
 from fedlink.bench.fedlink_runner import NODE_KEY, PROJECT, bench_keys
@@ -37,22 +35,52 @@ from protocol.normalize import NormalizationOptions
 
 SIDES = ("k12", "workforce")
 _CHUNK = 50_000
+#: Records a side per synthetic population above which :func:`population_chunks` splits.
+CHUNK_RECORDS = 1_000_000
 
 
-def source_digest() -> str:
-    """Hash of every source file the cached tables depend on (protocol, synth)."""
+def encoding_fingerprint() -> str:
+    """What the cached tables depend on, measured rather than listed: the token tables of
+    a small fixed synthetic population, encoded as :func:`prepare` encodes, hashed. Any
+    change to the generator, the normalisation or the encodings changes them (and so the
+    key); a change elsewhere in ``protocol`` (the wire messages, say) does not throw away
+    an hour of prepared ten-million-record tables."""
     digest = hashlib.sha256()
-    for package in (protocol, fedlink.synth):
-        root = Path(package.__file__).parent
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and path.suffix in (".py", ".txt", ".csv", ".json"):
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
+    for name, frame in zip(SIDES, synth_sides(200, 1), strict=True):
+        digest.update(name.encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        for table, _ in _encode_side(frame):
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            digest.update(sink.getvalue().to_pybytes())
     return digest.hexdigest()[:16]
 
 
 def cache_path(cache_dir: str | Path, size: int, seed: int) -> Path:
-    return Path(cache_dir) / f"scale-{size}-seed{seed}-{source_digest()}"
+    return Path(cache_dir) / f"scale-{size}-seed{seed}-{encoding_fingerprint()}"
+
+
+def population_chunks(size: int, seed: int) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Both sides of ``size`` records each, in chunks of at most :data:`CHUNK_RECORDS`.
+
+    Up to a million a side, one population (as it always was). Above it, independent
+    populations of a million a side each (seeded ``seed``, ``seed + 1``…), their record
+    and person ids prefixed with the chunk number so none collide: one population of 31
+    million people does not fit the generator's memory, and independent ones drawn from the
+    same name, date and address vocabularies collide across chunks as one large population
+    would (common names, shared birth dates).
+    """
+    if size <= CHUNK_RECORDS:
+        yield synth_sides(size, seed)
+        return
+    for number, lo in enumerate(range(0, size, CHUNK_RECORDS)):
+        n = min(CHUNK_RECORDS, size - lo)
+        sides = synth_sides(n, seed + number)
+        for frame in sides:
+            for column in ("record_id", "truth_id"):
+                frame[column] = f"c{number}-" + frame[column].astype(str)
+        yield sides
 
 
 def _encode_side(frame: pd.DataFrame) -> Iterator[tuple[pa.RecordBatch, list[str]]]:
@@ -80,24 +108,40 @@ def prepare(spec: dict[str, Any]) -> dict[str, Any]:
             return meta | {"dir": str(out), "cached": True}
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    stage(f"synthesise {size:,} + {size:,} records")
-    sides = dict(zip(SIDES, synth_sides(size, seed), strict=True))
-    for name, frame in sides.items():
-        stage(f"encode {name} ({size:,} records)")
-        pids: list[str] = []
-        with (
-            pa.OSFile(str(out / f"{name}.arrow"), "wb") as sink,
-            pa.ipc.new_file(sink, token_batch_schema()) as writer,
-        ):
-            for table, chunk_pids in _encode_side(frame):
-                writer.write_table(table)
-                pids += chunk_pids
-        truth = pd.DataFrame({"pid": pids, "truth_id": frame["truth_id"].to_numpy()})
-        truth.to_parquet(out / f"{name}-truth.parquet", index=False)
+    writers, sinks, truths = {}, {}, {name: [] for name in SIDES}
+    try:
+        for name in SIDES:
+            sinks[name] = pa.OSFile(str(out / f"{name}.arrow"), "wb")
+            writers[name] = pa.ipc.new_file(sinks[name], token_batch_schema())
+        done_rows = 0
+        for number, chunk in enumerate(population_chunks(size, seed)):
+            stage(f"synthesised chunk {number + 1} ({done_rows:,} of {size:,} a side done)")
+            for name, frame in zip(SIDES, chunk, strict=True):
+                stage(f"encode {name} ({done_rows:,}+{len(frame):,} of {size:,})")
+                pids: list[str] = []
+                for table, chunk_pids in _encode_side(frame):
+                    writers[name].write_table(table)
+                    pids += chunk_pids
+                truths[name].append(pd.DataFrame(
+                    {"pid": pids, "truth_id": frame["truth_id"].to_numpy()}))
+                if spec.get("clean"):
+                    clean = clean_frame(frame, NormalizationOptions())
+                    clean.to_parquet(out / f"{name}-clean-{number}.parquet", index=False)
+            done_rows += len(chunk[0])
+    finally:
+        for name in writers:
+            writers[name].close()
+            sinks[name].close()
+    for name in SIDES:
+        pd.concat(truths[name], ignore_index=True).to_parquet(
+            out / f"{name}-truth.parquet", index=False)
         if spec.get("clean"):
-            stage(f"clear text of {name}")
-            clean = clean_frame(frame, NormalizationOptions())
-            clean.to_parquet(out / f"{name}-clean.parquet", index=False)
+            parts = sorted(out.glob(f"{name}-clean-*.parquet"),
+                           key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+            pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True).to_parquet(
+                out / f"{name}-clean.parquet", index=False)
+            for part in parts:
+                part.unlink()
     meta = {"size": size, "seed": seed, "prepare_seconds": time.perf_counter() - started}
     done.write_text(json.dumps(meta) + "\n")
     return meta | {"dir": str(out), "cached": False}

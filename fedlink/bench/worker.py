@@ -23,6 +23,8 @@ STEPS: dict[str, str] = {
     "fedlink.throughput": "fedlink.bench.fedlink_runner:throughput",
     "fedlink.scale_prepare": "fedlink.bench.scale:prepare",
     "fedlink.scale_link": "fedlink.bench.scale:link_tables",
+    "fedlink.ladder_prepare": "fedlink.bench.scale_ladder:prepare_ladder",
+    "fedlink.ladder_link": "fedlink.bench.scale_ladder:link_partitioned",
     "splink.accuracy": "fedlink.bench.splink_runner:accuracy",
     "fedlink.dedup": "fedlink.bench.fedlink_runner:dedup",
     "splink.dedup": "fedlink.bench.splink_runner:dedup",

@@ -35,6 +35,17 @@ def _choices(value: str, allowed: tuple[str, ...], option: str) -> tuple[str, ..
     return chosen
 
 
+def _numbers(value: str, option: str) -> tuple[int, ...]:
+    try:
+        numbers = tuple(int(x) for x in value.split(",") if x.strip())
+    except ValueError:
+        numbers = ()
+    if not numbers or min(numbers) < 1:
+        raise CommandError(f"{option} takes whole numbers ≥ 1 separated by commas "
+                           f"(got {value!r})")
+    return numbers
+
+
 def bench(
     people: Annotated[int, typer.Option(help="Synthetic population for accuracy.")] = 20_000,
     scale: Annotated[int, typer.Option(help="Records per side of the hub scale test.")] = (
@@ -67,6 +78,17 @@ def bench(
     anonlink_scale: Annotated[int, typer.Option(help="Records per side for anonlink.")] = (
         50_000
     ),
+    ladder: Annotated[
+        str, typer.Option(help="Records a side of the partitioned engine's scale ladder "
+                          "(add 10000000 for the 10M × 10M run, about 15 min more once "
+                          "its tables are prepared).")
+    ] = "1000000,3000000",
+    ladder_workers: Annotated[
+        str, typer.Option(help="Local worker counts measured at --workers-size.")
+    ] = "1,2,4",
+    workers_size: Annotated[
+        int, typer.Option(help="Records a side of the worker-count runs.")
+    ] = 3_000_000,
     privacy_sizes: Annotated[
         str, typer.Option(help="People in each project the attack suite attacks.")
     ] = "2000,20000",
@@ -118,6 +140,10 @@ def bench(
                         ("--anonlink-scale", anonlink_scale)):
         if value < 1:
             raise CommandError(f"{name} must be at least 1 (got {value})")
+    ladder_sizes, worker_counts = _numbers(ladder, "--ladder"), _numbers(ladder_workers,
+                                                                           "--ladder-workers")
+    if workers_size < 1:
+        raise CommandError(f"--workers-size must be at least 1 (got {workers_size})")
     if readme is not None and not has_section(readme):
         raise CommandError(f"--readme {readme}: no file with a benchmark section (the lines "
                            f"{START} and {END})")
@@ -143,6 +169,9 @@ def bench(
         systems=chosen_systems,
         throughput_records=throughput_records,
         anonlink_scale=anonlink_scale,
+        ladder=ladder_sizes,
+        ladder_workers=worker_counts,
+        workers_size=workers_size,
         privacy_sizes=sizes,
         load_clients=clients,
         load_seconds=load_seconds,

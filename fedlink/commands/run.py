@@ -45,6 +45,16 @@ def steps_done(run: dict[str, Any]) -> tuple[int, int]:
     return sum(1 for step in steps if step.get("status") == "succeeded"), len(steps)
 
 
+def link_progress(run: dict[str, Any]) -> tuple[str, int, int] | None:
+    """The running link step's engine stage and its units done of all (partitioned runs
+    count tasks: partition, block, index, compare, score), or None."""
+    for step in run.get("steps") or []:
+        counts = step.get("counts") or {}
+        if step.get("step") == "link" and step.get("status") == "running" and "stage" in counts:
+            return str(counts["stage"]), int(counts["completed"]), max(int(counts["total"]), 1)
+    return None
+
+
 def _counts(counts: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items())
 
@@ -116,9 +126,13 @@ def status(
             run_id = str(runs[0]["id"])
         run = client.get_run(request_id, run_id)
         if wait and run["status"] not in FINISHED:
-            with progress_bar(f"run {run_id}", unit="steps done") as advance:
+            with progress_bar(f"run {run_id}", unit="steps done") as advance, \
+                    progress_bar("  linking", unit="units of the stage") as link_stage:
                 while run["status"] not in FINISHED:
                     advance(*steps_done(run))
+                    stage = link_progress(run)
+                    if stage is not None:
+                        link_stage(stage[1], total=stage[2], label=f"  link: {stage[0]}")
                     if time.monotonic() > deadline:
                         raise CommandError(f"run {run_id} is still {run['status']} after "
                                            f"{timeout} s")

@@ -35,6 +35,14 @@ class LinkageError(HubError):
     status = 422
 
 
+class LinkageClusterError(LinkageError):
+    """The Dask scheduler a partitioned run was pointed at could not be reached or lost
+    the run (``docs/scaling.md``)."""
+
+    code = "linkage_cluster_unavailable"
+    status = 503
+
+
 @dataclass(frozen=True, slots=True)
 class LinkageConfig:
     """Every tunable of one linkage run.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,13 @@ from hub.linkage.em import (
 )
 from hub.linkage.features import field_features
 from hub.linkage.household import coresident
-from hub.linkage.report import PairOutcome, build_report
+from hub.linkage.report import (
+    PairOutcome,
+    agency_facts,
+    build_report,
+    outcomes_histogram,
+    pair_facts,
+)
 from hub.linkage.salts import fixed_u, merge_unsalted, tied_levels, unsalted_as_missing
 from hub.linkage.tokens import AgencyTokens, bloom_key, prepare
 
@@ -104,7 +110,7 @@ def link(
     agencies, keys, blooms = prepare(tables, dedup)
     report_progress("prepare", len(agencies), len(agencies))
     t = lap("prepare", started)
-    levels_of = _Comparator(feature_specs(keys, blooms, config), config)
+    levels_of = comparator_for(keys, blooms, config)
     specs = levels_of.specs
     block_keys = keys + add_bloom_keys(agencies, blooms, config)
 
@@ -163,19 +169,21 @@ def link(
     if model.conditional:
         weights = _one_to_one_weights(pairs, found, agencies, config, weights,
                                       model.match_weight(scored, conditional=False)[inverse])
-    outcomes = _assign(agencies, pairs, found, weights, config)
-    clustering = _cluster(agencies, pairs, outcomes, config)
+    outcomes = assign_outcomes(agencies, pairs, found, weights, config)
+    clustering = cluster_outcomes(agencies, pairs, outcomes, config)
     report_progress("assign", 1, 1)
     lap("assign", t)
     timings["total"] = round(time.perf_counter() - started, 3)
 
-    clusters = _clusters_table(agencies, clustering.cluster)
-    links = _links_table(agencies, outcomes)
+    clusters = clusters_table(agencies, clustering.cluster)
+    links = links_table(agencies, outcomes)
+    dedup_names = frozenset(config.dedup)
     report = build_report(
-        agencies=agencies,
+        agencies=[agency_facts(a) for a in agencies],
         specs=specs,
         model=model,
-        outcomes=outcomes,
+        pairs=[pair_facts(o, dedup_names) for o in outcomes],
+        histogram=outcomes_histogram(outcomes),
         cluster_ids=clustering.cluster,
         conflicts=(clustering.conflicting_components, clustering.links_refused),
         patterns=(patterns, counts),
@@ -183,14 +191,19 @@ def link(
         timings=timings,
     )
     if dedup:
-        report["deduplication"] = dedup_report(agencies, clustering.cluster, dedup)
-        report["summary"]["within_source_clusters"] = report["deduplication"]["within_clusters"]
-        report["assumptions"].append(
-            f"Declared to hold duplicates: {', '.join(sorted(dedup))}. A person may hold "
-            "several records of these agencies, every accepted link inside one is kept, and "
-            f"a cluster holds at most {config.max_cluster_size} records (chaining guard)."
-        )
+        add_dedup_report(report, agencies, clustering.cluster, dedup, config)
     return LinkageResult(clusters=clusters, links=links, model=model, report=report)
+
+
+def add_dedup_report(report: dict[str, Any], agencies: list[AgencyTokens], cluster: np.ndarray,
+                     dedup: Collection[str], config: LinkageConfig) -> None:
+    """The report's deduplication section, for the agencies declared to hold duplicates."""
+    report["deduplication"] = dedup_report(agencies, cluster, dedup)
+    report["summary"]["within_source_clusters"] = report["deduplication"]["within_clusters"]
+    report["assumptions"].append(
+        f"Declared to hold duplicates: {', '.join(sorted(dedup))}. A person may hold "
+        "several records of these agencies, every accepted link inside one is kept, and "
+        f"a cluster holds at most {config.max_cluster_size} records (chaining guard).")
 
 
 def add_bloom_keys(
@@ -209,7 +222,7 @@ def add_bloom_keys(
     return names
 
 
-class _Comparator:
+class Comparator:
     """Raw comparison (rules, Bloom levels) then, with ``features="fields"``, the field
     features the model uses."""
 
@@ -220,15 +233,25 @@ class _Comparator:
         self.specs = list(self.fields.specs) if self.fields is not None else raw
 
     def codes(
-        self, left: AgencyTokens, right: AgencyTokens, lr, rr, non_candidates=None
+        self, left: AgencyTokens, right: AgencyTokens, lr, rr, non_candidates=None,
+        *, random_pairs: bool | None = None,
     ) -> np.ndarray:
+        """Pattern codes of the pairs ``(lr, rr)``. ``non_candidates``: the pairs are the
+        random sample and share no token outside these skipped blocks (a shortcut);
+        ``random_pairs``: they are the random sample, key columns compared in full."""
         levels = compare_pairs(left, right, lr, rr, self.raw, self.config, non_candidates)
         if self.fields is not None:
-            levels = self.fields.derive(levels, random_pairs=non_candidates is not None)
+            sample = non_candidates is not None if random_pairs is None else random_pairs
+            levels = self.fields.derive(levels, random_pairs=sample)
         return pack_levels(levels, self.specs)
 
 
-def _compare_all(agencies, pairs, found, levels_of: _Comparator, config, report_progress):
+def comparator_for(keys: list[str], blooms: list[str], config: LinkageConfig) -> Comparator:
+    """The comparator of a run over ``keys`` and ``blooms`` (what :func:`link` uses)."""
+    return Comparator(feature_specs(keys, blooms, config), config)
+
+
+def _compare_all(agencies, pairs, found, levels_of: Comparator, config, report_progress):
     total = sum(c.count for c in found)
     codes = np.zeros(total, dtype=np.int64)
     done = 0
@@ -244,7 +267,7 @@ def _compare_all(agencies, pairs, found, levels_of: _Comparator, config, report_
     return codes
 
 
-def _random_sample(agencies, pairs, found, levels_of: _Comparator, config) -> PairSample:
+def _random_sample(agencies, pairs, found, levels_of: Comparator, config) -> PairSample:
     """Patterns of uniform random *non-candidate* record pairs, spread evenly over the
     agency pairs, each weighted so an agency pair's weights sum to its number of
     non-candidate pairs (every pair, weight 1, when there are fewer than its share)."""
@@ -297,7 +320,7 @@ def _one_to_one_weights(pairs, found, agencies, config, weights, independent):
     return out
 
 
-def _assign(agencies, pairs, found, weights, config) -> list[PairOutcome]:
+def assign_outcomes(agencies, pairs, found, weights, config) -> list[PairOutcome]:
     outcomes, offset = [], 0
     for (a, b), cand in zip(pairs, found, strict=True):
         w = weights[offset : offset + cand.count]
@@ -330,7 +353,7 @@ def _assign(agencies, pairs, found, weights, config) -> list[PairOutcome]:
     return outcomes
 
 
-def _cluster(agencies: list[AgencyTokens], pairs, outcomes: list[PairOutcome], config):
+def cluster_outcomes(agencies: list[AgencyTokens], pairs, outcomes: list[PairOutcome], config):
     offsets = np.cumsum([0] + [a.size for a in agencies])
     agency_of = np.repeat(np.arange(len(agencies)), [a.size for a in agencies])
     src, dst, w, owner = [], [], [], []
@@ -363,7 +386,7 @@ def _repeat(value: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
-def _clusters_table(agencies: list[AgencyTokens], cluster: np.ndarray) -> pa.Table:
+def clusters_table(agencies: list[AgencyTokens], cluster: np.ndarray) -> pa.Table:
     names = pa.concat_arrays([_repeat(a.name, a.size) for a in agencies])
     pids = pa.concat_arrays([a.pids.cast(pa.string()) for a in agencies])
     return pa.Table.from_arrays(
@@ -371,7 +394,7 @@ def _clusters_table(agencies: list[AgencyTokens], cluster: np.ndarray) -> pa.Tab
     )
 
 
-def _links_table(agencies, outcomes: list[PairOutcome]) -> pa.Table:
+def links_table(agencies, outcomes: list[PairOutcome]) -> pa.Table:
     by_name = {a.name: a for a in agencies}
     parts = []
     for out in outcomes:

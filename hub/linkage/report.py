@@ -91,30 +91,58 @@ def expected_matches(out: PairOutcome, dedup: frozenset[str] = frozenset()) -> f
     return float(min(per_left.sum(), per_right.sum()))
 
 
-def _pair_entry(out: PairOutcome, co_clustered: int,
-                dedup: frozenset[str] = frozenset()) -> dict[str, Any]:
-    g_links = out.probability[out.linked]
-    links = int(out.linked.sum())
-    expected = expected_matches(out, dedup)
-    true_links = float(g_links.sum())
-    precision = _ratio(true_links, links)
-    recall = _ratio(true_links, expected)
+@dataclass(frozen=True, slots=True)
+class PairFacts:
+    """What the report says of one agency pair: counts and sums only, so the in-memory
+    engine (from its :class:`PairOutcome`) and the partitioned engine (summed over its
+    buckets) report alike."""
+
+    left: str
+    right: str
+    n_left: int
+    n_right: int
+    candidates: int
+    raw_pairs: int
+    accepted: int
+    after_one_to_one: int
+    links: int
+    #: Sum of the linked pairs' match probabilities (the expected true links).
+    true_links: float
+    expected: float
+    capped: list[dict[str, Any]]
+
+
+def pair_facts(out: PairOutcome, dedup: frozenset[str] = frozenset()) -> PairFacts:
+    """The facts of one in-memory outcome."""
+    return PairFacts(
+        left=out.left, right=out.right, n_left=out.n_left, n_right=out.n_right,
+        candidates=out.candidates.count, raw_pairs=out.candidates.raw_pairs,
+        accepted=int(out.accepted.sum()), after_one_to_one=int(out.one_to_one.sum()),
+        links=int(out.linked.sum()), true_links=float(out.probability[out.linked].sum()),
+        expected=expected_matches(out, dedup),
+        capped=[k.as_dict() for k in out.candidates.capped],
+    )
+
+
+def _pair_entry(facts: PairFacts, co_clustered: int) -> dict[str, Any]:
+    precision = _ratio(facts.true_links, facts.links)
+    recall = _ratio(facts.true_links, facts.expected)
     return {
-        "left": out.left,
-        "right": out.right,
-        "records": [out.n_left, out.n_right],
-        "candidates": out.candidates.count,
-        "raw_pairs": out.candidates.raw_pairs,
-        "accepted": int(out.accepted.sum()),
-        "after_one_to_one": int(out.one_to_one.sum()),
-        "links": links,
+        "left": facts.left,
+        "right": facts.right,
+        "records": [facts.n_left, facts.n_right],
+        "candidates": facts.candidates,
+        "raw_pairs": facts.raw_pairs,
+        "accepted": facts.accepted,
+        "after_one_to_one": facts.after_one_to_one,
+        "links": facts.links,
         "co_clustered": co_clustered,
-        "match_rate": [_ratio(co_clustered, out.n_left), _ratio(co_clustered, out.n_right)],
-        "expected_matches": _round(expected, 2),
+        "match_rate": [_ratio(co_clustered, facts.n_left), _ratio(co_clustered, facts.n_right)],
+        "expected_matches": _round(facts.expected, 2),
         "estimated_precision": precision,
         "estimated_recall": recall,
         "estimated_f1": _f1(precision, recall),
-        "capped": [k.as_dict() for k in out.candidates.capped],
+        "capped": facts.capped,
     }
 
 
@@ -124,46 +152,73 @@ def _f1(precision: float | None, recall: float | None) -> float | None:
     return _round(2 * precision * recall / (precision + recall))
 
 
-def _histogram(outcomes: list[PairOutcome]) -> dict[str, Any]:
-    weights = np.concatenate([o.weight for o in outcomes]) if outcomes else np.zeros(0)
-    linked = np.concatenate([o.linked for o in outcomes]) if outcomes else np.zeros(0, bool)
+def weight_histogram(weights: np.ndarray, counts: np.ndarray,
+                     link_weights: np.ndarray) -> dict[str, Any]:
+    """Histogram of the candidates' match weights (``weights`` occurring ``counts`` times:
+    one entry per pair, or per distinct pattern with its count) and of the links'."""
+    present = counts > 0
+    weights, counts = weights[present], counts[present]
     if len(weights) == 0:
         return {"bin_edges": [], "candidates": [], "links": []}
     lo, hi = math.floor(weights.min()), math.ceil(weights.max())
     width = max(1, math.ceil((hi - lo + 1) / MAX_HISTOGRAM_BINS))
     edges = np.arange(lo, hi + width + 1, width, dtype=np.float64)
-    all_counts, _ = np.histogram(weights, edges)
-    link_counts, _ = np.histogram(weights[linked], edges)
+    all_counts, _ = np.histogram(weights, edges, weights=counts)
+    link_counts, _ = np.histogram(link_weights, edges)
     return {
         "bin_edges": edges.tolist(),
-        "candidates": all_counts.tolist(),
+        "candidates": np.rint(all_counts).astype(np.int64).tolist(),
         "links": link_counts.tolist(),
     }
 
 
-def _agency_entry(agency: AgencyTokens, in_multi: np.ndarray) -> dict[str, Any]:
+def outcomes_histogram(outcomes: list[PairOutcome]) -> dict[str, Any]:
+    """:func:`weight_histogram` of the in-memory outcomes."""
+    if not outcomes:
+        return weight_histogram(np.zeros(0), np.zeros(0), np.zeros(0))
+    weights = np.concatenate([o.weight for o in outcomes])
+    links = np.concatenate([o.weight[o.linked] for o in outcomes])
+    return weight_histogram(weights, np.ones(len(weights)), links)
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyFacts:
+    """One agency as the report describes it: name, size and field completeness."""
+
+    name: str
+    size: int
+    completeness: dict[str, float | None]
+
+
+def agency_facts(agency: AgencyTokens) -> AgencyFacts:
+    """The facts of one in-memory agency."""
     completeness: dict[str, float | None] = {}
     for name, col in agency.blooms.items():
         completeness[name] = _ratio(float(col.valid.sum()), agency.size)
     for name, keys in agency.keys.items():
         if not name.startswith(BLOOM_KEY_PREFIX):  # derived: the bf_ share says it all
             completeness[name] = _ratio(float(keys.emitted.sum()), agency.size)
+    return AgencyFacts(agency.name, agency.size, completeness)
+
+
+def _agency_entry(agency: AgencyFacts, in_multi: np.ndarray) -> dict[str, Any]:
     linked = int(in_multi.sum())
     return {
         "name": agency.name,
         "records": agency.size,
         "linked_records": linked,
         "match_rate": _ratio(linked, agency.size),
-        "completeness": completeness,
+        "completeness": agency.completeness,
     }
 
 
 def build_report(
     *,
-    agencies: list[AgencyTokens],
+    agencies: list[AgencyFacts],
     specs: list[FeatureSpec],
     model: FSModel,
-    outcomes: list[PairOutcome],
+    pairs: list[PairFacts],
+    histogram: dict[str, Any],
     cluster_ids: np.ndarray,
     conflicts: tuple[int, int],
     patterns: tuple[np.ndarray, np.ndarray],
@@ -178,20 +233,19 @@ def build_report(
     for i, a in enumerate(agencies):
         own = slice(bounds[i], bounds[i + 1])
         multi_sets[a.name] = sorted_unique(cluster_ids[own][in_multi[own]])
-    pairs = [
+    entries = [
         _pair_entry(
-            o,
-            len(np.intersect1d(multi_sets[o.left], multi_sets[o.right], assume_unique=True)),
-            frozenset(config.dedup),
+            f, len(np.intersect1d(multi_sets[f.left], multi_sets[f.right], assume_unique=True))
         )
-        for o in outcomes
+        for f in pairs
     ]
-    links = sum(p["links"] for p in pairs)
-    true_links = sum(float(o.probability[o.linked].sum()) for o in outcomes)
-    expected = sum(expected_matches(o, frozenset(config.dedup)) for o in outcomes)
+    links = sum(f.links for f in pairs)
+    true_links = sum(f.true_links for f in pairs)
+    expected = sum(f.expected for f in pairs)
     precision, recall = _ratio(true_links, links), _ratio(true_links, expected)
     capped = [
-        {"left": p["left"], "right": p["right"], **entry} for p in pairs for entry in p["capped"]
+        {"left": p["left"], "right": p["right"], **entry}
+        for p in entries for entry in p["capped"]
     ]
     size_counts = np.bincount(sizes)
     config_dict = asdict(config)
@@ -201,9 +255,9 @@ def build_report(
         "summary": {
             "agencies": len(agencies),
             "records": int(bounds[-1]),
-            "candidates": sum(p["candidates"] for p in pairs),
+            "candidates": sum(p["candidates"] for p in entries),
             "capped_blocks": sum(c["blocks"] for c in capped),
-            "accepted": sum(p["accepted"] for p in pairs),
+            "accepted": sum(p["accepted"] for p in entries),
             "links": links,
             "clusters": len(sizes),
             "linked_clusters": int((sizes > 1).sum()),
@@ -217,10 +271,10 @@ def build_report(
         "agencies": [
             _agency_entry(a, in_multi[bounds[i] : bounds[i + 1]]) for i, a in enumerate(agencies)
         ],
-        "pairs": pairs,
+        "pairs": entries,
         "capped_blocks": capped,
         "model": model.as_dict(),
-        "weights": _histogram(outcomes),
+        "weights": histogram,
         "clusters": {
             "count": len(sizes),
             "sizes": {str(k): int(v) for k, v in enumerate(size_counts) if k > 0 and v > 0},

@@ -8,22 +8,35 @@ while the rest is still on the wire. The stream must be exactly
 :func:`protocol.encoding.token_batch_schema` (fields, types and protocol metadata) —
 anything else is refused, never guessed at.
 
+Landing: each batch is appended, as it is decoded, to ``spool_dir/<agency>.arrow.partial``,
+an Arrow IPC *file* (random access, memory-mappable), renamed to ``<agency>.arrow`` once the
+stream has ended; the hub never holds more than the batch in hand, whatever the stream's
+size (docs/linkage-runs.md, "Token streams land on disk").
+
 Retries: connection errors, timeouts, broken streams and 5xx answers are tried again
 (``retries`` more times, exponential backoff) because they can pass; a 4xx is the node
-*refusing* (not approved, out of scope, salt mismatch…) and is final at once. Every failure
-is a :class:`hub.errors.NodeRequestError` naming the agency and the reason. The first node
-to fail stops the others (``stop`` is shared), so a run fails fast.
+*refusing* (not approved, out of scope, salt mismatch…) and is final at once. A retry
+keeps the batches already landed and asks the node to resume after them
+(``MatchRequest.resume_from_batch``, docs/protocol.md); should the node refuse to resume
+(an older node, ``bad_resume``) or not continue after the last pid held (its store
+changed: units come in pid order), the held batches are dropped and the stream is asked
+for again from the start. Every failure is a :class:`hub.errors.NodeRequestError` naming
+the agency and the reason. The first node to fail stops the others (``stop`` is shared),
+so a run fails fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 from threading import Event
-from typing import Final
+from typing import Any, Final
 
 import httpx
 import pyarrow as pa
@@ -64,12 +77,66 @@ class FetchPolicy:
 
 @dataclass(frozen=True)
 class NodeAnswer:
+    """One node's landed stream: ``path`` (an Arrow IPC file of ``rows`` rows in
+    ``batches`` batches), the attempts it took and the bytes received over all of them."""
+
     agency: str
-    table: pa.Table
+    path: Path
+    rows: int
     batches: int
     attempts: int
     bytes: int
     seconds: float
+
+
+class _Landing:
+    """One agency's Arrow IPC file, written batch by batch into ``<path>.partial`` and
+    renamed to ``path`` when complete. Batches landed by an attempt stay for the next one
+    (the resume); :meth:`restart` drops them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+        self._sink: Any = None
+        self._writer: Any = None
+        #: Batches and rows landed, and the bytes of the attempts that sent them.
+        self.batches = self.rows = self.bytes = 0
+        #: Bytes received over every attempt, whether kept or not.
+        self.received = 0
+        self.last_pid: str | None = None
+
+    def _open(self) -> Any:
+        if self._writer is None:
+            self._sink = pa.OSFile(str(self.partial), "wb")
+            self._writer = pa.ipc.new_file(self._sink, token_batch_schema())
+        return self._writer
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        self._open().write_batch(batch)
+        self.batches += 1
+        self.rows += batch.num_rows
+        if batch.num_rows:
+            self.last_pid = batch.column(0)[-1].as_py()
+
+    def finish(self) -> Path:
+        self._open().close()  # an empty stream: a file of the schema and no batch
+        self._sink.close()
+        self._writer = self._sink = None
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def restart(self) -> None:
+        """Drop every batch held (the file too)."""
+        writer, sink, self._writer, self._sink = self._writer, self._sink, None, None
+        with contextlib.suppress(Exception):
+            if writer is not None:
+                writer.close()
+        with contextlib.suppress(Exception):
+            if sink is not None:
+                sink.close()
+        self.partial.unlink(missing_ok=True)
+        self.batches = self.rows = self.bytes = 0
+        self.last_pid = None
 
 
 class _BodyReader(io.RawIOBase):
@@ -121,26 +188,46 @@ def _refusal(target: NodeTarget, response: httpx.Response) -> tuple[str, str]:
     return code, detail
 
 
+class SpoolError(Exception):
+    """The hub could not write a landed stream to its spool directory."""
+
+
+class _ResumeMismatchError(Exception):
+    """A resumed stream does not continue after the last pid held."""
+
+
 def _read_stream(target: NodeTarget, response: httpx.Response, policy: FetchPolicy,
-                 stop: Event) -> tuple[pa.Table, int, int]:
+                 stop: Event, landing: _Landing) -> None:
+    """Land the stream's batches in ``landing`` as they are decoded (after those it holds)."""
     media = response.headers.get("content-type", "").split(";")[0].strip()
     if media != ARROW_STREAM:
         raise NodeRequestError(
             f"node {target.agency} answered the match request with {media or 'no type'}, "
             f"not {ARROW_STREAM}", agency=target.agency, code="bad_token_stream")
-    body = _BodyReader(response.iter_bytes(), limit=policy.max_response_bytes, stop=stop)
+    limit = policy.max_response_bytes - landing.bytes
+    body = _BodyReader(response.iter_bytes(), limit=limit, stop=stop)
     expected = token_batch_schema()
+    resumed_after = landing.last_pid if landing.batches else None
     try:
         reader = pa.ipc.open_stream(io.BufferedReader(body, buffer_size=1 << 20))
         if not reader.schema.equals(expected, check_metadata=True):
             raise NodeRequestError(
                 f"node {target.agency} sent token batches whose schema is not the protocol's "
                 "token_batch_schema; refused", agency=target.agency, code="bad_token_stream")
-        batches = []
         for batch in reader:
             if stop.is_set():
                 raise StoppedError
-            batches.append(batch)
+            if resumed_after is not None and batch.num_rows:
+                # Units come in pid order: a resumed stream that does not go on after
+                # the last pid held is not the rest of the same stream.
+                if batch.column(0)[0].as_py() <= resumed_after:
+                    raise _ResumeMismatchError
+                resumed_after = None
+            try:
+                landing.append(batch)
+            except OSError as exc:  # the hub's disk (full?), not the node's stream
+                raise SpoolError(f"could not land node {target.agency}'s token batches in "
+                                 f"{landing.partial.parent}: {exc.strerror or exc}") from None
     except _TooLargeError:
         raise NodeRequestError(
             f"node {target.agency} sent more than {policy.max_response_bytes} bytes; refused",
@@ -149,17 +236,28 @@ def _read_stream(target: NodeTarget, response: httpx.Response, policy: FetchPoli
         raise NodeRequestError(
             f"node {target.agency} sent something that is not an Arrow token stream "
             f"({type(exc).__name__})", agency=target.agency, code="bad_token_stream") from None
-    # One contiguous chunk per column: the engine then reads the Bloom filters, pids and
-    # tokens in place instead of joining the chunks into copies that would live beside
-    # the batches for the whole run (0.6 GB of a 1M x 1M run; docs/linkage.md).
-    table = pa.Table.from_batches(batches, schema=expected).combine_chunks()
-    return table, len(batches), body.total
+    finally:
+        landing.received += body.total
+        landing.bytes += body.total
+
+
+def _signed_body(request: MatchRequest) -> dict[str, Any]:
+    body = request.model_dump(mode="json")
+    if not request.resume_from_batch:
+        # Left out when 0: the bytes of an ordinary request stay those a node that
+        # predates the field accepts (it refuses unknown fields).
+        del body["resume_from_batch"]
+    return body
 
 
 def _attempt(client: httpx.Client, target: NodeTarget, policy: FetchPolicy,
-             stop: Event) -> tuple[pa.Table, int, int]:
-    envelope = sign(target.request, typ=MatchRequest.TYP, private_key=policy.signing_key,
-                    ttl_seconds=policy.message_ttl, now=int(policy.clock()))
+             stop: Event, landing: _Landing) -> None:
+    request = target.request
+    if landing.batches:
+        request = request.model_copy(update={"resume_from_batch": landing.batches})
+    envelope = sign(_signed_body(request), typ=MatchRequest.TYP,
+                    private_key=policy.signing_key, ttl_seconds=policy.message_ttl,
+                    now=int(policy.clock()))
     url = target.url.rstrip("/") + MATCH_PATH
     try:
         with client.stream("POST", url, content=envelope.to_json(),
@@ -172,7 +270,7 @@ def _attempt(client: httpx.Client, target: NodeTarget, policy: FetchPolicy,
                     f"({response.status_code}): {detail}", agency=target.agency,
                     code="node_error" if response.status_code >= 500 else code,
                     node_status=response.status_code, retryable=response.status_code >= 500)
-            return _read_stream(target, response, policy, stop)
+            _read_stream(target, response, policy, stop, landing)
     except httpx.TimeoutException as exc:
         raise NodeRequestError(
             f"node {target.agency} at {target.url} did not answer in time "
@@ -186,40 +284,65 @@ def _attempt(client: httpx.Client, target: NodeTarget, policy: FetchPolicy,
 
 
 def fetch_tokens(client: httpx.Client, target: NodeTarget, policy: FetchPolicy,
-                 stop: Event) -> NodeAnswer:
-    """One node's token table, with bounded retries; :class:`NodeRequestError` if it fails."""
+                 stop: Event, spool_dir: Path) -> NodeAnswer:
+    """One node's token stream landed in ``spool_dir/<agency>.arrow``, with bounded
+    retries that resume after the batches held; :class:`NodeRequestError` if it fails
+    (nothing is left in ``spool_dir`` then)."""
     started = time.perf_counter()
     tries = policy.retries + 1
-    for attempt in range(1, tries + 1):
-        if stop.is_set():
-            raise StoppedError
-        try:
-            table, batches, size = _attempt(client, target, policy, stop)
-        except NodeRequestError as exc:
-            if not exc.retryable or attempt == tries:
-                if exc.retryable and tries > 1:
-                    raise NodeRequestError(f"{exc}; gave up after {tries} attempts",
-                                           agency=exc.agency, code=exc.code,
-                                           node_status=exc.node_status) from None
-                raise
-            delay = min(MAX_BACKOFF_SECONDS, policy.backoff_seconds * 2 ** (attempt - 1))
-            if stop.wait(delay):
-                raise StoppedError from None
-            continue
-        return NodeAnswer(agency=target.agency, table=table, batches=batches,
-                          attempts=attempt, bytes=size,
-                          seconds=round(time.perf_counter() - started, 3))
-    raise AssertionError("unreachable")  # pragma: no cover
+    landing = _Landing(Path(spool_dir) / f"{target.agency}.arrow")
+    try:
+        for attempt in range(1, tries + 1):
+            if stop.is_set():
+                raise StoppedError
+            resumed = landing.batches > 0
+            try:
+                _attempt(client, target, policy, stop, landing)
+            except _ResumeMismatchError:
+                landing.restart()
+                continue
+            except NodeRequestError as exc:
+                if resumed and exc.node_status is not None and exc.node_status < 500 \
+                        and attempt < tries:
+                    # Refused to resume (bad_resume; an older node refuses the field):
+                    # ask for the whole stream again. A real refusal comes back again.
+                    landing.restart()
+                    continue
+                if not exc.retryable or attempt == tries:
+                    if exc.retryable and tries > 1:
+                        raise NodeRequestError(f"{exc}; gave up after {tries} attempts",
+                                               agency=exc.agency, code=exc.code,
+                                               node_status=exc.node_status) from None
+                    raise
+                delay = min(MAX_BACKOFF_SECONDS, policy.backoff_seconds * 2 ** (attempt - 1))
+                if stop.wait(delay):
+                    raise StoppedError from None
+                continue
+            return NodeAnswer(agency=target.agency, path=landing.finish(), rows=landing.rows,
+                              batches=landing.batches, attempts=attempt,
+                              bytes=landing.received,
+                              seconds=round(time.perf_counter() - started, 3))
+        raise NodeRequestError(
+            f"node {target.agency} sent a resumed stream that did not continue the one "
+            f"held; gave up after {tries} attempts", agency=target.agency,
+            code="bad_token_stream")
+    except BaseException:
+        landing.restart()
+        raise
 
 
 def fetch_all(client: httpx.Client, targets: list[NodeTarget], policy: FetchPolicy, *,
-              stop: Event, on_answer: Callable[[NodeAnswer], None]) -> Mapping[str, pa.Table]:
-    """Every node's table, fetched concurrently; ``on_answer`` is called (in this thread)
-    as each node finishes. The first failure stops the others and is raised."""
-    tables: dict[str, pa.Table] = {}
+              stop: Event, on_answer: Callable[[NodeAnswer], None],
+              spool_dir: Path) -> Mapping[str, Path]:
+    """Every node's stream landed in ``spool_dir`` (``<agency>.arrow``, an Arrow IPC file),
+    fetched concurrently; ``on_answer`` is called (in this thread) as each node finishes.
+    The first failure stops the others and is raised. ``spool_dir`` must exist; the caller
+    removes it (and whatever landed) when the run is over."""
+    paths: dict[str, Path] = {}
     with ThreadPoolExecutor(max_workers=max(1, len(targets)),
                             thread_name_prefix="fedlink-node") as pool:
-        pending = {pool.submit(fetch_tokens, client, t, policy, stop) for t in targets}
+        pending = {pool.submit(fetch_tokens, client, t, policy, stop, spool_dir)
+                   for t in targets}
         try:
             while pending:
                 # FIRST_COMPLETED, not FIRST_EXCEPTION (which waits for *all* to succeed): a
@@ -230,7 +353,7 @@ def fetch_all(client: httpx.Client, targets: list[NodeTarget], policy: FetchPoli
                 for future in done:
                     if future.exception() is None:
                         answer = future.result()
-                        tables[answer.agency] = answer.table
+                        paths[answer.agency] = answer.path
                         on_answer(answer)
                 if failures:
                     # A node's own failure names the reason; the others only stopped.
@@ -239,4 +362,4 @@ def fetch_all(client: httpx.Client, targets: list[NodeTarget], policy: FetchPoli
         except BaseException:
             stop.set()
             raise
-    return tables
+    return paths

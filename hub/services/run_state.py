@@ -217,7 +217,7 @@ def node_answered(session: Session, ctx: HubContext, job: ClaimedJob, plan: RunP
                   answer: NodeAnswer) -> None:
     run = _held_run(session, job, plan.run_id)
     now = ctx.now()
-    counts = {"records": answer.table.num_rows, "batches": answer.batches,
+    counts = {"records": answer.rows, "batches": answer.batches,
               "bytes": answer.bytes, "attempts": answer.attempts}
     run.steps = _with_step(run.steps, "node", answer.agency, status="succeeded",
                            finished_at=_iso(now), seconds=answer.seconds, counts=counts)
@@ -254,6 +254,22 @@ def _linked_counts(result: LinkageResult) -> dict[str, Any]:
     }
 
 
+def _engine_counts(result: LinkageResult) -> dict[str, Any]:
+    """Which engine linked, and for a partitioned run its tasks' seconds by stage (the
+    per-task timings are in the report, ``partitions.tasks``)."""
+    partitions = result.report.get("partitions", {})
+    out: dict[str, Any] = {"engine": partitions.get("engine", "memory")}
+    tasks = partitions.get("tasks") or []
+    if tasks:
+        by_stage: dict[str, float] = {}
+        for task in tasks:
+            by_stage[task["stage"]] = round(by_stage.get(task["stage"], 0.0) + task["seconds"], 3)
+        out |= {"workers": partitions.get("workers"), "tasks": len(tasks),
+                "task_seconds": by_stage,
+                "slowest_task_seconds": max(t["seconds"] for t in tasks)}
+    return out
+
+
 def finish_success(session: Session, ctx: HubContext, job: ClaimedJob, plan: RunPlan,
                    result: LinkageResult, *, link_seconds: float) -> dict[str, Any] | None:
     """Store clusters, links and the report, end the run ``succeeded``, move the project
@@ -266,7 +282,8 @@ def finish_success(session: Session, ctx: HubContext, job: ClaimedJob, plan: Run
     now = ctx.now()
     counts = _linked_counts(result)
     run.steps = _with_step(run.steps, "link", status="succeeded", finished_at=_iso(now),
-                           seconds=round(link_seconds, 3), counts=counts)
+                           seconds=round(link_seconds, 3),
+                           counts={**counts, **_engine_counts(result)})
     audit.record(session, ctx, caller, action="linkage_run.linked", object_type="linkage_run",
                  object_id=run.id, project=run.project_id,
                  detail={**counts, "deduplicated": list(plan.deduplicated)})

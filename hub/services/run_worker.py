@@ -23,20 +23,24 @@ database (claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.errors import NodeRequestError
-from hub.linkage import LinkageConfig, LinkageError, link
+from hub.linkage import LinkageConfig, LinkageError, LinkageResult
+from hub.linkage.partitioned import ScaleOptions, link_landed
 from hub.metrics import HubMetrics
 from hub.node_client import make_node_http_client
 from hub.persistence.jobs import ClaimedJob, LeaseLostError
@@ -45,11 +49,24 @@ from hub.services.context import HubContext
 from hub.services.jobs import JobQueue, LeaseHeartbeat
 from hub.services.node_fetch import FetchPolicy, StoppedError, fetch_all
 from hub.services.run_state import JOB_KIND, RunPlan
+from hub.settings import HubSettings
 
 log = logging.getLogger("hub.worker")
 T = TypeVar("T")
 #: Engine progress is written at most this often (plus at every stage change).
 PROGRESS_EVERY_SECONDS = 1.0
+#: Runs' working files when ``linkage_workdir`` is unset, under the hub directory.
+DEFAULT_WORKDIR = "linkage-work"
+
+
+def scale_options(settings: HubSettings) -> ScaleOptions:
+    """The engine choice and the partitioned engine's options, from the hub's settings."""
+    workdir = settings.linkage_workdir or str(settings.dir / DEFAULT_WORKDIR)
+    return ScaleOptions(
+        engine=settings.linkage_engine, memory_max_records=settings.linkage_memory_max_records,
+        scheduler=settings.linkage_scheduler, workers=settings.linkage_workers,
+        worker_memory_gb=settings.linkage_worker_memory_gb,
+        partitions=settings.linkage_partitions, workdir=workdir)
 
 
 def default_worker_id() -> str:
@@ -62,13 +79,15 @@ class LinkageWorker:
 
     def __init__(self, ctx: HubContext, *, client: httpx.Client | None = None,
                  metrics: HubMetrics | None = None, worker_id: str | None = None,
-                 config: LinkageConfig | None = None, poll_seconds: float = 1.0) -> None:
+                 config: LinkageConfig | None = None, scale: ScaleOptions | None = None,
+                 poll_seconds: float = 1.0) -> None:
         self.ctx = ctx
         self.worker_id = worker_id or default_worker_id()
         self._owns_client = client is None
         self.client = client or make_node_http_client(ctx.settings)
         self.metrics = metrics
         self.config = config or LinkageConfig()
+        self.scale = scale or scale_options(ctx.settings)
         self.poll_seconds = poll_seconds
         self.queue = JobQueue(ctx.session_factory, clock=ctx.now)
         self.stopping = threading.Event()
@@ -158,14 +177,22 @@ class LinkageWorker:
     def _carry_out(self, job: ClaimedJob, plan: RunPlan, stop: threading.Event,
                    started: float) -> None:
         try:
-            tables = fetch_all(
-                self.client, plan.targets, self.policy, stop=stop,
-                on_answer=lambda answer: self._tx(run_state.node_answered, job, plan, answer))
-            linking = time.perf_counter()
-            # Agencies that declared duplicate-prone person ids are deduplicated in this run;
-            # every other agency stays one-to-one (docs/linkage-runs.md).
-            config = dataclasses.replace(self.config, dedup=plan.deduplicated)
-            result = link(tables, config, progress=self._progress(job, plan, stop))
+            # Each node's stream lands on disk in a directory of this attempt's own, removed
+            # when the run ends whatever the outcome (docs/linkage-runs.md).
+            with self._spool(plan) as spool_dir:
+                paths = fetch_all(
+                    self.client, plan.targets, self.policy, stop=stop, spool_dir=spool_dir,
+                    on_answer=lambda answer: self._tx(run_state.node_answered, job, plan,
+                                                      answer))
+                linking = time.perf_counter()
+                # Agencies that declared duplicate-prone person ids are deduplicated in this
+                # run; every other agency stays one-to-one (docs/linkage-runs.md).
+                config = dataclasses.replace(self.config, dedup=plan.deduplicated)
+                # Small runs in memory, large ones partition by partition on the
+                # configured Dask scheduler (docs/scaling.md).
+                result = link_landed(paths, config, self.scale,
+                                     progress=self._progress(job, plan, stop))
+            self._observe_partitions(result)
             # A fresh lease before the store: on SQLite its commit holds the write lock
             # the heartbeat also needs, so the store gets a whole lease of time.
             self.queue.heartbeat(job, lease_seconds=self.ctx.settings.run_lease_seconds)
@@ -197,6 +224,16 @@ class LinkageWorker:
         self._tx(run_state.finish_failure, job, plan, code=code, reason=reason, agency=agency)
         self._observe(started, 0, "failed")
 
+    @contextlib.contextmanager
+    def _spool(self, plan: RunPlan) -> Iterator[Path]:
+        """A fresh directory (0700) for this attempt's landed streams, in the linkage work
+        directory (which a cluster's workers mount too); removed with everything in it when
+        the ``with`` ends, however it ends."""
+        root = Path(self.scale.workdir)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f"{plan.run_id}-", dir=root) as spool:
+            yield Path(spool)
+
     def _progress(self, job: ClaimedJob, plan: RunPlan,
                   stop: threading.Event) -> Callable[[str, int, int], None]:
         last_stage, last_at = "", 0.0
@@ -214,6 +251,12 @@ class LinkageWorker:
                      total=total)
 
         return progress
+
+    def _observe_partitions(self, result: LinkageResult) -> None:
+        if self.metrics is None:
+            return
+        for task in result.report.get("partitions", {}).get("tasks", ()):
+            self.metrics.observe_linkage_partition(stage=task["stage"], seconds=task["seconds"])
 
     def _observe(self, started: float, linked: int, outcome: str) -> None:
         if self.metrics is not None:

@@ -114,6 +114,16 @@ def _policy_settings(document: tomlkit.TOMLDocument) -> None:
             "its last succeeded run;", "after a failed run the next try waits this many "
             "hours.")
     document.add("refresh_retry_hours", 24)
+    comment("Linkage at scale (docs/scaling.md): auto links a run of at most "
+            "linkage_memory_max_records", "records in memory, a larger one with the "
+            "partitioned engine. Its tasks run on linkage_scheduler:",
+            "local (a Dask cluster of linkage_workers processes here, 0 = one per CPU), "
+            "serial, or", "a Dask scheduler, tcp://host:8786, whose workers all mount "
+            "linkage_workdir", "(empty = DIR/linkage-work).")
+    document.add("linkage_engine", "auto")
+    document.add("linkage_scheduler", "local")
+    document.add("linkage_workers", 0)
+    comment('linkage_workdir = "/var/lib/fedlink/linkage-work"')
 
 
 @contextmanager

@@ -476,3 +476,19 @@ class FakeHub:
 @pytest.fixture
 def fake_hub(hub: Hub) -> FakeHub:
     return FakeHub(hub)
+
+
+def fixed_key_person_node(base: Path, hub: Any, rows: list[dict[str, str]],
+                          header: list[str]) -> Path:
+    """An enrolled, roster-pinned node of ``rows`` keyed by ``state_student_id`` per
+    ``school_year``, with a fixed pseudonym key: its pids, so the orders and streams tests
+    compare, are the same each run."""
+    from agency_node.keys import PSEUDONYM_KEY, write_private
+
+    source = write_csv(base / "k12.csv", rows, header)
+    node_dir = enrolled_node(base, source, hub, Choices(
+        person_id="state_student_id", period_column="school_year", year_column=""))
+    write_private(node_dir / PSEUDONYM_KEY, bytes(range(32)), replace=True)
+    with NodeRuntime.open(node_dir) as runtime:
+        pin_genesis(runtime)
+    return node_dir

@@ -160,6 +160,9 @@ def test_run_step_failure_keeps_the_tail_of_the_log(tmp_path):
         (["--people", "0"], "--people must be at least 1"),
         (["--dedup-datasets", "febrl9"], "--dedup-datasets takes a comma-separated subset"),
         (["--readme", "pyproject.toml"], "no file with a benchmark section"),
+        (["--ladder", "0"], "--ladder takes whole numbers ≥ 1"),
+        (["--ladder-workers", "two"], "--ladder-workers takes whole numbers ≥ 1"),
+        (["--workers-size", "0"], "--workers-size must be at least 1"),
         (["--readme", "no-such-README.md"], "no file with a benchmark section"),
     ],
 )

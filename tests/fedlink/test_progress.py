@@ -43,3 +43,14 @@ def test_steps_done_counts_succeeded_steps() -> None:
         step["status"] = "succeeded"
     assert steps_done(run) == (4, 4)
     assert steps_done({"steps": []}) == (0, 0)
+
+
+def test_link_progress_reads_the_running_link_steps_stage() -> None:
+    from fedlink.commands.run import link_progress
+
+    running = {"steps": [{"step": "node", "agency": "K12", "status": "succeeded"},
+                         {"step": "link", "status": "running",
+                          "counts": {"stage": "compare", "completed": 5, "total": 16}}]}
+    assert link_progress(running) == ("compare", 5, 16)
+    finished = {"steps": [{"step": "link", "status": "succeeded", "counts": {"links": 3}}]}
+    assert link_progress(finished) is None

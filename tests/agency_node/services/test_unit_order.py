@@ -19,8 +19,7 @@ from sqlalchemy import func, select
 
 from agency_node.api.app import create_app
 from agency_node.ingest.loader import run_ingest
-from agency_node.ingest.plan import Choices
-from agency_node.keys import PSEUDONYM_KEY, load_pseudonym_key, write_private
+from agency_node.keys import load_pseudonym_key
 from agency_node.runtime import NodeRuntime
 from agency_node.services import unit_order
 from agency_node.services.gate import ReceivedBody
@@ -30,7 +29,7 @@ from agency_node.settings import NodeSettings
 from agency_node.store.models import AuditEvent, IssuedPid, Record
 from protocol.canonical import b64url_encode
 from protocol.keys import person_pseudonymous_ids, pseudonymous_ids
-from tests.agency_node.conftest import enrolled_node, pin_genesis, signed, write_csv
+from tests.agency_node.conftest import fixed_key_person_node, pin_genesis, signed
 from tests.agency_node.store_backends import STORE_BACKENDS, store_url_on
 
 HEADER = ["record_id", "state_student_id", "first_name", "middle_name", "last_name", "dob",
@@ -73,15 +72,7 @@ def _rows() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, hub: Any) -> Path:
-    base = tmp_path_factory.mktemp("unit-order")
-    source = write_csv(base / "k12.csv", _rows(), HEADER)
-    node_dir = enrolled_node(base, source, hub, Choices(
-        person_id="state_student_id", period_column="school_year", year_column=""))
-    # A fixed pseudonym key: the pids, so the orders compared below, are the same each run.
-    write_private(node_dir / PSEUDONYM_KEY, bytes(range(32)), replace=True)
-    with NodeRuntime.open(node_dir) as runtime:
-        pin_genesis(runtime)
-    return node_dir
+    return fixed_key_person_node(tmp_path_factory.mktemp("unit-order"), hub, _rows(), HEADER)
 
 
 @pytest.fixture
