@@ -164,7 +164,9 @@ def test_cluster_compose_files_are_accepted_by_docker_compose(tmp_path: Path) ->
     hub_env = services["hub"]["environment"]
     assert hub_env["FEDLINK_HUB_LINKAGE_SCHEDULER"] == "tcp://dask-scheduler:8786"
     assert "FEDLINK_HUB_DATABASE_URL" in hub_env  # the base's environment kept
-    targets = {v["target"] for v in services["hub"]["volumes"]}
+    # The long form (compose v2) or the short "source:target[:mode]" (docker-compose 1.x).
+    targets = {v["target"] if isinstance(v, dict) else v.split(":")[1]
+               for v in services["hub"]["volumes"]}
     assert {"/var/lib/fedlink/hub", "/var/lib/fedlink/linkage-work"} <= targets
 
 

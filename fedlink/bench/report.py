@@ -321,7 +321,8 @@ def markdown(results: dict[str, Any], notes: list[str] | None = None) -> str:
              "Reproduce with `make bench`: it installs the `[bench]` extra (Splink) into `.venv` "
              "and anonlink + clkhash into `.venv-bench-peers` (their pins conflict with "
              "Fedlink's), then runs `fedlink bench` and rewrites this file. `fedlink bench "
-             "--help` lists the options (`--skip-scale`, `--only accuracy|speed`, …); the "
+             "--help` lists the options (`--skip-scale`, `--only accuracy|speed`, `--ladder "
+             "1000000,3000000,10000000` for the 10M × 10M run, …); the "
              "scale test's token tables are cached under `~/.cache/fedlink/bench`.", ""]
     for t in tables(results):
         lines += table_markdown(t, level="##")

@@ -37,6 +37,10 @@ SIDES = ("k12", "workforce")
 _CHUNK = 50_000
 #: Records a side per synthetic population above which :func:`population_chunks` splits.
 CHUNK_RECORDS = 1_000_000
+#: Above ``CHUNK_RECORDS`` a side, the data is made of regions (:func:`population_chunks`);
+#: part of the cache key, so a change of layout is never read from a stale cache.
+CHUNK_LAYOUT = "regions1"
+REGION_ZIP_STEP = 3_000
 
 
 def encoding_fingerprint() -> str:
@@ -58,18 +62,23 @@ def encoding_fingerprint() -> str:
 
 
 def cache_path(cache_dir: str | Path, size: int, seed: int) -> Path:
-    return Path(cache_dir) / f"scale-{size}-seed{seed}-{encoding_fingerprint()}"
+    layout = f"-{CHUNK_LAYOUT}" if size > CHUNK_RECORDS else ""
+    return Path(cache_dir) / f"scale-{size}-seed{seed}{layout}-{encoding_fingerprint()}"
 
 
 def population_chunks(size: int, seed: int) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """Both sides of ``size`` records each, in chunks of at most :data:`CHUNK_RECORDS`.
 
-    Up to a million a side, one population (as it always was). Above it, independent
-    populations of a million a side each (seeded ``seed``, ``seed + 1``…), their record
-    and person ids prefixed with the chunk number so none collide: one population of 31
-    million people does not fit the generator's memory, and independent ones drawn from the
-    same name, date and address vocabularies collide across chunks as one large population
-    would (common names, shared birth dates).
+    Up to a million a side, one population (as it always was). Above it, one population
+    of a million a side per *region* of the state (seeded ``seed``, ``seed + 1``…), its
+    record and person ids prefixed with the region's number so none collide, and its ZIP
+    codes moved into a range of its own: the generator draws every population's addresses
+    from one set of 988 ZIP codes and 4,000 street names, so without regions the people
+    sharing a street and ZIP code would grow with the population — ten times the people,
+    a hundred times the pairs of the address keys — where a real state's addresses grow
+    with its people. Names and birth dates are drawn from the same vocabularies in every
+    region, so they collide across regions as they would in one large population. (One
+    population of 31 million people does not fit the generator's memory either.)
     """
     if size <= CHUNK_RECORDS:
         yield synth_sides(size, seed)
@@ -80,7 +89,19 @@ def population_chunks(size: int, seed: int) -> Iterator[tuple[pd.DataFrame, pd.D
         for frame in sides:
             for column in ("record_id", "truth_id"):
                 frame[column] = f"c{number}-" + frame[column].astype(str)
+            frame["postal_code"] = _regional_zip(frame["postal_code"], number)
         yield sides
+
+
+def _regional_zip(postal: pd.Series, region: int) -> pd.Series:
+    """ZIP codes (``12345``, ``12345-6789``, ``123456789``) moved ``REGION_ZIP_STEP ×
+    region`` up: the generator's ZIP codes span less than the step, so regions never
+    share one."""
+    text = postal.astype("string")
+    head = pd.to_numeric(text.str.slice(0, 5), errors="coerce")
+    moved = (head + REGION_ZIP_STEP * region).astype("Int64").astype("string").str.zfill(5)
+    out = moved.str.cat(text.str.slice(5)).astype(object)
+    return out.where(head.notna().to_numpy(), postal)
 
 
 def _encode_side(frame: pd.DataFrame) -> Iterator[tuple[pa.RecordBatch, list[str]]]:

@@ -55,7 +55,13 @@ from hub.linkage.engine import (
 )
 from hub.linkage.partitioned import fit as fitting
 from hub.linkage.partitioned.executor import Executor, open_executor
-from hub.linkage.partitioned.layout import AgencyPlan, RunPlan, new_column, read_rows
+from hub.linkage.partitioned.layout import (
+    AgencyPlan,
+    RunPlan,
+    new_column,
+    read_rows,
+    release_cache,
+)
 from hub.linkage.partitioned.options import ScaleOptions, plan_sizes
 from hub.linkage.partitioned.stage_block import block_partition
 from hub.linkage.partitioned.stage_compare import compare_bucket, score_bucket
@@ -212,17 +218,23 @@ def _run(plan: RunPlan, config: LinkageConfig, executor: Executor,
 
     parted = executor.run("partition", partition_chunk, _chunks(plan), progress)
     lap("partition", parted)
+    # The landed files are read once; their cached pages would crowd out the comparison
+    # columns the bucket tasks read again and again.
+    for agency in plan.agencies:
+        release_cache(Path(agency.path))
     blocked = executor.run("block", block_partition,
                            [{"workdir": plan.workdir, "key": k, "partition": p}
                             for k in range(len(plan.keys)) for p in range(plan.partitions)],
                            progress)
     lap("block", blocked)
+    plan.drop("tokens")  # each stage's inputs go once read: disk, and page cache
     budgets = fitting.pair_budgets(plan, blocked, config.max_candidates)
     indexed = executor.run("index", index_key,
                            [{"workdir": plan.workdir, "agency": a, "key": k}
                             for a in range(len(plan.agencies)) for k in range(len(plan.keys))],
                            progress)
     lap("index", indexed)
+    plan.drop("kept")
     samples = _draw_sample(plan, config)
     compare_specs = [
         {"workdir": plan.workdir, "pair": pair, "bucket": list(bucket),
@@ -230,6 +242,7 @@ def _run(plan: RunPlan, config: LinkageConfig, executor: Executor,
         for pair in range(len(plan.pairs)) for bucket in plan.buckets(pair)]
     compared = executor.run("compare", compare_bucket, compare_specs, progress)
     lap("compare", compared)
+    plan.drop("pairs")
 
     progress("fit", 0, 1)
     specs = comparator_for(plan.keys, plan.blooms, config).specs

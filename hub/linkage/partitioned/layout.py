@@ -10,6 +10,8 @@ tokens and Bloom filters, which the hub holds anyway.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,10 @@ class RunPlan:
         raw["pairs"] = [tuple(p) for p in raw["pairs"]]
         return cls(**raw)
 
+    def drop(self, stage_dir: str) -> None:
+        """Remove a stage's files once every task that reads them has run."""
+        shutil.rmtree(Path(self.workdir, stage_dir), ignore_errors=True)
+
     # -- paths ---------------------------------------------------------------------------
 
     def _dir(self, *parts: object) -> Path:
@@ -100,6 +106,24 @@ class RunPlan:
         """Stage *compare* (``patterns``: a bucket's candidate pairs and their comparison
         patterns) and *score* (``accepted``, ``expected``)."""
         return self._dir("candidates", pair) / f"{bucket[0]}-{bucket[1]}.{what}.arrays"
+
+
+def release_cache(path: Path) -> None:
+    """Tell the kernel a file's cached pages will not be read again (``posix_fadvise``
+    DONTNEED) where the platform has it; a hint, so any failure is ignored."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def new_column(path: Path, shape: tuple[int, ...], dtype: Any) -> None:

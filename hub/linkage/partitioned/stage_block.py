@@ -16,10 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from hub.linkage.candidates import _capped, _shared_blocks, concat_ranges
+from hub.linkage.candidates import _capped, _shared_blocks, concat_ranges, sorted_unique
 from hub.linkage.partitioned.layout import RunPlan, load_arrays, save_arrays
-from hub.linkage.tokens import TokenColumn, _index, _shared_tokens
+from hub.linkage.tokens import TokenColumn, _index
+
+_Raw = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _load(plan: RunPlan, agency: int, key: int, partition: int):
@@ -44,6 +47,31 @@ def _expand_sized(start_l, size_l, start_r, size_r, left: TokenColumn, right: To
             right.rows[right_flat[same]].astype(np.int64), block[same])
 
 
+def shared_tokens(raws: list[_Raw], within: list[bool]) -> list[_Raw]:
+    """Each agency's tokens whose first word another agency holds too — or, for an agency
+    flagged in ``within``, that it holds twice: what
+    :func:`hub.linkage.tokens._shared_tokens` keeps, found with one unstable sort of each
+    agency's distinct words instead of a stable sort of every token (measured 4× faster
+    on a partition of a ten-million-record run)."""
+    # sorted_unique, not np.unique: NumPy's hash-based unique is many times slower here.
+    distinct = [sorted_unique(hi) for hi, _, _ in raws]
+    pooled = np.sort(np.concatenate(distinct)) if distinct else np.zeros(0, np.int64)
+    # Each agency's words are distinct: a word twice in the pool is held by two agencies.
+    shared = pooled[1:][pooled[1:] == pooled[:-1]]
+    out = []
+    for (hi, lo, rows), flag in zip(raws, within, strict=True):
+        wanted = shared
+        if flag and len(hi):
+            ordered = np.sort(hi)
+            wanted = sorted_unique(np.concatenate(
+                [shared, ordered[1:][ordered[1:] == ordered[:-1]]]))
+        # A hash lookup (pandas' isin): searching the unsorted words in ``wanted`` was
+        # ten times slower, every probe a cache miss.
+        keep = pd.Series(hi, copy=False).isin(wanted).to_numpy()
+        out.append((hi[keep], lo[keep], rows[keep]))
+    return out
+
+
 def block_partition(spec: dict[str, Any]) -> dict[str, Any]:
     """Spec: ``workdir``, ``key`` (index), ``partition``."""
     plan = RunPlan.load(spec["workdir"])
@@ -51,8 +79,7 @@ def block_partition(spec: dict[str, Any]) -> dict[str, Any]:
     key = plan.keys[k]
     n_agencies = len(plan.agencies)
     raws = [_load(plan, a, k, p) for a in range(n_agencies)]
-    within = [a.dedup for a in plan.agencies]
-    kept = _shared_tokens(raws, within if any(within) else None)
+    kept = shared_tokens(raws, [a.dedup for a in plan.agencies])
     columns = []
     for a, (hi, lo, rows) in enumerate(kept):
         column = _index(hi, lo, rows, plan.agencies[a].size, np.zeros(0, dtype=bool))

@@ -16,15 +16,15 @@ import numpy as np
 import pyarrow as pa
 
 from hub.linkage.partitioned.layout import RunPlan, save_arrays, write_rows
-from hub.linkage.tokens import BloomColumn, _bloom_column, _raw_tokens, mix64
+from hub.linkage.tokens import BloomColumn, _bloom_column, _raw_tokens
 
 
 def token_partition(hi: np.ndarray, partitions: int) -> np.ndarray:
-    """The partition of each token (by its first word, mixed: the first word already is
-    a keyed hash, the mix only guards against a structured one)."""
-    with np.errstate(over="ignore"):
-        # uint16: NumPy's stable sort of 16-bit keys is a radix sort (linear).
-        return (mix64(hi.view(np.uint64)) % np.uint64(partitions)).astype(np.uint16)
+    """The partition of each token, from its first word: a token is a PRF output (keyed
+    BLAKE2b, or AES for the dummies: ``protocol.tokens``), uniform in every bit, so its
+    remainder spreads the tokens evenly without mixing them again."""
+    # uint16: NumPy's stable sort of 16-bit keys is a radix sort (linear).
+    return (hi.view(np.uint64) % np.uint64(partitions)).astype(np.uint16)
 
 
 def read_batches(path: str, lo: int, hi: int) -> pa.Table:

@@ -48,14 +48,25 @@ def _assert_same(memory, partitioned) -> None:
 
 def test_partitioned_run_equals_in_memory_run_on_the_same_data(three_agencies, landed):
     memory = link(three_agencies, LinkageConfig())
-    partitioned = link_files(landed(three_agencies), LinkageConfig(), SERIAL)
+    seen: dict[str, tuple[int, int]] = {}
+    partitioned = link_files(landed(three_agencies), LinkageConfig(), SERIAL,
+                             progress=lambda stage, done, total: seen.__setitem__(
+                                 stage, (done, total)))
     assert memory.report["summary"]["links"] > 100
     _assert_same(memory, partitioned)
     assert partitioned.report["partitions"]["engine"] == "partitioned"
     assert partitioned.report["partitions"]["partitions_per_key"] == 5
+    # Progress: every stage reported, each to completion.
+    assert list(seen) == ["partition", "block", "index", "compare", "fit", "score", "assign"]
+    assert all(done == total for done, total in seen.values())
+    # Every record exactly once, at most one record of an agency per cluster.
+    frame = partitioned.clusters.to_pandas()
+    assert len(frame) == sum(t.num_rows for t in three_agencies.values())
+    assert not frame.duplicated(["agency", "pid"]).any()
+    assert int(frame.groupby(["cluster_id", "agency"]).size().max()) == 1
 
 
-@pytest.mark.parametrize(("partitions", "slice_rows"), [(1, 10_000), (2, 50), (17, 40)])
+@pytest.mark.parametrize(("partitions", "slice_rows"), [(1, 10_000), (2, 50), (17, 90)])
 def test_no_candidate_pair_lost_at_a_partition_or_slice_edge(
         three_agencies, landed, partitions, slice_rows):
     memory = link(three_agencies, LinkageConfig())
@@ -95,9 +106,10 @@ def test_capped_blocks_reported_as_in_memory(linkage_population, token_table, la
 
 
 def test_pair_budget_skips_the_largest_blocks(three_agencies, landed):
-    unbounded = link_files(landed(three_agencies), LinkageConfig(), SERIAL)
+    two = landed({name: three_agencies[name] for name in ("k12", "workforce")})
+    unbounded = link_files(two, LinkageConfig(), SERIAL)
     budget = unbounded.report["pairs"][0]["raw_pairs"] // 2
-    bounded = link_files(landed(three_agencies), LinkageConfig(max_candidates=budget), SERIAL)
+    bounded = link_files(two, LinkageConfig(max_candidates=budget), SERIAL)
     first = bounded.report["pairs"][0]
     assert first["raw_pairs"] <= budget
     assert first["candidates"] < unbounded.report["pairs"][0]["candidates"]
@@ -119,14 +131,6 @@ def test_local_dask_cluster_run_equals_serial_run(three_agencies, landed):
     assert stages == {"partition", "block", "index", "compare", "score"}
     assert all(t["seconds"] >= 0 for t in partitions["tasks"])
     assert len(partitions["worker_peak_rss_bytes"]) >= 2  # two processes did the work
-
-
-def test_progress_reports_every_stage_to_completion(three_agencies, landed):
-    seen: dict[str, tuple[int, int]] = {}
-    link_files(landed(three_agencies), LinkageConfig(), SERIAL,
-               progress=lambda stage, done, total: seen.__setitem__(stage, (done, total)))
-    assert list(seen) == ["partition", "block", "index", "compare", "fit", "score", "assign"]
-    assert all(done == total for done, total in seen.values())
 
 
 def test_link_landed_uses_memory_engine_for_small_runs(three_agencies, landed):
@@ -183,10 +187,18 @@ def test_work_directory_removed_after_the_run(three_agencies, landed, tmp_path):
     assert list(work.iterdir()) == []
 
 
-def test_clusters_hold_every_record_once(three_agencies, landed):
-    result = link_files(landed(three_agencies), LinkageConfig(), SERIAL)
-    frame = result.clusters.to_pandas()
-    assert len(frame) == sum(t.num_rows for t in three_agencies.values())
-    assert not frame.duplicated(["agency", "pid"]).any()
-    per = frame.groupby(["cluster_id", "agency"]).size()
-    assert int(np.max(per.to_numpy())) == 1
+@pytest.mark.parametrize("within", [[False, False, False], [True, False, False]])
+def test_shared_tokens_keeps_what_the_in_memory_filter_keeps(within):
+    from hub.linkage.partitioned.stage_block import shared_tokens
+    from hub.linkage.tokens import _shared_tokens
+
+    rng = np.random.default_rng(3)
+    raws = []
+    for n in (5_000, 4_000, 300):
+        hi = rng.integers(0, 6_000, n).astype(np.int64)
+        raws.append((hi, rng.integers(0, 9, n).astype(np.int64), np.sort(rng.integers(0, n, n))))
+    ours = shared_tokens(raws, within)
+    theirs = _shared_tokens(raws, within if any(within) else None)
+    for mine, reference in zip(ours, theirs, strict=True):
+        for a, b in zip(mine, reference, strict=True):
+            assert np.array_equal(a, b)
