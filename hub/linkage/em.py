@@ -249,7 +249,11 @@ def fit_em(
     if sample is not None and len(sample.patterns):
         patterns = np.vstack([patterns, sample.patterns])
         counts = np.concatenate([counts, sample.weights])
-        g = np.concatenate([g, np.full(len(sample.patterns), 1e-6)])
+        # Sampled pairs start as non-matches, exactly: they stand for all pairs (weights
+        # of about pairs / sample size), so even 1e-6 of a match each was 10^8 pseudo-
+        # matches at ten million records a side — fifty times the true ones — and the
+        # first M-step learnt ``m`` from random pairs (no link at all came out).
+        g = np.concatenate([g, np.zeros(len(sample.patterns))])
     onehot, owner = _one_hot(patterns, specs)
     n_features = len(specs)
     total = max(float(counts.sum()), 1.0)  # no pairs at all: fit the pseudo-counts

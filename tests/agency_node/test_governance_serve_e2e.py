@@ -10,7 +10,6 @@ import datetime as dt
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from protocol.governance import (
 from protocol.keyfiles import key_id
 from protocol.project import ProjectTerms, project_digest
 from tests.agency_node.conftest import ALICE, BOB, CAROL, GENESIS, MALLORY
+from tests.served import free_port
 
 pytestmark = pytest.mark.e2e
 MATCH = "match_request"
@@ -47,9 +47,7 @@ NOW = dt.datetime.now(dt.UTC)
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 @contextmanager

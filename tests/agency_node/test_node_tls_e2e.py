@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -17,12 +16,11 @@ import httpx
 import pytest
 
 from fedlink.pki import init_ca, issue
+from tests.served import free_port
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 @pytest.mark.e2e

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.served import free_port
+
 FEDLINK = Path(sys.executable).with_name("fedlink")
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 def _fedlink(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,6 @@ import io
 import os
 import re
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import pytest
 
 from fedlink.cli import main
 from hub.settings import DEFAULT_CRITERIA
+from tests.served import free_port
 
 #: Every criterion of the default review checklist, met (an approval answers them all).
 CRITERIA = [arg for cid, _ in DEFAULT_CRITERIA for arg in ("--criterion", cid)]
@@ -42,9 +42,7 @@ AGENCIES = {"K12": ("k12", ["grade", "test_score"]), "HE": ("highered", ["degree
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 def _env() -> dict[str, str]:
@@ -81,7 +79,10 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            # Healthy and still running: a process that could not bind its port has
+            # exited, and whatever else holds the port must not pass for it.
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200 \
+                    and process.poll() is None:
                 return
         except httpx.TransportError:
             pass

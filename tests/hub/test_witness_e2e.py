@@ -24,16 +24,13 @@ import pytest
 from agency_node.services.audit import event_hash as node_event_hash
 from hub.domain.audit_chain import event_hash
 from tests.agency_node.conftest import PEOPLE, write_csv
+from tests.served import free_port
 
 FEDLINK = Path(sys.executable).with_name("fedlink")
 
 
 def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 def _env() -> dict[str, str]:

@@ -9,7 +9,6 @@ import csv
 import io
 import os
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from agency_node.runtime import NodeRuntime
 from agency_node.settings import NodeSettings
 from agency_node.setup import init_node
 from protocol.keyfiles import key_id
+from tests.served import free_port
 
 TYP = "extract_request"
 BASE = ["record_id", "first_name", "last_name", "dob", "sex", "ssn", "postal_code",
@@ -149,9 +149,7 @@ def test_extract_of_identifying_variable_refused_by_egress_guard(
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 @pytest.mark.e2e

@@ -11,7 +11,6 @@ import io
 import json
 import os
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from agency_node import keys as node_keys
 from agency_node.config import read_config, update_hub_section
 from agency_node.runtime import NodeRuntime
 from protocol.keyfiles import key_id
+from tests.served import free_port
 
 FORCED = "student_email"
 OFFER = f"{FORCED}=the steward wants it; the egress guard must still stop it"
@@ -44,9 +44,7 @@ def _fedlink(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 def _emails(source: Path) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from hub.settings import DEFAULT_CRITERIA
 from protocol.keyfiles import public_key_to_b64
 from protocol.signing import sign
 from protocol.wire import EnrollmentRequest, StewardDecision
+from tests.served import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -109,9 +109,7 @@ class ServedHub:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 def _fedlink(*args: str, env: dict[str, str]) -> str:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,13 @@ import pytest
 from hub.linkage import LinkageConfig
 from hub.linkage.config import LinkageClusterError
 from hub.linkage.partitioned import ScaleOptions, link_files
+from tests.served import free_port
 
 pytestmark = pytest.mark.e2e
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()
 
 
 @pytest.fixture
