@@ -250,9 +250,9 @@ def fit_em(
         patterns = np.vstack([patterns, sample.patterns])
         counts = np.concatenate([counts, sample.weights])
         # Sampled pairs start as non-matches, exactly: they stand for all pairs (weights
-        # of about pairs / sample size), so even 1e-6 of a match each was 10^8 pseudo-
-        # matches at ten million records a side — fifty times the true ones — and the
-        # first M-step learnt ``m`` from random pairs (no link at all came out).
+        # of about pairs / sample size), so even 1e-6 of a match each is 10^8 pseudo-
+        # matches at ten million records a side — fifty times the true ones — for the
+        # first M-step to learn ``m`` from (docs/scaling.md, "Measured").
         g = np.concatenate([g, np.zeros(len(sample.patterns))])
     onehot, owner = _one_hot(patterns, specs)
     n_features = len(specs)

@@ -123,3 +123,4 @@ def test_tied_levels_weigh_as_one_level():
     np.testing.assert_allclose(tied.m[1][3:].sum(), M[1][2:].sum(), atol=0.02)
     # The other features are fitted as before.
     np.testing.assert_allclose(tied.m[2][1:], M[2], atol=0.02)
+
