@@ -271,19 +271,10 @@ def _random_sample(agencies, pairs, found, levels_of: Comparator, config) -> Pai
     """Patterns of uniform random *non-candidate* record pairs, spread evenly over the
     agency pairs, each weighted so an agency pair's weights sum to its number of
     non-candidate pairs (every pair, weight 1, when there are fewer than its share)."""
-    rng = np.random.default_rng(config.seed)
-    share = max(1, config.u_sample // max(len(pairs), 1))
     codes, weights = [], []
-    for (a, b), cand in zip(pairs, found, strict=True):
+    sizes = [(agencies[a].size, agencies[b].size, a == b) for a, b in pairs]
+    for (a, b), cand, (lr, rr) in zip(pairs, found, random_draws(sizes, config), strict=True):
         n_a, n_b = agencies[a].size, agencies[b].size
-        if n_a * n_b <= share:
-            lr = np.repeat(np.arange(n_a, dtype=np.int64), n_b)
-            rr = np.tile(np.arange(n_b, dtype=np.int64), n_a)
-        else:
-            lr = rng.integers(0, n_a, share, dtype=np.int64)
-            rr = rng.integers(0, n_b, share, dtype=np.int64)
-        if a == b:  # within one agency: two different records, each pair once
-            lr, rr = within_draws(lr, rr, enumerated=n_a * n_b <= share)
         known = np.sort(cand.left_rows * n_b + cand.right_rows)
         drawn = lr * n_b + rr
         pos = np.minimum(np.searchsorted(known, drawn), max(len(known) - 1, 0))
@@ -304,6 +295,25 @@ def _random_sample(agencies, pairs, found, levels_of: Comparator, config) -> Pai
     patterns, _, inverse = aggregate_patterns(np.concatenate(codes), levels_of.specs)
     summed = np.bincount(inverse, weights=np.concatenate(weights), minlength=len(patterns))
     return PairSample(patterns, summed)
+
+
+def random_draws(sizes: list[tuple[int, int, bool]], config: LinkageConfig):
+    """The uniform random pairs of each agency pair ``(n_left, n_right, within)``, in
+    order, from one generator seeded ``config.seed``: ``u_sample`` shared evenly, every
+    pair when an agency pair has fewer. Both engines draw through this, so they draw the
+    same pairs (the partitioned engine's model equals the in-memory one's)."""
+    rng = np.random.default_rng(config.seed)
+    share = max(1, config.u_sample // max(len(sizes), 1))
+    for n_a, n_b, within in sizes:
+        if n_a * n_b <= share:
+            lr = np.repeat(np.arange(n_a, dtype=np.int64), n_b)
+            rr = np.tile(np.arange(n_b, dtype=np.int64), n_a)
+        else:
+            lr = rng.integers(0, n_a, share, dtype=np.int64)
+            rr = rng.integers(0, n_b, share, dtype=np.int64)
+        if within:  # within one agency: two different records, each pair once
+            lr, rr = within_draws(lr, rr, enumerated=n_a * n_b <= share)
+        yield lr, rr
 
 
 def _one_to_one_weights(pairs, found, agencies, config, weights, independent):

@@ -44,7 +44,7 @@ from hub.linkage.config import (
     LinkageError,
     ProgressCallback,
 )
-from hub.linkage.dedup import check_dedup, within_draws
+from hub.linkage.dedup import check_dedup
 from hub.linkage.engine import (
     LinkageResult,
     add_dedup_report,
@@ -52,6 +52,7 @@ from hub.linkage.engine import (
     clusters_table,
     comparator_for,
     links_table,
+    random_draws,
 )
 from hub.linkage.partitioned import fit as fitting
 from hub.linkage.partitioned.executor import Executor, open_executor
@@ -297,18 +298,9 @@ def _draw_sample(plan: RunPlan, config: LinkageConfig) -> list[dict[tuple[int, i
     out: list[dict[tuple[int, int], Any]] = [{} for _ in plan.pairs]
     if config.u_source != "random" or config.method == "ecm":
         return out
-    rng = np.random.default_rng(config.seed)
-    share = max(1, config.u_sample // max(len(plan.pairs), 1))
-    for pair, (a, b) in enumerate(plan.pairs):
-        n_a, n_b = plan.agencies[a].size, plan.agencies[b].size
-        if n_a * n_b <= share:
-            lr = np.repeat(np.arange(n_a, dtype=np.int64), n_b)
-            rr = np.tile(np.arange(n_b, dtype=np.int64), n_a)
-        else:
-            lr = rng.integers(0, n_a, share, dtype=np.int64)
-            rr = rng.integers(0, n_b, share, dtype=np.int64)
-        if a == b:
-            lr, rr = within_draws(lr, rr, enumerated=n_a * n_b <= share)
+    sizes = [(plan.agencies[a].size, plan.agencies[b].size, a == b) for a, b in plan.pairs]
+    for pair, ((_, b), (lr, rr)) in enumerate(
+            zip(plan.pairs, random_draws(sizes, config), strict=True)):
         bucket = (lr // plan.slice_rows) * plan.slices(b) + rr // plan.slice_rows
         for b_id in np.unique(bucket).tolist():
             mine = bucket == b_id
