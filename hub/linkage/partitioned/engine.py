@@ -168,13 +168,19 @@ def _plan(paths: Mapping[str, Path], config: LinkageConfig, options: ScaleOption
 
 
 def _check_pids(reader: pa.ipc.RecordBatchFileReader, name: str) -> None:
-    pids = pa.chunked_array([reader.get_batch(i).column(PID_COLUMN)
-                             for i in range(reader.num_record_batches)],
-                            type=reader.schema.field(PID_COLUMN).type)
+    pids = _pid_column(reader)
     if pids.null_count:
         raise LinkageError(f"the token table of {name} has rows without a pid")
     if pc.count_distinct(pids).as_py() != len(pids):
         raise LinkageError(f"the token table of {name} repeats a pid")
+
+
+def _pid_column(reader: pa.ipc.RecordBatchFileReader) -> pa.ChunkedArray:
+    """The pids of a landed file, memory-mapped (read at the start to check them and again
+    at the end for the tables: not held through the run)."""
+    return pa.chunked_array([reader.get_batch(i).column(PID_COLUMN)
+                             for i in range(reader.num_record_batches)],
+                            type=reader.schema.field(PID_COLUMN).type)
 
 
 def _tokens_per_record(batch: pa.RecordBatch) -> float:
@@ -312,10 +318,7 @@ def _agencies_with_pids(plan: RunPlan) -> list[AgencyTokens]:
     agencies = []
     for agency in plan.agencies:
         reader = pa.ipc.open_file(pa.memory_map(agency.path))
-        pids = pa.chunked_array([reader.get_batch(i).column(PID_COLUMN)
-                                 for i in range(reader.num_record_batches)],
-                                type=reader.schema.field(PID_COLUMN).type)
-        agencies.append(AgencyTokens(agency.name, pids.combine_chunks(), {}, {}))
+        agencies.append(AgencyTokens(agency.name, _pid_column(reader).combine_chunks(), {}, {}))
     return agencies
 
 
