@@ -75,6 +75,37 @@ def test_em_with_non_candidate_sample_recovers_all_pairs_model():
         np.testing.assert_allclose(model.u[k][1:], U[k], atol=0.01)
 
 
+def test_em_with_sample_at_ten_million_a_side_still_finds_the_matches():
+    """At 10M × 10M the sample stands for 10^14 pairs and matches are 10^-7 of them (here
+    10^12 and 2·10^-8): the sampled pairs must start as non-matches exactly, or their
+    pseudo-matches (10^-6 each: fifty times the true matches) teach ``m`` from random pairs
+    and the fit never recovers (the 10M bench once linked nothing)."""
+    rng = np.random.default_rng(11)
+    n_match, n_candidate_non, all_pairs = 20_000, 200_000, 10**12
+    levels = np.zeros((n_match + n_candidate_non, len(SPECS)), dtype=np.int8)
+    match = np.arange(len(levels)) < n_match
+    for k in (1, 2):
+        for is_match, probs in ((True, M[k]), (False, U[k])):
+            rows = np.flatnonzero(match == is_match)
+            levels[rows, k] = 1 + rng.choice(len(probs), size=len(rows), p=probs)
+    levels[:, 0] = 2  # every candidate agrees on the key
+    drawn = np.zeros((40_000, len(SPECS)), dtype=np.int8)
+    drawn[:, 0] = 1
+    for k in (1, 2):
+        drawn[:, k] = 1 + rng.choice(len(U[k]), size=len(drawn), p=U[k])
+    patterns, counts, inverse = aggregate_patterns(pack_levels(levels, SPECS), SPECS)
+    s_patterns, s_counts, _ = aggregate_patterns(pack_levels(drawn, SPECS), SPECS)
+    rest = all_pairs - len(levels)
+    sample = PairSample(s_patterns, s_counts * rest / len(drawn))
+    model, posterior = fit_em(
+        patterns, counts, SPECS, initial_posterior(patterns, SPECS), sample=sample
+    )
+    assert model.prior == pytest.approx(n_match / all_pairs, rel=0.2)
+    np.testing.assert_allclose(model.m[1][1:], M[1], atol=0.03)
+    assert model.m[0][2] > 0.99  # the matches agree on the key; random pairs do not
+    assert ((posterior[inverse] >= 0.5) == match).mean() > 0.95
+
+
 def test_weights_sum_level_weights_and_ignore_missing():
     rng = np.random.default_rng(1)
     levels, _ = _simulate(rng, 20_000, 0.3)
