@@ -31,6 +31,7 @@ STEPS: dict[str, str] = {
     "recordlinkage.accuracy": "fedlink.bench.recordlinkage_runner:accuracy",
     "fedlink.privacy": "fedlink.bench.privacy:run",
     "fedlink.load": "fedlink.bench.load:run",
+    "fedlink.node_stream": "fedlink.bench.node_stream:run",
 }
 
 
