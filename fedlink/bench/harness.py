@@ -63,6 +63,8 @@ class BenchOptions:
     ladder: tuple[int, ...] = (1_000_000, 3_000_000)
     ladder_workers: tuple[int, ...] = (1, 2, 4)
     workers_size: int = 3_000_000
+    #: One agency node answering one match request (fedlink.bench.node_stream): records.
+    node_records: int = 1_000_000
     peers_python: Path | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
     timeout: float = 3600.0
@@ -108,7 +110,7 @@ class Bench:
         if o.wants("accuracy"):
             n += len(o.dedup_datasets) * 2  # Fedlink and Splink
         if o.wants("speed"):
-            n += 2 + (0 if o.skip_scale else 5 + 2 * len(o.ladder) + len(o.ladder_workers))
+            n += 2 + (0 if o.skip_scale else 6 + 2 * len(o.ladder) + len(o.ladder_workers))
         if o.wants("privacy"):
             n += len(o.privacy_sizes)
         if o.wants("load"):
@@ -285,6 +287,8 @@ class Bench:
                            f"× {o.workers_size:,} ({workers} workers)", "fedlink.ladder_link",
                            {"dir": dirs[o.workers_size], "workers": workers})
                 if o.workers_size in dirs else self._skip(SKIPPED, "preparation failed"))
+        out["node"] = self._main("ladder/node-stream", f"one node streams {o.node_records:,} "
+                                 "records", "fedlink.node_stream", {"records": o.node_records})
         return out
 
     def privacy(self) -> dict[str, Any]:

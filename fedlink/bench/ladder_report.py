@@ -76,7 +76,31 @@ def ladder_tables(results: dict[str, Any]) -> list[Table]:
                              *cells])
     workers.notes.append("More workers than CPUs only share them; the per-task sums are the "
                          "work a cluster divides (docs/scaling.md projects 16 machines).")
-    return [t for t in (sizes, workers) if t.rows]
+    return [t for t in (sizes, workers, _node_table(ladder.get("node"))) if t.rows]
+
+
+def _node_table(step: dict[str, Any] | None) -> Table:
+    """One agency node answering one match request: its memory should not grow with the
+    agency (issue 18, "node side at that size")."""
+    node = Table("Agency node streaming one match request (synthetic K-12 records)",
+                 ["records", "units streamed", "batches", "stream time", "units/s",
+                  "node peak RSS", "before the stream", "largest encoding worker"])
+    if step is None:
+        return node
+    if not _ok(step):
+        node.rows.append(["–", "–", "–", "–", "–", "–", "–", _status(step)])
+        return node
+    r = step["result"]
+    node.rows.append([f"{r['records']:,}", f"{r['rows']:,}", f"{r['batches']:,}",
+                      _s(r["seconds"]["stream"]), f"{r['rows_per_second']:,.0f}",
+                      _gb(r["node_peak_rss_bytes"]), _gb(r["node_rss_before_stream_bytes"]),
+                      _gb(r["worker_peak_rss_bytes"])])
+    node.notes.append(
+        "`fedlink.bench.node_stream`: the node is set up (synthetic records, real ingest, an "
+        "approved project) in one process and answers the signed request in another, "
+        "reading its store page by page; the figure is that second process and its "
+        "encoding workers. docs/scaling.md, \"The node side\", has the sizes compared.")
+    return node
 
 
 def target_rows(results: dict[str, Any]) -> list[list[str]]:

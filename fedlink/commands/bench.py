@@ -89,6 +89,9 @@ def bench(
     workers_size: Annotated[
         int, typer.Option(help="Records a side of the worker-count runs.")
     ] = 3_000_000,
+    node_records: Annotated[
+        int, typer.Option(help="Records of the agency node that streams one match request.")
+    ] = 1_000_000,
     privacy_sizes: Annotated[
         str, typer.Option(help="People in each project the attack suite attacks.")
     ] = "2000,20000",
@@ -144,6 +147,8 @@ def bench(
                                                                            "--ladder-workers")
     if workers_size < 1:
         raise CommandError(f"--workers-size must be at least 1 (got {workers_size})")
+    if node_records < 1:
+        raise CommandError(f"--node-records must be at least 1 (got {node_records})")
     if readme is not None and not has_section(readme):
         raise CommandError(f"--readme {readme}: no file with a benchmark section (the lines "
                            f"{START} and {END})")
@@ -172,6 +177,7 @@ def bench(
         ladder=ladder_sizes,
         ladder_workers=worker_counts,
         workers_size=workers_size,
+        node_records=node_records,
         privacy_sizes=sizes,
         load_clients=clients,
         load_seconds=load_seconds,

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fedlink.bench.ladder_report import ladder_tables
 from fedlink.bench.worker import STEPS
 
 
@@ -43,3 +44,9 @@ def test_node_stream_step_streams_every_record_in_several_batches(tmp_path: Path
     # The step cleans up after itself: no node, keys or source left in the work dir.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "spec.json"]
     assert STEPS["fedlink.node_stream"] == "fedlink.bench.node_stream:run"
+    rendered = ladder_tables({"ladder": {"sizes": {}, "workers": {}, "cpus": 2,
+                                         "workers_size": 1, "node": {"status": "ok",
+                                                                     "result": result}}})
+    (table,) = rendered
+    assert table.title.startswith("Agency node streaming one match request")
+    assert table.rows[0][:3] == ["2,000", "2,000", "4"]
