@@ -80,7 +80,7 @@ def bench(
     ),
     ladder: Annotated[
         str, typer.Option(help="Records a side of the partitioned engine's scale ladder "
-                          "(add 10000000 for the 10M × 10M run, about 15 min more once "
+                          "(add 10000000 for the 10M × 10M run, about 6 min more once "
                           "its tables are prepared).")
     ] = "1000000,3000000",
     ladder_workers: Annotated[

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from fedlink.bench import scale, scale_ladder
-from fedlink.bench.ladder_report import ladder_tables
+from fedlink.bench.ladder_report import ladder_tables, target_rows
 
 
 def _read(directory: str, name: str) -> pa.Table:
@@ -51,3 +51,20 @@ def test_partitioned_ladder_run_reports_every_process_and_scores(tmp_path):
         "Hub linkage scale ladder", "Hub linkage by worker count (1,500 × 1,500, 2 CPUs)"]
     assert rendered[0].rows[0][0] == "1,500 × 1,500"
     assert rendered[1].rows[0][2] == "1.00×"
+
+
+def _ten_million(f1: float, seconds: float = 300.0) -> dict:
+    result = {"seconds": {"link": seconds}, "peak_rss_bytes": 3 * 10**9,
+              "pairs": [{"f1": f1}]}
+    return {"ladder": {"sizes": {"10000000": {"status": "ok", "result": result}}},
+            "scale": {"fedlink": {"status": "ok", "result": {"pairs": [{"f1": 0.98}]}}}}
+
+
+def test_ten_million_target_met_only_when_it_links_as_well_as_one_million():
+    rows = target_rows(_ten_million(0.9568))
+    assert [row[-1] for row in rows] == ["yes", "yes"]
+    # Fast and small but linking nothing (the first 10M run): the quality target fails.
+    rows = target_rows(_ten_million(0.0))
+    assert [row[-1] for row in rows] == ["yes", "**no**"]
+    assert [row[-1] for row in target_rows(_ten_million(0.97, seconds=700.0))] == [
+        "**no**", "yes"]
