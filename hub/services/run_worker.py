@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -190,7 +191,10 @@ class LinkageWorker:
                 config = dataclasses.replace(self.config, dedup=plan.deduplicated)
                 # Small runs in memory, large ones partition by partition on the
                 # configured Dask scheduler (docs/scaling.md).
-                result = link_landed(paths, config, self.scale,
+                # The engine's partition files go in the attempt's directory too, so
+                # whatever an attempt leaves is under one name (see _spool).
+                scale = dataclasses.replace(self.scale, workdir=str(spool_dir))
+                result = link_landed(paths, config, scale,
                                      progress=self._progress(job, plan, stop))
             self._observe_partitions(result)
             # A fresh lease before the store: on SQLite its commit holds the write lock
@@ -226,11 +230,21 @@ class LinkageWorker:
 
     @contextlib.contextmanager
     def _spool(self, plan: RunPlan) -> Iterator[Path]:
-        """A fresh directory (0700) for this attempt's landed streams, in the linkage work
-        directory (which a cluster's workers mount too); removed with everything in it when
-        the ``with`` ends, however it ends."""
+        """A fresh directory (0700) for this attempt's landed streams and partition files,
+        in the linkage work directory (which a cluster's workers mount too); removed with
+        everything in it when the ``with`` ends, however it ends.
+
+        An attempt that never reached its end — the hub killed, the machine lost — left its
+        directory behind: the run's next attempt removes it first. This worker holds the
+        run's lease, so no other attempt of the run is still meant to be writing there."""
         root = Path(self.scale.workdir)
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stale = [p for p in root.glob(f"{plan.run_id}-*") if p.is_dir()]
+        for left in stale:
+            shutil.rmtree(left, ignore_errors=True)
+        if stale:
+            log.info("run %s: removed %d directories an earlier attempt left", plan.run_id,
+                     len(stale))
         with tempfile.TemporaryDirectory(prefix=f"{plan.run_id}-", dir=root) as spool:
             yield Path(spool)
 

@@ -56,3 +56,35 @@ def test_partitioned_run_stores_the_in_memory_runs_clusters(federation: Any) -> 
                 "candidates"):
         assert partitioned["counts"][key] == memory["counts"][key], key
     assert list(work.iterdir()) == []
+
+
+def test_next_attempt_removes_what_a_killed_attempt_left(federation: Any, monkeypatch) -> None:
+    """A hub killed mid-run leaves its attempt's directory (landed streams, partition
+    files); the run's next attempt removes it, and the engine's files of an attempt live
+    inside the attempt's directory, so nothing else is left at the work directory's root."""
+    from hub.services import run_worker
+
+    federation.approved_project()
+    run = federation.start_run()
+    work = federation.hub.ctx.settings.dir / DEFAULT_WORKDIR
+    left = work / f"{run['id']}-killed"
+    (left / "fedlink-link-x").mkdir(parents=True)
+    (left / "K12.arrow").write_bytes(b"landed before the kill")
+    other = work / "run-0000000000000000-other"  # another run's: not this run's to remove
+    other.mkdir()
+    seen: list[str] = []
+    real = run_worker.link_landed
+
+    def spying(paths: Any, config: Any, scale: ScaleOptions, **kwargs: Any) -> Any:
+        seen.append(scale.workdir)
+        assert not left.exists()  # gone before the nodes were even asked
+        return real(paths, config, scale, **kwargs)
+
+    monkeypatch.setattr(run_worker, "link_landed", spying)
+    federation.worker(scale=ScaleOptions(
+        engine="partitioned", scheduler="serial", partitions=2, slice_rows=40,
+        workdir=str(work))).run_once()
+    assert federation.run(run["id"])["status"] == "succeeded"
+    (workdir,) = seen
+    assert workdir.startswith(str(work / f"{run['id']}-"))
+    assert sorted(p.name for p in work.iterdir()) == [other.name]
