@@ -46,13 +46,10 @@ MATCH = "match_request"
 NOW = dt.datetime.now(dt.UTC)
 
 
-def _free_port() -> int:
-    return free_port()
-
 
 @contextmanager
 def serving(node_dir: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "FEDLINK_NODE_LOG_LEVEL": "warning"}
     process = subprocess.Popen(
         [sys.executable, "-m", "fedlink.cli", "node", "serve", "--dir", str(node_dir),

@@ -17,10 +17,6 @@ import pytest
 from tests.served import free_port
 
 
-def _free_port() -> int:
-    return free_port()
-
-
 def _living() -> dict[int, int]:
     """pid → parent pid of every process that has not ended (zombies count as ended)."""
     parents = {}
@@ -51,7 +47,7 @@ def _descendants(root: int) -> set[int]:
                     reason="needs Linux /proc and at least 2 CPUs (the worker pool)")
 def test_node_kill_9_leaves_no_encoding_process_behind(
         served_node: Path, hub: object, wire: SimpleNamespace) -> None:
-    port = _free_port()
+    port = free_port()
     # Threshold 1: the pool encodes even this node's 4 records, as it would 20,000.
     env = {**os.environ, "FEDLINK_NODE_LOG_LEVEL": "warning",
            "FEDLINK_ENCODING_PARALLEL_THRESHOLD": "1"}

@@ -18,15 +18,11 @@ from protocol.encoding import token_batch_schema
 from tests.served import free_port
 
 
-def _free_port() -> int:
-    return free_port()
-
-
 @pytest.mark.e2e
 def test_node_serve_answers_signed_match_request_over_a_socket(
     served_node: Path, hub: object, wire: SimpleNamespace
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "FEDLINK_NODE_LOG_LEVEL": "warning"}
     process = subprocess.Popen(
         [sys.executable, "-m", "fedlink.cli", "node", "serve", "--dir", str(served_node),
@@ -72,7 +68,7 @@ def test_node_serve_without_roster_warns_at_start_and_refuses_no_roster(
 ) -> None:
     """Fail closed on governance: a node with no pinned roster says so in one line at start,
     naming the command to run, and refuses a match request carrying a quorum's decisions."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "FEDLINK_NODE_LOG_LEVEL": "warning"}
     env.pop("FEDLINK_NODE_GOVERNANCE_REQUIRED", None)
     process = subprocess.Popen(

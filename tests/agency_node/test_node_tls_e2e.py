@@ -19,17 +19,13 @@ from fedlink.pki import init_ca, issue
 from tests.served import free_port
 
 
-def _free_port() -> int:
-    return free_port()
-
-
 @pytest.mark.e2e
 def test_node_serves_https_only_to_clients_trusting_the_ca(served_node: Path,
                                                            tmp_path: Path) -> None:
     init_ca(tmp_path / "ca")
     cert = issue(tmp_path / "ca", name="node-k12", out_dir=tmp_path / "tls",
                  dns=["localhost"], ips=["127.0.0.1"])
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "fedlink.cli", "node", "serve", "--dir", str(served_node),
          "--host", "127.0.0.1", "--port", str(port), "--ssl-certfile", str(cert.certificate),

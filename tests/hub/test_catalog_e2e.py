@@ -15,7 +15,8 @@ import pytest
 
 from hub.settings import DATABASE_FILE
 from tests.agency_node.conftest import PEOPLE, write_csv
-from tests.hub.test_hub_runs_e2e import FEDLINK, _env, _free_port, fedlink, token_in, wait_healthy
+from tests.hub.test_hub_runs_e2e import FEDLINK, _env, fedlink, token_in, wait_healthy
+from tests.served import free_port
 
 
 def _rows(year: int, count: int) -> list[dict[str, str]]:
@@ -35,7 +36,7 @@ def _grade(url: str, token: str) -> dict[str, object]:
 def test_dictionary_change_reaches_researcher_catalog(tmp_path: Path) -> None:
     hub_dir, node = tmp_path / "hub", str(tmp_path / "node")
     admin = token_in(fedlink("hub", "init", "--dir", str(hub_dir)))
-    port = _free_port()
+    port = free_port()
     hub_url = f"http://127.0.0.1:{port}"
     source = write_csv(tmp_path / "k12.csv", _rows(2019, 30))
     fedlink("node", "init", "--agency", "K12", "--name", "K12 agency", "--dir", node,

@@ -19,9 +19,6 @@ from tests.served import free_port
 FEDLINK = Path(sys.executable).with_name("fedlink")
 
 
-def _free_port() -> int:
-    return free_port()
-
 
 def _fedlink(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FEDLINK_")}
@@ -39,7 +36,7 @@ def test_admin_cannot_act_as_anyone_against_a_real_hub(tmp_path: Path) -> None:
     init = _fedlink("hub", "init", "--dir", str(hub_dir))
     assert init.returncode == 0, init.stderr
     admin = re.search(r"token \(shown once, keep it safe\): (\S+)", init.stdout).group(1)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     with log.open("w") as out:

@@ -41,9 +41,6 @@ FEDLINK = Path(sys.executable).with_name("fedlink")
 AGENCIES = {"K12": ("k12", ["grade", "test_score"]), "HE": ("highered", ["degree", "gpa"])}
 
 
-def _free_port() -> int:
-    return free_port()
-
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEDLINK_")}
@@ -149,7 +146,7 @@ def test_hub_links_two_real_nodes_and_the_links_are_right(tmp_path: Path) -> Non
     fedlink("hub", "init", "--dir", str(hub_dir))
     secret = tmp_path / "federation.secret"
     secret.write_text(secrets.token_hex(32))
-    ports = {name: _free_port() for name in ("hub", *AGENCIES)}
+    ports = {name: free_port() for name in ("hub", *AGENCIES)}
     hub_url = f"http://127.0.0.1:{ports['hub']}"
     nodes = {agency: tmp_path / agency for agency in AGENCIES}
 

@@ -29,9 +29,6 @@ from tests.served import free_port
 FEDLINK = Path(sys.executable).with_name("fedlink")
 
 
-def _free_port() -> int:
-    return free_port()
-
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
@@ -88,7 +85,7 @@ def _node_refusals(node_dir: Path) -> set[str]:
 @pytest.mark.e2e
 def test_witness_refuses_truncated_hub_log_and_audit_verify_reports_it(tmp_path: Path) -> None:
     hub_dir, node_dir = tmp_path / "hub", tmp_path / "node"
-    hub_port, node_port = _free_port(), _free_port()
+    hub_port, node_port = free_port(), free_port()
     hub_url, node_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{node_port}"
     _fedlink("hub", "init", "--dir", str(hub_dir))
     added = _fedlink("hub", "agency", "add", "K12", "--dir", str(hub_dir), "--name", "K12",
@@ -161,7 +158,7 @@ def _cosigned_offline(node_dir: Path) -> list[dict[str, int]]:
 @pytest.mark.e2e
 def test_rewritten_node_log_reported_between_real_processes(tmp_path: Path) -> None:
     hub_dir, node_dir = tmp_path / "hub", tmp_path / "node"
-    hub_port, node_port = _free_port(), _free_port()
+    hub_port, node_port = free_port(), free_port()
     hub_url, node_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{node_port}"
     _fedlink("hub", "init", "--dir", str(hub_dir))
     added = _fedlink("hub", "agency", "add", "K12", "--dir", str(hub_dir), "--name", "K12",
@@ -215,7 +212,7 @@ def test_witness_refuses_rewritten_resigned_hub_log_and_audit_verify_reports_it(
     """Remove two events from the middle, re-hash the chain, reset the head and drop the
     hub's checkpoints and co-signatures; the hub (holding its key) re-signs its log."""
     hub_dir, node_dir = tmp_path / "hub", tmp_path / "node"
-    hub_port, node_port = _free_port(), _free_port()
+    hub_port, node_port = free_port(), free_port()
     hub_url, node_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{node_port}"
     _fedlink("hub", "init", "--dir", str(hub_dir))
     added = _fedlink("hub", "agency", "add", "K12", "--dir", str(hub_dir), "--name", "K12",

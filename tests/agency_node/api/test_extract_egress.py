@@ -148,15 +148,12 @@ def test_extract_of_identifying_variable_refused_by_egress_guard(
         assert value.split("@")[0] not in details
 
 
-def _free_port() -> int:
-    return free_port()
-
 
 @pytest.mark.e2e
 def test_node_serve_refuses_identifying_extract_over_a_socket(
     egress_node: Path, hub: Any, wire: SimpleNamespace
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "FEDLINK_NODE_LOG_LEVEL": "warning"}
     process = subprocess.Popen(
         [sys.executable, "-m", "fedlink.cli", "node", "serve", "--dir", str(egress_node),

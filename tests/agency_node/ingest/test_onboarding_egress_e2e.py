@@ -43,9 +43,6 @@ def _fedlink(*argv: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=180, check=False)
 
 
-def _free_port() -> int:
-    return free_port()
-
 
 def _emails(source: Path) -> list[str]:
     with source.open(encoding="utf-8", newline="") as handle:
@@ -91,7 +88,7 @@ def test_issue_export_onboarded_and_forced_identifier_stopped_at_the_node(
     overrides = [json.loads(d) for t, d in events if t == "column_override"]
     assert [o["column"] for o in overrides] == [FORCED]  # the override is on record
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "FEDLINK_NODE_LOG_LEVEL": "warning"}
     process = subprocess.Popen(
         [sys.executable, "-m", "fedlink.cli", "node", "serve", "--dir", str(node_dir),

@@ -108,9 +108,6 @@ class ServedHub:
                  content=envelope.to_json())
 
 
-def _free_port() -> int:
-    return free_port()
-
 
 def _fedlink(*args: str, env: dict[str, str]) -> str:
     done = subprocess.run([str(FEDLINK), *args], env=env, capture_output=True, text=True,
@@ -131,7 +128,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
     settings["public_contact_title"] = "Chief Privacy Officer"
     settings["public_contact_email"] = "pat.doe@state.example"
     config.write_text(tomlkit.dumps(settings), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     log = hub_dir.parent / "serve.log"
     with log.open("w") as sink:
         server = subprocess.Popen([str(FEDLINK), "hub", "serve", "--dir", str(hub_dir),

@@ -20,13 +20,10 @@ from tests.served import free_port
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    return free_port()
-
 
 @pytest.fixture
 def dask_cluster(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     dask = str(Path(sys.executable).with_name("dask"))
     env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
@@ -80,7 +77,7 @@ def test_unreachable_scheduler_fails_the_run_with_a_clear_error(three_agencies, 
     from hub.linkage.partitioned import executor
 
     monkeypatch.setattr(executor, "CONNECT_SECONDS", 2)
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     with pytest.raises(LinkageClusterError, match=f"scheduler at {address} did not answer"):
         link_files(landed(three_agencies), LinkageConfig(), ScaleOptions(
             engine="partitioned", scheduler=address))
