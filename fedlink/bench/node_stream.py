@@ -46,7 +46,7 @@ from typing import Any
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fedlink.bench.worker import stage
+from fedlink.bench.worker import peak_rss_bytes, stage
 
 PROJECT = "P-BENCH-STREAM"
 AGENCY = "K12"
@@ -218,7 +218,7 @@ def setup(work: Path, records: int, seed: int) -> dict[str, Any]:
     source.unlink()
     (work / "years.json").write_text(json.dumps(years))
     return {"setup_seconds": time.perf_counter() - started, "units": units,
-            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+            "peak_rss_bytes": peak_rss_bytes()}
 
 
 # -- phase 2: one signed match request, streamed ------------------------------------------
@@ -319,8 +319,7 @@ def stream(work: Path, batch_size: int) -> dict[str, Any]:
             "bytes": source.bytes, "node_rss_before_bytes": before,
             # The kernel's per-thread RSS counters lag by a few pages: a sample can exceed
             # ru_maxrss by that much, so the peak is the larger of the two.
-            "node_peak_rss_bytes": max(
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, *rss),
+            "node_peak_rss_bytes": max(peak_rss_bytes(), *rss),
             # Flat within one stream once the read-ahead is full: RSS at each tenth of it.
             "node_rss_by_tenth_bytes": [rss[len(rss) * k // 10 - 1] for k in range(1, 11)],
             # The forkserver and its workers: the largest of them.

@@ -110,11 +110,11 @@ def pairwise_scores(
     truth_codes, truth_ids = pd.factorize(truth_values)  # missing: -1
     cluster_codes, cluster_ids = pd.factorize(frame[cluster])
     source_codes, source_names = pd.factorize(frame[source].astype(str))
-    counts = {
-        str(name): _source_counts(cluster_codes[source_codes == k], truth_codes[
-            source_codes == k], len(cluster_ids), len(truth_ids))
-        for k, name in enumerate(source_names)
-    }
+    counts = {}
+    for k, name in enumerate(source_names):
+        mine = source_codes == k
+        counts[str(name)] = _source_counts(cluster_codes[mine], truth_codes[mine],
+                                           len(cluster_ids), len(truth_ids))
     sources = sorted(counts)
     scores = []
     for a, b in itertools.combinations(sources, 2):
