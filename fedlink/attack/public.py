@@ -15,6 +15,7 @@ project's.
 from __future__ import annotations
 
 import functools
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,13 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from fedlink.attack.federation import SIMULATION_DOB, encoder_for, random_keys, random_pids
+from fedlink.attack.federation import (
+    SIMULATION_DOB,
+    Random,
+    encoder_for,
+    random_keys,
+    random_pids,
+)
 from fedlink.synth import population as synth_population
 from fedlink.synth.vocab import vocabulary
 from protocol.columns import IdentityColumns
@@ -162,10 +169,16 @@ def _identity(field: str, value: str) -> NormalizedIdentity:
     )
 
 
-def simulate(scheme: str, column: str, values: Sequence[str], keys_count: int) -> list[pa.Array]:
+def simulate(
+    scheme: str,
+    column: str,
+    values: Sequence[str],
+    keys_count: int,
+    randbytes: Random = os.urandom,
+) -> list[pa.Array]:
     """``column`` of ``values`` encoded by ``scheme``'s open encoder under
-    ``keys_count`` fresh keys of the attacker's own: one Arrow array per key, row i
-    encoding ``values[i]`` (null where the encoder emits nothing)."""
+    ``keys_count`` fresh keys of the attacker's own (drawn with ``randbytes``): one Arrow
+    array per key, row i encoding ``values[i]`` (null where the encoder emits nothing)."""
     field = column_field(column)
     if field is None:
         raise ValueError(f"{column} is not an encoded field column")
@@ -173,7 +186,7 @@ def simulate(scheme: str, column: str, values: Sequence[str], keys_count: int) -
     columns = IdentityColumns.of([_identity(field, v) for v in values])
     out = []
     for _ in range(keys_count):
-        batch = encoder(random_pids(len(values)), columns, random_keys())
+        batch = encoder(random_pids(len(values), randbytes), columns, random_keys(randbytes))
         index = batch.schema.get_field_index(column)
         if index < 0:
             raise ValueError(f"scheme {scheme!r} does not produce column {column}")

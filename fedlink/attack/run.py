@@ -15,6 +15,8 @@ right on the same record), and the shape leaks (:mod:`fedlink.attack.leaks`).
 
 from __future__ import annotations
 
+import os
+import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,8 +25,20 @@ import numpy as np
 import pyarrow as pa
 
 from fedlink.attack import leaks
-from fedlink.attack.features import BigramIndex, EncodedColumn, encoded_columns, simulated_features
-from fedlink.attack.federation import SCHEMES, Federation, build_federation, normalized_agencies
+from fedlink.attack.features import (
+    BigramIndex,
+    EncodedColumn,
+    IntArray,
+    encoded_columns,
+    simulated_features,
+)
+from fedlink.attack.federation import (
+    SCHEMES,
+    Federation,
+    Random,
+    build_federation,
+    normalized_agencies,
+)
 from fedlink.attack.frequency import frequency_alignment, prior_only, record_guesses
 from fedlink.attack.graph import SEED_VALUES, Simulation, seed_by_graph_matching
 from fedlink.attack.patterns import mine
@@ -33,6 +47,11 @@ from fedlink.attack.scoring import Score, combine, score, score_full_name
 
 #: Own keys the attacker simulates the encoder under.
 SIMULATION_KEYS = 4
+#: Fresh starts the attacker allows itself on one column, and the share of the column's
+#: records an attempt must identify to stop there. About one seeding in forty collapses
+#: (the mining then identifies a few dozen records, not thousands: visible without truth).
+ATTEMPTS = 3
+GOOD_SHARE = 0.5
 #: The attacker's own reference population for the token-count rules (its own seed).
 REFERENCE_PEOPLE = 2000
 _REFERENCE_SEED = 7_919
@@ -57,20 +76,36 @@ def truth_column(column: str) -> str | None:
 
 
 def pattern_attack(
-    scheme: str, column: EncodedColumn, table: PublicTable
+    scheme: str, column: EncodedColumn, table: PublicTable, randbytes: Random = os.urandom
 ) -> tuple[dict[int, str], dict[str, Any]]:
-    """Graph-matching seeding + pattern mining on one column: guesses and diagnostics."""
+    """Graph-matching seeding + pattern mining on one column: guesses and diagnostics.
+
+    ``randbytes`` draws the attacker's own simulation keys. A poor seeding shows itself
+    to the attacker (the mining then identifies few of the column's records), so it
+    starts afresh — new own keys, new seeds — up to :data:`ATTEMPTS` times and keeps the
+    attempt that identifies the most records.
+    """
     index = BigramIndex.of(table.values)
     grams = np.asarray(index.incidence.sum(axis=1), dtype=np.float64).ravel()
-    arrays = simulate(scheme, column.name, table.values, SIMULATION_KEYS)
-    sim = Simulation.of(simulated_features(column.kind, arrays), SEED_VALUES, grams)
-    seeds = seed_by_graph_matching(column, table, sim)
-    # The construction bounds what one bigram sets; allow for the simulation's noise.
-    max_features = int(1.5 * sim.features_per_gram) + 2
-    per_encoding, history = mine(
-        column, index, seeds, sim.size_mean, sim.size_std, max_features=max_features
-    )
-    info = {"seeds": len(seeds), "identified_per_round": history}
+    best: tuple[int, IntArray, dict[str, Any]] | None = None
+    for attempt in range(1, ATTEMPTS + 1):
+        arrays = simulate(scheme, column.name, table.values, SIMULATION_KEYS, randbytes)
+        sim = Simulation.of(simulated_features(column.kind, arrays), SEED_VALUES, grams)
+        seeds = seed_by_graph_matching(column, table, sim)
+        # The construction bounds what one bigram sets; allow for the simulation's noise.
+        max_features = int(1.5 * sim.features_per_gram) + 2
+        per_encoding, history = mine(
+            column, index, seeds, sim.size_mean, sim.size_std, max_features=max_features
+        )
+        identified = int(column.counts[per_encoding >= 0].sum())
+        if best is None or identified > best[0]:
+            info = {"seeds": len(seeds), "identified_per_round": history, "attempt": attempt}
+            best = (identified, per_encoding, info)
+        if identified >= GOOD_SHARE * column.present:
+            break
+    assert best is not None  # ATTEMPTS >= 1
+    _, per_encoding, info = best
+    info["attempts"] = attempt
     return record_guesses(column, table, per_encoding), info
 
 
@@ -79,9 +114,14 @@ def _row(attack: str, target: str, result: Score) -> dict[str, Any]:
 
 
 def attack_federation(
-    federation: Federation, reference: Federation, step: Step | None = None
+    federation: Federation,
+    reference: Federation,
+    step: Step | None = None,
+    *,
+    randbytes: Random = os.urandom,
 ) -> dict[str, Any]:
-    """Every attack on ``federation``'s pooled token table, scored against its truth."""
+    """Every attack on ``federation``'s pooled token table, scored against its truth;
+    ``randbytes`` draws the attacker's own keys (seeded: a reproducible attack)."""
     report = step or (lambda _s: None)
     started = time.perf_counter()
     table: pa.Table = federation.table()
@@ -104,7 +144,7 @@ def attack_federation(
         rows.append(_row("prior", column.name, score(prior_only(column, public), values)))
         aligned = frequency_alignment(column, public, agencies=len(federation.tables))
         rows.append(_row("frequency", column.name, score(aligned, values)))
-        guesses, info = pattern_attack(federation.scheme, column, public)
+        guesses, info = pattern_attack(federation.scheme, column, public, randbytes)
         diagnostics[column.name] = info
         rows.append(_row("graph+patterns", column.name, score(guesses, values)))
         by_field.setdefault(target, []).append(guesses)
@@ -142,8 +182,9 @@ def run_privacy(
     key_seed: int | None = None,
 ) -> dict[str, Any]:
     """Play a curious hub against a ``people``-person project (synthetic state ``seed``)
-    under each of ``schemes``; JSON-ready results. The project's keys are random, drawn
-    from ``key_seed`` when given (a reproducible run: the tests).
+    under each of ``schemes``; JSON-ready results. The project's keys, and the keys the
+    attacker simulates the encoder under, are random, drawn from ``key_seed`` when given
+    (a reproducible run: the tests).
 
     Raises ``ValueError`` for ``people < 1``, a negative seed or an unknown scheme.
     """
@@ -168,5 +209,9 @@ def run_privacy(
             own_people, _REFERENCE_SEED + seed, scheme, agencies=own,
             key_seed=None if key_seed is None else key_seed + 1,
         )
-        results[scheme] = attack_federation(federation, reference, report)
+        # A seeded generator only for reproducible runs on synthetic data: no real key.
+        attacker: Random = (
+            os.urandom if key_seed is None else random.Random(key_seed + 2).randbytes  # noqa: S311
+        )
+        results[scheme] = attack_federation(federation, reference, report, randbytes=attacker)
     return {"people": people, "seed": seed, "attacks": ATTACKS, "schemes": results}

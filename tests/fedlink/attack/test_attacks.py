@@ -1,7 +1,9 @@
 """The curious-hub attacks on the legacy encoding of a 2,000-person project.
 
-One run (random project keys each time) shared by the tests; the thresholds sit a few
-points below what the attack reliably measures (docs/privacy-attacks.md).
+One run shared by the tests, its project keys (and the attacker's own) drawn from a fixed
+seed so the suite is reproducible; the thresholds sit below the worst of 100 runs under
+different keys (docs/privacy-attacks.md, "Across key draws"), where random keys are
+measured.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fedlink.cli import app, main
 
 @pytest.fixture(scope="module")
 def legacy() -> dict[str, Any]:
-    return run_privacy(2000, 0, ("legacy",))["schemes"]["legacy"]
+    return run_privacy(2000, 0, ("legacy",), key_seed=2026)["schemes"]["legacy"]
 
 
 def _row(result: dict[str, Any], attack: str, target: str) -> dict[str, Any]:
