@@ -89,15 +89,20 @@ def _edge_cost(observed: FloatArray, sim: Simulation, assigned: np.ndarray) -> F
     """``[e, v]``: mean over the other encodings e' of the halved squared z-score of
     overlap(e, e') against the expected overlap of v with e''s assigned value."""
     vals = sim.overlap_mean.shape[0]
+    n = observed.shape[0]
     expected = sim.overlap_mean[:, assigned]  # (vals, enc)
     spread = np.maximum(sim.overlap_std[:, assigned], 1.0) + 0.05 * expected
-    z = (observed[:, None, :] - expected[None, :, :]) / spread[None, :, :]
-    cost = np.minimum(z**2 / 2, 8.0)
-    n = observed.shape[0]
+    # The hot loop of the seeding: one (enc, vals, enc) array, worked in place.
+    cost = np.empty((n, vals, n))  # C order: the sum below runs along contiguous memory
+    np.subtract(observed[:, None, :], expected[None, :, :], out=cost)
+    cost /= spread[None, :, :]
+    np.square(cost, out=cost)
+    cost *= 0.5
+    np.minimum(cost, 8.0, out=cost)
     cost[np.arange(n), :, np.arange(n)] = 0.0  # an encoding's overlap with itself
     # A value's expected overlap with itself is not the overlap of two different names.
     same = assigned[None, :] == np.arange(vals)[:, None]  # (vals, enc)
-    cost = np.where(same[None, :, :], 8.0, cost)
+    cost[:, same] = 8.0
     total: FloatArray = cost.sum(axis=2) / max(n - 1, 1)
     return total
 
