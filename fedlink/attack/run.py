@@ -7,7 +7,8 @@ agency's token table as the hub does, and on every ``bf_*``/``mh_*`` column run
   (:mod:`fedlink.attack.frequency`);
 - graph-matching seeding (:mod:`fedlink.attack.graph`) + iterative q-gram pattern mining
   (:mod:`fedlink.attack.patterns`), the attacker having simulated the open encoder on the
-  public values under keys of its own (:func:`fedlink.attack.public.simulate`);
+  public values under keys of its own (:func:`fedlink.attack.public.simulate`), started
+  afresh under new own keys when a seeding collapses (:func:`pattern_attack`);
 
 then per field (columns of one field combined by vote), the full name (first and last
 right on the same record), and the shape leaks (:mod:`fedlink.attack.leaks`).
@@ -87,7 +88,8 @@ def pattern_attack(
     """
     index = BigramIndex.of(table.values)
     grams = np.asarray(index.incidence.sum(axis=1), dtype=np.float64).ravel()
-    best: tuple[int, IntArray, dict[str, Any]] | None = None
+    # (records identified, value per distinct encoding, diagnostics); any attempt beats it.
+    best: tuple[int, IntArray, dict[str, Any]] = (-1, np.full(column.distinct, -1), {})
     for attempt in range(1, ATTEMPTS + 1):
         arrays = simulate(scheme, column.name, table.values, SIMULATION_KEYS, randbytes)
         sim = Simulation.of(simulated_features(column.kind, arrays), SEED_VALUES, grams)
@@ -98,12 +100,11 @@ def pattern_attack(
             column, index, seeds, sim.size_mean, sim.size_std, max_features=max_features
         )
         identified = int(column.counts[per_encoding >= 0].sum())
-        if best is None or identified > best[0]:
+        if identified > best[0]:
             info = {"seeds": len(seeds), "identified_per_round": history, "attempt": attempt}
             best = (identified, per_encoding, info)
         if identified >= GOOD_SHARE * column.present:
             break
-    assert best is not None  # ATTEMPTS >= 1
     _, per_encoding, info = best
     info["attempts"] = attempt
     return record_guesses(column, table, per_encoding), info
