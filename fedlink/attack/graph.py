@@ -4,7 +4,7 @@ In the spirit of Vidanage, Ranbaduge, Christen & Schnell (2020, "A graph matchin
 on privacy-preserving record linkage", CIKM): the attacker
 
 1. runs the open encoder under several random keys of its *own* on the public values
-   (:func:`fedlink.attack.public.simulate`), and learns for each value its expected
+   (:class:`fedlink.attack.public.Simulations`), and learns for each value its expected
    feature count (a Bloom filter's bit count) and, for each pair of frequent values, the
    expected overlap of their encodings — a property of the construction, not of the key;
 2. takes the project's most frequent distinct encodings, with their counts, feature

@@ -7,7 +7,7 @@ normalised as a node normalises (:mod:`protocol.normalize`). Given names carry t
 nickname forms (the ``nicknames`` package is public) at a small share of the formal
 name's weight; surnames are the US list (weighted) and the Mexican list (uniform).
 
-*The construction* is open source: :func:`simulate` runs a scheme's encoder on the
+*The construction* is open source: :class:`Simulations` runs a scheme's encoder on the
 attacker's own made-up identities under keys the attacker draws itself, never the
 project's.
 """
@@ -169,26 +169,59 @@ def _identity(field: str, value: str) -> NormalizedIdentity:
     )
 
 
-def simulate(
-    scheme: str,
-    column: str,
-    values: Sequence[str],
-    keys_count: int,
-    randbytes: Random = os.urandom,
-) -> list[pa.Array]:
-    """``column`` of ``values`` encoded by ``scheme``'s open encoder under
-    ``keys_count`` fresh keys of the attacker's own (drawn with ``randbytes``): one Arrow
-    array per key, row i encoding ``values[i]`` (null where the encoder emits nothing)."""
-    field = column_field(column)
-    if field is None:
-        raise ValueError(f"{column} is not an encoded field column")
+def _encode_under_own_keys(
+    scheme: str, field: str, values: Sequence[str], keys_count: int, randbytes: Random
+) -> list[pa.RecordBatch]:
     encoder = encoder_for(scheme)
     columns = IdentityColumns.of([_identity(field, v) for v in values])
+    return [
+        encoder(random_pids(len(values), randbytes), columns, random_keys(randbytes))
+        for _ in range(keys_count)
+    ]
+
+
+def _column_arrays(batches: Sequence[pa.RecordBatch], column: str, scheme: str) -> list[pa.Array]:
     out = []
-    for _ in range(keys_count):
-        batch = encoder(random_pids(len(values), randbytes), columns, random_keys(randbytes))
+    for batch in batches:
         index = batch.schema.get_field_index(column)
         if index < 0:
             raise ValueError(f"scheme {scheme!r} does not produce column {column}")
         out.append(batch.column(index))
     return out
+
+
+class Simulations:
+    """The attacker's own-key encodings of the public tables, shared between columns.
+
+    The encoder makes every column of a record in one pass, so one encoding of a public
+    table under ``keys_count`` own keys serves every column drawn from that table (the
+    first name and its salted variants, say). ``draw`` numbers the attacker's fresh
+    starts: each draw of a table is a new set of own keys. Only the table's own filter
+    columns are kept.
+    """
+
+    def __init__(self, scheme: str, keys_count: int, randbytes: Random = os.urandom) -> None:
+        self.scheme = scheme
+        self.keys_count = keys_count
+        self._randbytes = randbytes
+        self._drawn: dict[tuple[str, int], list[pa.RecordBatch]] = {}
+
+    def column(self, column: str, draw: int) -> list[pa.Array]:
+        """``column`` of its public table (:func:`table_for_column`) encoded under draw
+        ``draw``'s own keys: one Arrow array per key, row i encoding the table's value i
+        (null where the encoder emits nothing)."""
+        field = column_field(column)
+        kind = FIELD_LISTS.get(field or "")
+        if field is None or kind is None:
+            raise ValueError(f"{column} is not an encoded field column with a public table")
+        if (kind, draw) not in self._drawn:
+            values = public_table(kind).values
+            batches = _encode_under_own_keys(
+                self.scheme, field, values, self.keys_count, self._randbytes
+            )
+            keep = [
+                name for name in batches[0].schema.names
+                if FIELD_LISTS.get(column_field(name) or "") == kind
+            ]  # fmt: skip
+            self._drawn[kind, draw] = [b.select(keep) for b in batches]
+        return _column_arrays(self._drawn[kind, draw], column, self.scheme)

@@ -7,7 +7,7 @@ agency's token table as the hub does, and on every ``bf_*``/``mh_*`` column run
   (:mod:`fedlink.attack.frequency`);
 - graph-matching seeding (:mod:`fedlink.attack.graph`) + iterative q-gram pattern mining
   (:mod:`fedlink.attack.patterns`), the attacker having simulated the open encoder on the
-  public values under keys of its own (:func:`fedlink.attack.public.simulate`), started
+  public values under keys of its own (:class:`fedlink.attack.public.Simulations`), started
   afresh under new own keys when a seeding collapses (:func:`pattern_attack`);
 
 then per field (columns of one field combined by vote), the full name (first and last
@@ -43,7 +43,7 @@ from fedlink.attack.federation import (
 from fedlink.attack.frequency import frequency_alignment, prior_only, record_guesses
 from fedlink.attack.graph import SEED_VALUES, Simulation, seed_by_graph_matching
 from fedlink.attack.patterns import mine
-from fedlink.attack.public import PublicTable, column_field, simulate, table_for_column
+from fedlink.attack.public import PublicTable, Simulations, column_field, table_for_column
 from fedlink.attack.scoring import Score, combine, score, score_full_name
 
 #: Own keys the attacker simulates the encoder under.
@@ -77,21 +77,21 @@ def truth_column(column: str) -> str | None:
 
 
 def pattern_attack(
-    scheme: str, column: EncodedColumn, table: PublicTable, randbytes: Random = os.urandom
+    column: EncodedColumn, table: PublicTable, simulations: Simulations
 ) -> tuple[dict[int, str], dict[str, Any]]:
     """Graph-matching seeding + pattern mining on one column: guesses and diagnostics.
 
-    ``randbytes`` draws the attacker's own simulation keys. A poor seeding shows itself
-    to the attacker (the mining then identifies few of the column's records), so it
-    starts afresh — new own keys, new seeds — up to :data:`ATTEMPTS` times and keeps the
-    attempt that identifies the most records.
+    ``simulations`` encodes ``table`` (the column's public table) under the attacker's own
+    keys. A poor seeding shows itself to the attacker (the mining then identifies few of
+    the column's records), so it starts afresh — new own keys, new seeds — up to
+    :data:`ATTEMPTS` times and keeps the attempt that identifies the most records.
     """
     index = BigramIndex.of(table.values)
     grams = np.asarray(index.incidence.sum(axis=1), dtype=np.float64).ravel()
     # (records identified, value per distinct encoding, diagnostics); any attempt beats it.
     best: tuple[int, IntArray, dict[str, Any]] = (-1, np.full(column.distinct, -1), {})
     for attempt in range(1, ATTEMPTS + 1):
-        arrays = simulate(scheme, column.name, table.values, SIMULATION_KEYS, randbytes)
+        arrays = simulations.column(column.name, draw=attempt)
         sim = Simulation.of(simulated_features(column.kind, arrays), SEED_VALUES, grams)
         seeds = seed_by_graph_matching(column, table, sim)
         # The construction bounds what one bigram sets; allow for the simulation's noise.
@@ -125,6 +125,7 @@ def attack_federation(
     ``randbytes`` draws the attacker's own keys (seeded: a reproducible attack)."""
     report = step or (lambda _s: None)
     started = time.perf_counter()
+    simulations = Simulations(federation.scheme, SIMULATION_KEYS, randbytes)
     table: pa.Table = federation.table()
     truth = federation.truth_all()
     rows: list[dict[str, Any]] = []
@@ -145,7 +146,7 @@ def attack_federation(
         rows.append(_row("prior", column.name, score(prior_only(column, public), values)))
         aligned = frequency_alignment(column, public, agencies=len(federation.tables))
         rows.append(_row("frequency", column.name, score(aligned, values)))
-        guesses, info = pattern_attack(federation.scheme, column, public, randbytes)
+        guesses, info = pattern_attack(column, public, simulations)
         diagnostics[column.name] = info
         rows.append(_row("graph+patterns", column.name, score(guesses, values)))
         by_field.setdefault(target, []).append(guesses)

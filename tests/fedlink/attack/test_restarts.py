@@ -16,7 +16,7 @@ import pytest
 from fedlink.attack import run as attack_run
 from fedlink.attack.features import EncodedColumn, encoded_columns
 from fedlink.attack.federation import build_federation
-from fedlink.attack.public import PublicTable, table_for_column
+from fedlink.attack.public import PublicTable, Simulations, table_for_column
 from fedlink.attack.scoring import score
 
 
@@ -47,7 +47,8 @@ def _collapsed_first(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[int
 
 
 def _attack(column: EncodedColumn, table: PublicTable) -> tuple[dict[int, str], dict[str, Any]]:
-    return attack_run.pattern_attack("legacy", column, table, random.Random(5).randbytes)
+    simulations = Simulations("legacy", attack_run.SIMULATION_KEYS, random.Random(5).randbytes)
+    return attack_run.pattern_attack(column, table, simulations)
 
 
 def test_pattern_attack_restarts_after_a_collapsed_seeding(monkeypatch, first_names):
