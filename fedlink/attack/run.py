@@ -49,7 +49,7 @@ from fedlink.attack.scoring import Score, combine, score, score_full_name
 #: Own keys the attacker simulates the encoder under.
 SIMULATION_KEYS = 4
 #: Fresh starts the attacker allows itself on one column, and the share of the column's
-#: records an attempt must identify to stop there. About one seeding in forty collapses
+#: records an attempt must identify to stop there. About one seeding in thirty collapses
 #: (the mining then identifies a few dozen records, not thousands: visible without truth).
 ATTEMPTS = 3
 GOOD_SHARE = 0.5
@@ -90,6 +90,7 @@ def pattern_attack(
     grams = np.asarray(index.incidence.sum(axis=1), dtype=np.float64).ravel()
     # (records identified, value per distinct encoding, diagnostics); any attempt beats it.
     best: tuple[int, IntArray, dict[str, Any]] = (-1, np.full(column.distinct, -1), {})
+    identified_per_attempt: list[int] = []
     for attempt in range(1, ATTEMPTS + 1):
         arrays = simulations.column(column.name, draw=attempt)
         sim = Simulation.of(simulated_features(column.kind, arrays), SEED_VALUES, grams)
@@ -100,13 +101,14 @@ def pattern_attack(
             column, index, seeds, sim.size_mean, sim.size_std, max_features=max_features
         )
         identified = int(column.counts[per_encoding >= 0].sum())
+        identified_per_attempt.append(identified)
         if identified > best[0]:
             info = {"seeds": len(seeds), "identified_per_round": history, "attempt": attempt}
             best = (identified, per_encoding, info)
         if identified >= GOOD_SHARE * column.present:
             break
     _, per_encoding, info = best
-    info["attempts"] = attempt
+    info["records_identified_per_attempt"] = identified_per_attempt
     return record_guesses(column, table, per_encoding), info
 
 
