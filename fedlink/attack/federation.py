@@ -75,6 +75,12 @@ def encoder_for(scheme: str) -> Encoder:
 Random = Callable[[int], bytes]
 
 
+def randbytes_from(seed: int | None) -> Random:
+    """``os.urandom``, or when ``seed`` is given a generator seeded with it — only for
+    reproducible runs on synthetic data (the tests): it never draws a real key."""
+    return os.urandom if seed is None else random.Random(seed).randbytes  # noqa: S311
+
+
 def random_keys(randbytes: Random = os.urandom) -> ProjectKeys:
     """Fresh project keys from a random federation secret and salt (never stored)."""
     return derive_project_keys(randbytes(32), randbytes(32), project_id="attack",
@@ -174,9 +180,7 @@ def build_federation(
         raise ValueError(f"seed must be 0 or more, got {seed}")
     if agencies is None:
         agencies = normalized_agencies(people, seed)
-    # A seeded generator only for reproducible test runs of synthetic data: no real key.
-    randbytes = os.urandom if key_seed is None else random.Random(key_seed).randbytes  # noqa: S311
-    tables = encode_agencies(agencies, scheme, randbytes=randbytes)
+    tables = encode_agencies(agencies, scheme, randbytes=randbytes_from(key_seed))
     truth = {agency: truth_frame(identities) for agency, identities in agencies.items()}
     return Federation(scheme=scheme, people=people, seed=seed, tables=tables, truth=truth)
 

@@ -154,10 +154,15 @@ def _address_sample() -> dict[str, float]:
     return weights
 
 
+def table_kind(column: str) -> str | None:
+    """The kind of public table (:data:`FIELD_LISTS`) ``column`` draws its values from;
+    None when there is none."""
+    return FIELD_LISTS.get(column_field(column) or "")
+
+
 def table_for_column(column: str) -> PublicTable | None:
     """The public table an attack on ``column`` aligns with; None when there is none."""
-    field = column_field(column)
-    kind = FIELD_LISTS.get(field or "")
+    kind = table_kind(column)
     return public_table(kind) if kind else None
 
 
@@ -210,8 +215,7 @@ class Simulations:
         """``column`` of its public table (:func:`table_for_column`) encoded under draw
         ``draw``'s own keys: one Arrow array per key, row i encoding the table's value i
         (null where the encoder emits nothing)."""
-        field = column_field(column)
-        kind = FIELD_LISTS.get(field or "")
+        field, kind = column_field(column), table_kind(column)
         if field is None or kind is None:
             raise ValueError(f"{column} is not an encoded field column with a public table")
         if (kind, draw) not in self._drawn:
@@ -219,9 +223,6 @@ class Simulations:
             batches = _encode_under_own_keys(
                 self.scheme, field, values, self.keys_count, self._randbytes
             )
-            keep = [
-                name for name in batches[0].schema.names
-                if FIELD_LISTS.get(column_field(name) or "") == kind
-            ]  # fmt: skip
+            keep = [name for name in batches[0].schema.names if table_kind(name) == kind]
             self._drawn[kind, draw] = [b.select(keep) for b in batches]
         return _column_arrays(self._drawn[kind, draw], column, self.scheme)

@@ -17,7 +17,6 @@ right on the same record), and the shape leaks (:mod:`fedlink.attack.leaks`).
 from __future__ import annotations
 
 import os
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,6 +38,7 @@ from fedlink.attack.federation import (
     Random,
     build_federation,
     normalized_agencies,
+    randbytes_from,
 )
 from fedlink.attack.frequency import frequency_alignment, prior_only, record_guesses
 from fedlink.attack.graph import SEED_VALUES, Simulation, seed_by_graph_matching
@@ -213,9 +213,6 @@ def run_privacy(
             own_people, _REFERENCE_SEED + seed, scheme, agencies=own,
             key_seed=None if key_seed is None else key_seed + 1,
         )
-        # A seeded generator only for reproducible runs on synthetic data: no real key.
-        attacker: Random = (
-            os.urandom if key_seed is None else random.Random(key_seed + 2).randbytes  # noqa: S311
-        )
+        attacker = randbytes_from(None if key_seed is None else key_seed + 2)
         results[scheme] = attack_federation(federation, reference, report, randbytes=attacker)
     return {"people": people, "seed": seed, "attacks": ATTACKS, "schemes": results}
